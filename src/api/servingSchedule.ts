@@ -1,0 +1,250 @@
+// The ServingSchedule API, reclaimer.dev/v1alpha1. This zod schema is the single source of truth:
+// the CRD in deploy/crds/ is generated from it (scripts/generate-crd.ts) and the docs follow it.
+// Rules the OpenAPI schema alone cannot express travel with the schema as CEL
+// (`x-kubernetes-validations` in .meta()), so the apiserver rejects what `validate` rejects.
+import { z } from "zod";
+import { IANAZone } from "luxon";
+import { parseDuration } from "./duration.ts";
+import { cronProblem } from "./cron.ts";
+
+export const GROUP = "reclaimer.dev";
+export const VERSION = "v1alpha1";
+export const KIND = "ServingSchedule";
+export const PLURAL = "servingschedules";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+const DAY = "(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])";
+const DAY_TERM = `${DAY}(?:-${DAY})?`;
+export const DAYS_PATTERN = `^(?:\\*|${DAY_TERM}(?:,${DAY_TERM})*)$`;
+export const FROM_TIME_PATTERN = "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$";
+export const TO_TIME_PATTERN = "^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
+export const DURATION_PATTERN = "^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$";
+export const LOCAL_DATE_TIME_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
+export const CRON_PATTERN = "^\\S+(?:\\s+\\S+){4}$";
+
+/** Go-style duration: "15m", "1h30m", "90s". */
+export const Duration = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN), 'must be a duration such as "90s", "15m" or "1h30m"')
+  .refine((s) => s.length > 0, "must not be empty")
+  .meta({ description: 'A duration: hours, minutes and seconds, e.g. "90s", "15m", "1h30m".' });
+
+export const LabelSelectorRequirement = z
+  .strictObject({
+    key: z.string().min(1),
+    operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+    values: z.array(z.string()).optional(),
+  })
+  .meta({ description: "A label selector requirement, as in Kubernetes' LabelSelector." });
+
+export const LabelSelector = z
+  .strictObject({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z.array(LabelSelectorRequirement).optional(),
+  })
+  .meta({ description: "Selects InferenceServices in the schedule's namespace by label. {} selects all." });
+
+export const UptimeWindow = z
+  .strictObject({
+    days: z
+      .string()
+      .regex(new RegExp(DAYS_PATTERN), 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"')
+      .meta({ description: 'Days on which the window OPENS: "*", "Mon-Fri", "Sat,Sun", wrapping ranges such as "Fri-Mon".' }),
+    from: z
+      .string()
+      .regex(new RegExp(FROM_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 23:59')
+      .meta({ description: 'Local time the window opens, "HH:MM".' }),
+    to: z
+      .string()
+      .regex(new RegExp(TO_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 24:00')
+      .meta({ description: 'Local time the window closes, "HH:MM"; earlier than from means the next day; "24:00" is the end of the day.' }),
+  })
+  .refine((w) => w.from !== w.to, { message: "to must differ from from (an empty or all-day window is ambiguous)", path: ["to"] })
+  .meta({
+    description: "A weekly window of local time.",
+    "x-kubernetes-validations": [{ rule: "self.from != self.to", message: "to must differ from from", fieldPath: ".to" }],
+  });
+
+const CronExpression = z
+  .string()
+  .regex(new RegExp(CRON_PATTERN), "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)")
+  .superRefine((expr, ctx) => {
+    const problem = cronProblem(expr);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+export const UptimeCron = z
+  .strictObject({
+    cron: z
+      .strictObject({
+        start: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service starts running." }),
+        stop: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service stops." }),
+      })
+      .meta({ description: "Running from each start instant to the next stop instant." }),
+  })
+  .meta({ description: "An uptime window given as a pair of cron expressions." });
+
+export const Uptime = z.union([UptimeWindow, UptimeCron]);
+
+export const ExceptionState = z.enum(["Running", "Stopped"]);
+
+export const ScheduleException = z
+  .strictObject({
+    from: z
+      .string()
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .meta({ description: 'Start (inclusive), local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM".' }),
+    to: z
+      .string()
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .meta({ description: "End (exclusive), same forms as from." }),
+    state: ExceptionState.meta({ description: "State inside the exception; beats uptime and warmup." }),
+    reason: z.string().max(256).optional().meta({ description: "Why, shown in plan, status and Events." }),
+  })
+  .refine((e) => normalizeLocal(e.from) < normalizeLocal(e.to), { message: "from must be before to", path: ["to"] })
+  .meta({
+    description: "An absolute override; the first matching exception in list order wins.",
+    "x-kubernetes-validations": [
+      {
+        rule: "(size(self.from) == 10 ? self.from + 'T00:00' : self.from) < (size(self.to) == 10 ? self.to + 'T00:00' : self.to)",
+        message: "from must be before to",
+        fieldPath: ".to",
+      },
+    ],
+  });
+
+/** "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM" compare correctly as strings once both carry a time. */
+export function normalizeLocal(s: string): string {
+  return s.length === 10 ? `${s}T00:00` : s;
+}
+
+export const MetricPreset = z.enum(["kserve", "vllm", "knative", "istio", "custom"]);
+
+export const CustomMetric = z
+  .strictObject({
+    query: z
+      .string()
+      .min(1)
+      .meta({
+        description:
+          "PromQL giving requests per second per series; $window is replaced by the idle window, e.g. rate(my_requests_total[$window]).",
+      }),
+    namespaceLabel: z.string().min(1).default("namespace").meta({ description: "Series label holding the namespace." }),
+    serviceLabel: z.string().min(1).meta({ description: "Series label identifying the InferenceService." }),
+    serviceLabelFormat: z
+      .string()
+      .min(1)
+      .default("{name}")
+      .meta({ description: 'How the label value is formed from the InferenceService name, e.g. "{name}-predictor".' }),
+  })
+  .meta({ description: "A custom request-rate query and how its series map to InferenceServices." });
+
+export const IdlePolicy = z
+  .strictObject({
+    after: Duration.meta({ description: "Stop a Running service that served no more than threshold req/s for this long." }),
+    threshold: z.number().min(0).default(0).meta({ description: "Requests per second at or below which a service counts as idle." }),
+    metric: MetricPreset.default("kserve").meta({ description: "Where request rates come from: a preset, or custom." }),
+    custom: CustomMetric.optional(),
+    whenMetricsUnavailable: z
+      .enum(["KeepRunning", "Stop"])
+      .default("KeepRunning")
+      .meta({ description: "What unknown traffic (query error, Prometheus down, absent series) means. Unknown is never zero." }),
+  })
+  .refine((p) => p.metric !== "custom" || p.custom !== undefined, { message: "metric custom needs custom.query and custom.serviceLabel", path: ["custom"] })
+  .refine((p) => parseDuration(p.after) > 0, { message: "must be longer than 0s", path: ["after"] })
+  .meta({
+    description: "Stop services that serve no traffic (used by the daemon, not by plan).",
+    "x-kubernetes-validations": [
+      { rule: "self.metric != 'custom' || has(self.custom)", message: "metric custom needs custom.query and custom.serviceLabel", fieldPath: ".custom" },
+    ],
+  });
+
+export const ServingScheduleSpec = z
+  .strictObject({
+    selector: LabelSelector.default({}),
+    timeZone: z
+      .string()
+      .default("UTC")
+      .refine((tz) => IANAZone.isValidZone(tz), { message: "must be an IANA time zone name such as Europe/Berlin" })
+      .meta({ description: "IANA time zone of all local times in this schedule." }),
+    uptime: z
+      .array(Uptime)
+      .optional()
+      .meta({ description: "Services run inside any window and are stopped outside all of them. Absent: always Running (idle-only policy)." }),
+    exceptions: z.array(ScheduleException).optional().meta({ description: "Absolute overrides; first match in list order wins." }),
+    warmup: Duration.optional().meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time." }),
+    idle: IdlePolicy.optional(),
+    suspend: z.boolean().default(false).meta({ description: "The daemon changes nothing while true." }),
+    dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),
+  })
+  .meta({ description: "When the selected InferenceServices should run." });
+
+export const Condition = z.object({
+  type: z.string(),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.number().int().optional(),
+});
+
+export const ServiceState = z.enum(["Running", "Stopped"]);
+
+export const ServiceStatus = z.object({
+  name: z.string(),
+  state: ServiceState,
+  reason: z.string(),
+  since: z.string().optional(),
+  nextTransition: z.string().optional(),
+  gpus: z.number().int().min(0),
+  confirmed: z.boolean(),
+  message: z.string().optional(),
+});
+
+export const ServingScheduleStatus = z
+  .object({
+    observedGeneration: z.number().int().optional(),
+    conditions: z.array(Condition).optional(),
+    services: z.array(ServiceStatus).optional(),
+    running: z.number().int().optional(),
+    stopped: z.number().int().optional(),
+    gpusReclaimed: z.number().int().optional().meta({ description: "GPUs not in use right now because this schedule stopped their services." }),
+    gpuHoursReclaimed: z.number().optional(),
+    nextTransition: z.string().optional(),
+    nextState: ServiceState.optional(),
+  })
+  .meta({ description: "What the daemon observed and did." });
+
+export const ServingSchedule = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z.object({
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    generation: z.number().optional(),
+    resourceVersion: z.string().optional(),
+    uid: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: ServingScheduleSpec,
+  status: ServingScheduleStatus.optional(),
+});
+
+export type Duration = z.infer<typeof Duration>;
+export type LabelSelector = z.infer<typeof LabelSelector>;
+export type UptimeWindow = z.infer<typeof UptimeWindow>;
+export type UptimeCron = z.infer<typeof UptimeCron>;
+export type Uptime = z.infer<typeof Uptime>;
+export type ScheduleException = z.infer<typeof ScheduleException>;
+export type IdlePolicy = z.infer<typeof IdlePolicy>;
+export type MetricPreset = z.infer<typeof MetricPreset>;
+export type ServingScheduleSpec = z.infer<typeof ServingScheduleSpec>;
+export type ServingScheduleStatus = z.infer<typeof ServingScheduleStatus>;
+export type ServiceStatus = z.infer<typeof ServiceStatus>;
+export type Condition = z.infer<typeof Condition>;
+export type ServingSchedule = z.infer<typeof ServingSchedule>;
+
+export function isCronUptime(u: Uptime): u is UptimeCron {
+  return "cron" in u;
+}
