@@ -1,0 +1,278 @@
+// The whole decision for one InferenceService, as a pure function: facts in, decision out.
+// No I/O and no clock: `now` is an argument. The daemon applies the decision; `status` and tests
+// call the same function, so what is reported is what is done.
+//
+// The rules, in order of precedence:
+//   1. Not selected by a valid schedule, `reclaimer.dev/exclude: "true"`, or ModelMesh mode: hands off.
+//   2. `reclaimer.dev/keep-running-until` in the future: Running (started if stopped), never stopped.
+//   3. A person stopped it (stop annotation set, but the daemon's record does not say it did): it
+//      stays stopped; the daemon never starts it.
+//   4. A person started it while the daemon had it stopped: it stays up until the schedule's next
+//      transition (a "hold"); idle rules still apply, timed from when it became Ready.
+//   5. The schedule is edge-triggered: the daemon applies the schedule's state once per period (the
+//      span between two transitions) and then leaves its own result alone. So an idle stop at 14:00
+//      lasts until the next Running transition instead of being undone at 14:00:15, and a restarted
+//      daemon catches up with exactly the transitions it missed and nothing twice.
+//   6. A service created during the current period, with no record, is a person's fresh start:
+//      left as it is until the next transition.
+//   7. Running and idle: Ready for at least `idle.after` and at most `threshold` req/s over that
+//      window: stop with reason Idle. Unknown traffic is never zero: it follows whenMetricsUnavailable.
+//   8. `suspend` and dry runs decide everything and apply nothing.
+import { isStopSet, readState, EXCLUDE, KEEP_RUNNING_UNTIL, type ReclaimerState } from "../api/annotations.ts";
+import type { IdlePolicy } from "../api/servingSchedule.ts";
+import { parseDuration } from "../api/duration.ts";
+import type { State, StateAt, Transition } from "../schedule/index.ts";
+
+/** What the schedule says at the decision instant; computed once per schedule, shared by its services. */
+export type ScheduleMoment = {
+  /** namespace/name of the governing ServingSchedule. */
+  key: string;
+  now: StateAt;
+  /** Instant of the last real transition at or before now; -Infinity when none in the look-back. */
+  periodStart: number;
+  next: Transition | undefined;
+  idle: IdlePolicy | undefined;
+  suspend: boolean;
+  dryRun: boolean;
+};
+
+export type ServiceFacts = {
+  namespace: string;
+  name: string;
+  createdAt: number;
+  annotations: Record<string, string>;
+  /** Deployment mode from the annotation, else the cluster default the daemon was told. */
+  deploymentMode: string | undefined;
+  /** Ready condition: status and when it last changed. */
+  ready: { status: "True" | "False" | "Unknown"; since: number } | undefined;
+  /** KServe's Stopped condition is True. */
+  stoppedByKServe: boolean;
+  gpus: number;
+};
+
+export type Traffic = { kind: "known"; rps: number } | { kind: "unknown"; why: string };
+
+export type DecideInput = {
+  now: number;
+  service: ServiceFacts;
+  schedule: ScheduleMoment | undefined;
+  /** Trailing request rate over idle.after; absent when the schedule has no idle policy. */
+  traffic: Traffic | undefined;
+  globalDryRun: boolean;
+};
+
+export type Action = "stop" | "start" | "record" | "none";
+
+export type Skip = "NotSelected" | "Excluded" | "Unsupported" | "ManualStop" | "Suspended" | "DryRun";
+
+export type Decision = {
+  /** The patch to apply, if any: stop/start set the stop annotation; record only writes reclaimer.dev/state (a person's start). */
+  action: Action;
+  /** The state the service has now, as the annotation says. */
+  observed: State;
+  /** The state the service should have after this decision. */
+  desired: State;
+  /** Users' word for why: Schedule, Warmup, Exception, Idle, MetricsUnavailable, KeepRunningUntil, ManualStop, ManualStart, NewService. */
+  reason: string;
+  /** Set when the daemon holds back from acting; the action it would have taken is still in `wouldDo`. */
+  skip?: Skip;
+  wouldDo?: Action;
+  message: string;
+  /** The record to write with the patch. */
+  record?: ReclaimerState;
+  /** When this service must be decided again even if nothing changes (hold or keep-running expiry, idle eligibility). */
+  recheckAt?: number;
+  /** The governing schedule's confirmation view: KServe agrees with the annotation. */
+  confirmed: boolean;
+};
+
+export function decide(input: DecideInput): Decision {
+  const { now, service, schedule } = input;
+  const annotations = service.annotations;
+  const stopSet = isStopSet(annotations);
+  const observed: State = stopSet ? "Stopped" : "Running";
+  const confirmed = stopSet ? service.stoppedByKServe : !service.stoppedByKServe && service.ready?.status === "True";
+  const base = { observed, confirmed };
+  const leave = (reason: string, skip: Skip, message: string, extra: Partial<Decision> = {}): Decision => ({
+    ...base,
+    action: "none",
+    desired: observed,
+    reason,
+    skip,
+    message,
+    ...extra,
+  });
+
+  if (!schedule) return leave("NotSelected", "NotSelected", "no valid ServingSchedule selects this service");
+  if ((annotations[EXCLUDE] ?? "").toLowerCase() === "true") {
+    return leave("Excluded", "Excluded", `${EXCLUDE}: "true"; hands off`);
+  }
+  if ((service.deploymentMode ?? "").toLowerCase() === "modelmesh") {
+    return leave("Unsupported", "Unsupported", "ModelMesh mode: KServe ignores serving.kserve.io/stop");
+  }
+
+  const decision = decideManaged(input, schedule, stopSet);
+  const full: Decision = { ...base, ...decision };
+  if (full.action === "none") return full;
+  if (schedule.suspend) return { ...full, wouldDo: full.action, action: "none", skip: "Suspended", desired: observed, message: `suspended; would ${full.action}: ${full.message}` };
+  if (schedule.dryRun || input.globalDryRun) {
+    return { ...full, wouldDo: full.action, action: "none", skip: "DryRun", desired: observed, message: `dry run; would ${full.action}: ${full.message}` };
+  }
+  return full;
+}
+
+type Partial2 = Omit<Decision, "observed" | "confirmed">;
+
+function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: boolean): Partial2 {
+  const { now, service } = input;
+  const annotations = service.annotations;
+  const parsed = readState(annotations);
+  const record = parsed.kind === "ok" ? parsed.state : undefined;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const nextAt = schedule.next?.at;
+  const make = (action: "stop" | "start" | "hold", reason: string, extra: Partial<ReclaimerState> = {}): ReclaimerState => ({
+    v: 1,
+    action,
+    reason,
+    schedule: schedule.key,
+    at: iso(now),
+    ...extra,
+  });
+
+  // 2. keep-running-until
+  const keepRaw = annotations[KEEP_RUNNING_UNTIL];
+  if (keepRaw !== undefined) {
+    const until = Date.parse(keepRaw);
+    if (Number.isFinite(until) && now < until) {
+      if (stopSet) {
+        return { action: "start", desired: "Running", reason: "KeepRunningUntil", message: `kept running until ${keepRaw}`, record: make("start", "KeepRunningUntil"), recheckAt: until };
+      }
+      return { action: "none", desired: "Running", reason: "KeepRunningUntil", message: `kept running until ${keepRaw}`, recheckAt: until };
+    }
+  }
+
+  // 3. a person stopped it
+  if (stopSet && record?.action !== "stop") {
+    return { action: "none", desired: "Stopped", reason: "ManualStop", skip: "ManualStop", message: "stopped by a person; the daemon will not start it" };
+  }
+
+  // 4. a person started it while the daemon had it stopped
+  if (!stopSet && record?.action === "stop") {
+    if (schedule.now.state === "Running") {
+      // The schedule wants it up anyway: adopt the running state, nothing to hold.
+      return { action: "record", desired: "Running", reason: "ManualStart", message: "started by a person; the schedule agrees", record: make("start", "ManualStart", optionalTransition(schedule)) };
+    }
+    const until = nextAt;
+    return {
+      action: "record",
+      desired: "Running",
+      reason: "ManualStart",
+      message: until === undefined ? "started by a person; left up (no further transition)" : `started by a person; left up until the next transition at ${iso(until)}`,
+      record: make("hold", "ManualStart", until === undefined ? {} : { until: iso(until) }),
+      ...(until === undefined ? {} : { recheckAt: until }),
+    };
+  }
+  if (record?.action === "hold" && !stopSet) {
+    const until = record.until === undefined ? Number.POSITIVE_INFINITY : Date.parse(record.until);
+    if (now < until) {
+      const idle = idleDecision(input, schedule, make);
+      if (idle) return idle;
+      return { action: "none", desired: "Running", reason: "ManualStart", message: `started by a person; left up until ${record.until ?? "further notice"}`, ...(Number.isFinite(until) ? { recheckAt: until } : {}) };
+    }
+  }
+
+  // 5. edge-triggered schedule
+  const actedAt = record === undefined ? Number.NEGATIVE_INFINITY : actedInstant(record);
+  const actedThisPeriod = actedAt >= schedule.periodStart;
+  if (actedThisPeriod && record !== undefined && record.action !== "hold") {
+    if (stopSet) {
+      return { action: "none", desired: "Stopped", reason: record.reason, message: `stopped (${record.reason}) since ${record.at}`, ...recheck(nextAt) };
+    }
+    return runningDecision(input, schedule, make, record.reason);
+  }
+
+  // 6. a fresh service, created this period, with no record: a person's start.
+  if (record === undefined && !stopSet && service.createdAt > schedule.periodStart && schedule.now.state === "Stopped") {
+    return { action: "none", desired: "Running", reason: "NewService", message: "created after the last transition; left up until the next one", ...recheck(nextAt) };
+  }
+
+  const sched = schedule.now;
+  if (sched.state === "Stopped") {
+    if (stopSet) return { action: "none", desired: "Stopped", reason: sched.reason, message: scheduleMessage(sched), ...recheck(nextAt) };
+    return { action: "stop", desired: "Stopped", reason: sched.reason, message: scheduleMessage(sched), record: make("stop", sched.reason, optionalTransition(schedule)), ...recheck(nextAt) };
+  }
+  if (stopSet) {
+    return { action: "start", desired: "Running", reason: sched.reason, message: scheduleMessage(sched), record: make("start", sched.reason, optionalTransition(schedule)), ...recheck(nextAt) };
+  }
+  return runningDecision(input, schedule, make, sched.reason);
+}
+
+function runningDecision(
+  input: DecideInput,
+  schedule: ScheduleMoment,
+  make: (a: "stop" | "start" | "hold", r: string, e?: Partial<ReclaimerState>) => ReclaimerState,
+  reason: string,
+): Partial2 {
+  const idle = idleDecision(input, schedule, make);
+  if (idle) return idle;
+  const eligibleAt = idleEligibleAt(input, schedule);
+  const next = schedule.next?.at;
+  const recheckAt = [eligibleAt, next].filter((t): t is number => t !== undefined && t > input.now).sort((a, b) => a - b)[0];
+  return { action: "none", desired: "Running", reason, message: scheduleMessage(schedule.now), ...(recheckAt === undefined ? {} : { recheckAt }) };
+}
+
+/** The idle stop, if its conditions hold now. */
+function idleDecision(
+  input: DecideInput,
+  schedule: ScheduleMoment,
+  make: (a: "stop" | "start" | "hold", r: string, e?: Partial<ReclaimerState>) => ReclaimerState,
+): Partial2 | undefined {
+  const policy = schedule.idle;
+  if (!policy) return undefined;
+  const after = parseDuration(policy.after);
+  const ready = input.service.ready;
+  if (!ready || ready.status !== "True" || input.now - ready.since < after) return undefined;
+  const traffic = input.traffic;
+  if (!traffic) return undefined;
+  if (traffic.kind === "unknown") {
+    if (policy.whenMetricsUnavailable !== "Stop") return undefined;
+    return { action: "stop", desired: "Stopped", reason: "MetricsUnavailable", message: `request rate unknown (${traffic.why}) and whenMetricsUnavailable is Stop`, record: make("stop", "MetricsUnavailable") };
+  }
+  if (traffic.rps > policy.threshold) return undefined;
+  return {
+    action: "stop",
+    desired: "Stopped",
+    reason: "Idle",
+    message: `served ${formatRate(traffic.rps)} req/s over the last ${policy.after} (threshold ${policy.threshold})`,
+    record: make("stop", "Idle"),
+  };
+}
+
+function idleEligibleAt(input: DecideInput, schedule: ScheduleMoment): number | undefined {
+  const policy = schedule.idle;
+  const ready = input.service.ready;
+  if (!policy || !ready || ready.status !== "True") return undefined;
+  return ready.since + parseDuration(policy.after);
+}
+
+function actedInstant(record: ReclaimerState): number {
+  const t = Date.parse(record.transition ?? record.at);
+  return Number.isFinite(t) ? t : Number.NEGATIVE_INFINITY;
+}
+
+function optionalTransition(schedule: ScheduleMoment): Partial<ReclaimerState> {
+  return Number.isFinite(schedule.periodStart) ? { transition: new Date(schedule.periodStart).toISOString() } : {};
+}
+
+function recheck(at: number | undefined): { recheckAt?: number } {
+  return at === undefined ? {} : { recheckAt: at };
+}
+
+function scheduleMessage(s: StateAt): string {
+  const why = s.reason === "Exception" ? `exception${s.detail ? ` "${s.detail}"` : ""}` : s.reason === "Warmup" ? "warm-up before an uptime window" : s.state === "Running" ? "inside an uptime window" : "outside all uptime windows";
+  return `${s.state}: ${why}`;
+}
+
+function formatRate(rps: number): string {
+  return rps === 0 ? "0" : rps.toPrecision(3);
+}
