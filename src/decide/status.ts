@@ -1,0 +1,84 @@
+// What a ServingSchedule's status says, computed from the decisions for its services. Pure: the
+// writer in src/act/ sends it, and skips the write when nothing changed, so at rest nothing is written.
+import type { Condition, ServiceStatus, ServingScheduleStatus } from "../api/servingSchedule.ts";
+import type { Transition } from "../schedule/index.ts";
+import type { Decision } from "./decide.ts";
+
+export type ServiceReport = {
+  name: string;
+  decision: Decision;
+  gpus: number;
+  /** When the service entered its current state, as far as the cluster tells. */
+  since: number | undefined;
+  nextTransition: number | undefined;
+  /** A patch was sent and KServe did not confirm it within the timeout. */
+  notConfirmed: boolean;
+};
+
+export type StatusInput = {
+  generation: number | undefined;
+  valid: { ok: true } | { ok: false; message: string };
+  /** undefined when the schedule has no idle policy. */
+  metrics: { ok: true } | { ok: false; message: string } | undefined;
+  services: ServiceReport[];
+  next: Transition | undefined;
+  gpuHoursReclaimed: number;
+  previous: ServingScheduleStatus | undefined;
+  now: number;
+};
+
+/** Reasons that mean "the daemon stopped it", so its GPUs count as reclaimed. */
+export function reclaimedBy(decision: Decision): boolean {
+  return decision.observed === "Stopped" && decision.reason !== "ManualStop" && decision.skip === undefined;
+}
+
+export function buildStatus(input: StatusInput): ServingScheduleStatus {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const services: ServiceStatus[] = [...input.services]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((s) => ({
+      name: s.name,
+      state: s.decision.observed,
+      reason: s.decision.skip ?? s.decision.reason,
+      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
+      ...(s.nextTransition !== undefined ? { nextTransition: iso(s.nextTransition) } : {}),
+      gpus: s.gpus,
+      confirmed: s.decision.confirmed,
+      message: s.decision.message,
+    }));
+  const running = services.filter((s) => s.state === "Running").length;
+  const stopped = services.length - running;
+  const gpusReclaimed = input.services.filter((s) => reclaimedBy(s.decision)).reduce((n, s) => n + s.gpus, 0);
+  const notConfirmed = input.services.filter((s) => s.notConfirmed).map((s) => s.name);
+
+  const conditions: Condition[] = [];
+  const cond = (type: string, status: "True" | "False" | "Unknown", reason: string, message: string) =>
+    conditions.push(keepTransitionTime(input.previous, { type, status, reason, message, lastTransitionTime: iso(input.now), ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}) }));
+
+  if (input.valid.ok) cond("Valid", "True", "Valid", "the spec is valid");
+  else cond("Valid", "False", "Invalid", input.valid.message);
+  if (input.metrics === undefined) cond("MetricsAvailable", "True", "NotRequired", "no idle policy: request rates are not read");
+  else if (input.metrics.ok) cond("MetricsAvailable", "True", "QuerySucceeded", "request rates are available");
+  else cond("MetricsAvailable", "False", "QueryFailed", `${input.metrics.message}; idle stops follow whenMetricsUnavailable`);
+  if (!input.valid.ok) cond("Ready", "False", "Invalid", input.valid.message);
+  else if (notConfirmed.length > 0) cond("Ready", "False", "NotConfirmed", `KServe did not confirm the change for: ${notConfirmed.join(", ")}`);
+  else if (input.metrics !== undefined && !input.metrics.ok) cond("Ready", "False", "MetricsUnavailable", input.metrics.message);
+  else cond("Ready", "True", "Reconciled", `${services.length} services: ${running} running, ${stopped} stopped`);
+
+  return {
+    ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
+    conditions,
+    services,
+    running,
+    stopped,
+    gpusReclaimed,
+    gpuHoursReclaimed: Math.round(input.gpuHoursReclaimed * 1000) / 1000,
+    ...(input.next ? { nextTransition: iso(input.next.at), nextState: input.next.state } : {}),
+  };
+}
+
+/** A condition keeps its lastTransitionTime while its status does not change (Kubernetes API conventions). */
+function keepTransitionTime(previous: ServingScheduleStatus | undefined, next: Condition): Condition {
+  const before = previous?.conditions?.find((c) => c.type === next.type);
+  return before && before.status === next.status ? { ...next, lastTransitionTime: before.lastTransitionTime } : next;
+}
