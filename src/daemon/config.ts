@@ -44,10 +44,10 @@ export const DaemonConfig = z.object({
   prometheusKeyFile: optionalFile,
   prometheusInsecureSkipVerify: bool.default(false),
   prometheusHeader: z.array(z.string().regex(/^[A-Za-z0-9-]+:\s*.*$/, '--prometheus-header must be "Name: value"')).default([]),
-  prometheusTimeout: duration("prometheus-timeout").default("10s"),
-  idleInterval: duration("idle-interval").default("15s"),
-  kubeQps: positiveNumber("kube-qps").default("50"),
-  kubeBurst: positiveNumber("kube-burst").default("100"),
+  prometheusTimeout: duration("prometheus-timeout").prefault("10s"),
+  idleInterval: duration("idle-interval").prefault("15s"),
+  kubeQps: positiveNumber("kube-qps").prefault("50"),
+  kubeBurst: positiveNumber("kube-burst").prefault("100"),
   dryRun: bool.default(false),
   metricsAddr: z
     .string()
@@ -57,8 +57,8 @@ export const DaemonConfig = z.object({
   leaderElectionNamespace: z.string().default("kserve-reclaimer"),
   leaderElectionId: z.string().default("kserve-reclaimer"),
   identity: z.string().optional(),
-  confirmStopTimeout: duration("confirm-stop-timeout").default("2m"),
-  confirmStartTimeout: duration("confirm-start-timeout").default("15m"),
+  confirmStopTimeout: duration("confirm-stop-timeout").prefault("2m"),
+  confirmStartTimeout: duration("confirm-start-timeout").prefault("15m"),
   defaultDeploymentMode: z.enum(["Standard", "RawDeployment", "Knative", "Serverless", "ModelMesh"]).default("Standard"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

@@ -87,7 +87,7 @@ export type Decision = {
 };
 
 export function decide(input: DecideInput): Decision {
-  const { now, service, schedule } = input;
+  const { service, schedule } = input;
   const annotations = service.annotations;
   const stopSet = isStopSet(annotations);
   const observed: State = stopSet ? "Stopped" : "Running";
