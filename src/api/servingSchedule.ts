@@ -3,7 +3,8 @@
 // Rules the OpenAPI schema alone cannot express travel with the schema as CEL
 // (`x-kubernetes-validations` in .meta()), so the apiserver rejects what `validate` rejects.
 import { z } from "zod";
-import { IANAZone } from "luxon";
+import { DateTime, IANAZone } from "luxon";
+import { Cron } from "croner";
 import { parseDuration } from "./duration.ts";
 import { cronProblem } from "./cron.ts";
 
@@ -19,28 +20,61 @@ export const DAYS_PATTERN = `^(?:\\*|${DAY_TERM}(?:,${DAY_TERM})*)$`;
 export const FROM_TIME_PATTERN = "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$";
 export const TO_TIME_PATTERN = "^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
 export const DURATION_PATTERN = "^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$";
-export const LOCAL_DATE_TIME_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
+export const LOCAL_DATE_TIME_PATTERN =
+  "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
 export const CRON_PATTERN = "^\\S+(?:\\s+\\S+){4}$";
+
+// Bounds. They keep objects reasonable and let the apiserver estimate the cost of every CEL rule
+// (rules over unbounded strings and lists are rejected when the CRD is created).
+export const MAX_UPTIME_ENTRIES = 64;
+export const MAX_EXCEPTIONS = 512;
+export const MAX_SELECTOR_TERMS = 32;
+export const MAX_SELECTOR_VALUES = 64;
 
 /** Go-style duration: "15m", "1h30m", "90s". */
 export const Duration = z
   .string()
+  .min(1, 'must be a duration such as "90s", "15m" or "1h30m", not empty')
+  .max(32)
   .regex(new RegExp(DURATION_PATTERN), 'must be a duration such as "90s", "15m" or "1h30m"')
-  .refine((s) => s.length > 0, "must not be empty")
   .meta({ description: 'A duration: hours, minutes and seconds, e.g. "90s", "15m", "1h30m".' });
 
 export const LabelSelectorRequirement = z
   .strictObject({
-    key: z.string().min(1),
-    operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
-    values: z.array(z.string()).optional(),
+    key: z.string().min(1).max(317).meta({ description: "The label key." }),
+    operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]).meta({ description: "In, NotIn, Exists or DoesNotExist." }),
+    values: z
+      .array(z.string().max(63))
+      .max(MAX_SELECTOR_VALUES)
+      .optional()
+      .meta({ description: "Label values: non-empty for In and NotIn, empty or absent for Exists and DoesNotExist." }),
   })
-  .meta({ description: "A label selector requirement, as in Kubernetes' LabelSelector." });
+  .refine((r) => ((r.operator === "In" || r.operator === "NotIn") === ((r.values?.length ?? 0) > 0)), {
+    message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+    path: ["values"],
+  })
+  .meta({
+    description: "A label selector requirement, as in Kubernetes' LabelSelector.",
+    "x-kubernetes-validations": [
+      {
+        rule: "(self.operator == 'In' || self.operator == 'NotIn') == (has(self.values) && size(self.values) > 0)",
+        message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+        fieldPath: ".values",
+      },
+    ],
+  });
 
 export const LabelSelector = z
   .strictObject({
-    matchLabels: z.record(z.string(), z.string()).optional(),
-    matchExpressions: z.array(LabelSelectorRequirement).optional(),
+    matchLabels: z
+      .record(z.string(), z.string().max(63))
+      .optional()
+      .meta({ description: "Labels an InferenceService must all carry, key: value." }),
+    matchExpressions: z
+      .array(LabelSelectorRequirement)
+      .max(MAX_SELECTOR_TERMS)
+      .optional()
+      .meta({ description: "Requirements an InferenceService's labels must all meet." }),
   })
   .meta({ description: "Selects InferenceServices in the schedule's namespace by label. {} selects all." });
 
@@ -48,14 +82,17 @@ export const UptimeWindow = z
   .strictObject({
     days: z
       .string()
+      .max(64)
       .regex(new RegExp(DAYS_PATTERN), 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"')
       .meta({ description: 'Days on which the window OPENS: "*", "Mon-Fri", "Sat,Sun", wrapping ranges such as "Fri-Mon".' }),
     from: z
       .string()
+      .max(5)
       .regex(new RegExp(FROM_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 23:59')
       .meta({ description: 'Local time the window opens, "HH:MM".' }),
     to: z
       .string()
+      .max(5)
       .regex(new RegExp(TO_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 24:00')
       .meta({ description: 'Local time the window closes, "HH:MM"; earlier than from means the next day; "24:00" is the end of the day.' }),
   })
@@ -67,11 +104,25 @@ export const UptimeWindow = z
 
 const CronExpression = z
   .string()
+  .max(128)
   .regex(new RegExp(CRON_PATTERN), "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)")
   .superRefine((expr, ctx) => {
     const problem = cronProblem(expr);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return;
+    }
+    if (!cronFiresEver(expr)) ctx.addIssue({ code: "custom", message: "never fires (no date matches its day-of-month and month fields)" });
   });
+
+/** Whether a valid expression matches any instant at all ("0 0 30 2 *" does not). Zone-independent. */
+function cronFiresEver(expr: string): boolean {
+  try {
+    return new Cron(expr, { paused: true, timezone: "UTC", legacyMode: true }).nextRun(new Date(Date.UTC(2000, 0, 1))) !== null;
+  } catch {
+    return true; // a parser disagreement is reported by cronProblem, not here
+  }
+}
 
 export const UptimeCron = z
   .strictObject({
@@ -80,11 +131,33 @@ export const UptimeCron = z
         start: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service starts running." }),
         stop: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service stops." }),
       })
-      .meta({ description: "Running from each start instant to the next stop instant." }),
+      .refine((c) => c.start.trim().split(/\s+/).join(" ") !== c.stop.trim().split(/\s+/).join(" "), {
+        message: "stop must differ from start (the window would be empty)",
+        path: ["stop"],
+      })
+      .meta({
+        description: "Running from each start instant to the next stop instant.",
+        "x-kubernetes-validations": [{ rule: "self.start != self.stop", message: "stop must differ from start", fieldPath: ".stop" }],
+      }),
   })
   .meta({ description: "An uptime window given as a pair of cron expressions." });
 
-export const Uptime = z.union([UptimeWindow, UptimeCron]);
+// In the CRD the two forms become one object with all properties (a structural schema has no
+// anyOf of alternatives); these rules say that exactly one form is used and the window form is whole.
+// Each member's own rules are carried over by the generator, guarded by that member's required fields.
+export const Uptime = z.union([UptimeWindow, UptimeCron]).meta({
+  description: 'One uptime window: either "days", "from" and "to", or "cron".',
+  "x-kubernetes-validations": [
+    {
+      rule: "has(self.cron) != (has(self.days) || has(self.from) || has(self.to))",
+      message: "an uptime entry is either days/from/to or cron, exactly one of the two",
+    },
+    {
+      rule: "has(self.cron) || (has(self.days) && has(self.from) && has(self.to))",
+      message: "days, from and to must be given together",
+    },
+  ],
+});
 
 export const ExceptionState = z.enum(["Running", "Stopped"]);
 
@@ -92,11 +165,15 @@ export const ScheduleException = z
   .strictObject({
     from: z
       .string()
+      .max(16)
       .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: 'Start (inclusive), local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM".' }),
     to: z
       .string()
+      .max(16)
       .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: "End (exclusive), same forms as from." }),
     state: ExceptionState.meta({ description: "State inside the exception; beats uptime and warmup." }),
     reason: z.string().max(256).optional().meta({ description: "Why, shown in plan, status and Events." }),
@@ -116,6 +193,12 @@ export const ScheduleException = z
 /** "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM" compare correctly as strings once both carry a time. */
 export function normalizeLocal(s: string): string {
   return s.length === 10 ? `${s}T00:00` : s;
+}
+
+/** "2027-02-29" has the shape of a date but is none. Only called on strings matching LOCAL_DATE_TIME_PATTERN. */
+function isCalendarDate(s: string): boolean {
+  const [y, m, d] = s.slice(0, 10).split("-").map(Number);
+  return DateTime.fromObject({ year: y, month: m, day: d }, { zone: "UTC" }).isValid;
 }
 
 export const MetricPreset = z.enum(["kserve", "vllm", "knative", "istio", "custom"]);
@@ -155,7 +238,12 @@ export const IdlePolicy = z
   .meta({
     description: "Stop services that serve no traffic (used by the daemon, not by plan).",
     "x-kubernetes-validations": [
-      { rule: "self.metric != 'custom' || has(self.custom)", message: "metric custom needs custom.query and custom.serviceLabel", fieldPath: ".custom" },
+      {
+        rule: "!has(self.metric) || self.metric != 'custom' || has(self.custom)",
+        message: "metric custom needs custom.query and custom.serviceLabel",
+        fieldPath: ".custom",
+      },
+      { rule: "self.after.matches('[1-9]')", message: "must be longer than 0s", fieldPath: ".after" },
     ],
   });
 
@@ -164,14 +252,16 @@ export const ServingScheduleSpec = z
     selector: LabelSelector.default({}),
     timeZone: z
       .string()
+      .max(64)
       .default("UTC")
       .refine((tz) => IANAZone.isValidZone(tz), { message: "must be an IANA time zone name such as Europe/Berlin" })
       .meta({ description: "IANA time zone of all local times in this schedule." }),
     uptime: z
       .array(Uptime)
+      .max(MAX_UPTIME_ENTRIES)
       .optional()
       .meta({ description: "Services run inside any window and are stopped outside all of them. Absent: always Running (idle-only policy)." }),
-    exceptions: z.array(ScheduleException).optional().meta({ description: "Absolute overrides; first match in list order wins." }),
+    exceptions: z.array(ScheduleException).max(MAX_EXCEPTIONS).optional().meta({ description: "Absolute overrides; first match in list order wins." }),
     warmup: Duration.optional().meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time." }),
     idle: IdlePolicy.optional(),
     suspend: z.boolean().default(false).meta({ description: "The daemon changes nothing while true." }),
@@ -204,7 +294,10 @@ export const ServiceStatus = z.object({
 export const ServingScheduleStatus = z
   .object({
     observedGeneration: z.number().int().optional(),
-    conditions: z.array(Condition).optional(),
+    conditions: z
+      .array(Condition)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"], description: "Ready and friends, as metav1.Condition." }),
     services: z.array(ServiceStatus).optional(),
     running: z.number().int().optional(),
     stopped: z.number().int().optional(),

@@ -1,0 +1,232 @@
+// The ServingSchedule CRD, generated from the zod schema (the single source of truth).
+// z.toJSONSchema gives JSON Schema; a CRD needs a *structural* OpenAPI v3 schema:
+//  - every node has a type; no $schema, no propertyNames, no `additionalProperties: false`
+//    (unknown fields are pruned, or rejected under strict field validation, instead);
+//  - no anyOf of alternatives: the union of uptime forms becomes one object holding all
+//    properties, and CEL rules (declared on the union in the zod schema) say which combinations
+//    are allowed; each member's own CEL rules are kept, guarded by that member's required fields.
+// Anything the converter does not know is an error, so a new zod construct cannot slip into
+// the CRD unnoticed.
+import { z } from "zod";
+import { stringify } from "yaml";
+import { GROUP, KIND, PLURAL, VERSION, ServingScheduleSpec, ServingScheduleStatus } from "./servingSchedule.ts";
+
+export type SchemaNode = { [key: string]: unknown };
+
+export const CRD_FILE = `deploy/crds/${GROUP}_${PLURAL}.yaml`;
+
+const KEPT_KEYWORDS = new Set([
+  "type",
+  "format",
+  "description",
+  "properties",
+  "required",
+  "items",
+  "additionalProperties",
+  "enum",
+  "default",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "minProperties",
+  "maxProperties",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "nullable",
+  "x-kubernetes-validations",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-map-type",
+  "x-kubernetes-preserve-unknown-fields",
+  "x-kubernetes-int-or-string",
+]);
+
+type Rule = { rule: string; message?: string; messageExpression?: string; fieldPath?: string; reason?: string };
+
+function isNode(v: unknown): v is SchemaNode {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Converts one JSON Schema node (from z.toJSONSchema, target openapi-3.0) into a structural schema node. */
+export function toStructural(input: SchemaNode, where = "$"): SchemaNode {
+  const node: SchemaNode = { ...input };
+  delete node.$schema;
+  delete node.propertyNames;
+  if (node.additionalProperties === false) delete node.additionalProperties;
+  if ("const" in node) {
+    node.enum = [node.const];
+    delete node.const;
+  }
+  if (Array.isArray(node.anyOf)) return mergeUnion(node, where);
+  if (node.type === "integer") {
+    if (node.minimum === Number.MIN_SAFE_INTEGER) delete node.minimum;
+    if (node.maximum === Number.MAX_SAFE_INTEGER) delete node.maximum;
+    node.format ??= "int64";
+  }
+  for (const key of Object.keys(node)) {
+    if (!KEPT_KEYWORDS.has(key)) throw new Error(`${where}: JSON Schema keyword "${key}" has no structural equivalent here`);
+  }
+  if (typeof node.type !== "string") throw new Error(`${where}: node without a type`);
+  if (isNode(node.properties)) {
+    const props: SchemaNode = {};
+    for (const [name, child] of Object.entries(node.properties)) {
+      if (!isNode(child)) throw new Error(`${where}.${name}: not a schema`);
+      props[name] = toStructural(child, `${where}.${name}`);
+    }
+    node.properties = props;
+  }
+  if (isNode(node.items)) node.items = toStructural(node.items, `${where}[]`);
+  if (isNode(node.additionalProperties)) node.additionalProperties = toStructural(node.additionalProperties, `${where}.*`);
+  if (Array.isArray(node.required) && node.required.length === 0) delete node.required;
+  return ordered(node);
+}
+
+const ORDER = ["description", "type", "format"];
+
+/** Keys in a fixed, readable order (description and type first), so the YAML reads well and diffs stay small. */
+function ordered(node: SchemaNode): SchemaNode {
+  const keys = Object.keys(node).sort((a, b) => rank(a) - rank(b) || 0);
+  return Object.fromEntries(keys.map((k) => [k, node[k]]));
+}
+
+function rank(key: string): number {
+  const i = ORDER.indexOf(key);
+  if (i >= 0) return i;
+  if (key.startsWith("x-kubernetes")) return 100;
+  return 10;
+}
+
+function mergeUnion(node: SchemaNode, where: string): SchemaNode {
+  const members = (node.anyOf as unknown[]).map((m, i) => {
+    if (!isNode(m)) throw new Error(`${where}: anyOf member ${i} is not a schema`);
+    return toStructural(m, `${where}|${i}`);
+  });
+  const properties: SchemaNode = {};
+  const rules: Rule[] = [...((node["x-kubernetes-validations"] as Rule[] | undefined) ?? [])];
+  for (const [i, member] of members.entries()) {
+    if (member.type !== "object" || !isNode(member.properties)) {
+      throw new Error(`${where}: only unions of objects can be made structural (member ${i} is ${String(member.type)})`);
+    }
+    for (const [name, schema] of Object.entries(member.properties)) {
+      if (name in properties && JSON.stringify(properties[name]) !== JSON.stringify(schema)) {
+        throw new Error(`${where}: union members disagree about property "${name}"`);
+      }
+      properties[name] = schema;
+    }
+    const required = (member.required as string[] | undefined) ?? [];
+    const guard = required.map((r) => `has(self.${r})`).join(" && ");
+    for (const r of (member["x-kubernetes-validations"] as Rule[] | undefined) ?? []) {
+      rules.push({ ...r, rule: guard ? `!(${guard}) || (${r.rule})` : r.rule });
+    }
+  }
+  if (!node["x-kubernetes-validations"]) throw new Error(`${where}: a union needs CEL rules saying which of its forms is used`);
+  const merged: SchemaNode = { type: "object" };
+  if (typeof node.description === "string") merged.description = node.description;
+  merged.properties = properties;
+  merged["x-kubernetes-validations"] = rules;
+  return ordered(merged);
+}
+
+function jsonSchema(schema: z.ZodType): SchemaNode {
+  return z.toJSONSchema(schema, { io: "input", target: "openapi-3.0", unrepresentable: "throw" }) as SchemaNode;
+}
+
+/** The complete CustomResourceDefinition object. */
+export function buildCrd(): SchemaNode {
+  const spec = toStructural(jsonSchema(ServingScheduleSpec), "spec");
+  const status = toStructural(jsonSchema(ServingScheduleStatus), "status");
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name: `${PLURAL}.${GROUP}`,
+      labels: { "app.kubernetes.io/name": "kserve-reclaimer", "app.kubernetes.io/component": "crd" },
+    },
+    spec: {
+      group: GROUP,
+      scope: "Namespaced",
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: KIND.toLowerCase(),
+        shortNames: ["ssched"],
+        categories: ["reclaimer"],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Zone", type: "string", jsonPath: ".spec.timeZone" },
+            { name: "Running", type: "integer", jsonPath: ".status.running" },
+            { name: "Stopped", type: "integer", jsonPath: ".status.stopped" },
+            { name: "GPUs Reclaimed", type: "integer", jsonPath: ".status.gpusReclaimed" },
+            { name: "Next Transition", type: "string", jsonPath: ".status.nextTransition" },
+            { name: "Next State", type: "string", jsonPath: ".status.nextState", priority: 1 },
+            { name: "Suspended", type: "boolean", jsonPath: ".spec.suspend", priority: 1 },
+            { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              description: "ServingSchedule stops and starts the selected KServe InferenceServices of its namespace on a schedule.",
+              properties: {
+                apiVersion: { type: "string", description: "APIVersion of this object: reclaimer.dev/v1alpha1." },
+                kind: { type: "string", description: "Kind of this object: ServingSchedule." },
+                metadata: { type: "object" },
+                spec: spec,
+                status: status,
+              },
+              required: ["spec"],
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+const HEADER = "# Generated by scripts/generate-crd.ts from src/api/servingSchedule.ts. Do not edit; run `npm run generate:crd`.\n";
+
+/** The CRD as the YAML text committed in deploy/crds/. */
+export function renderCrd(): string {
+  return HEADER + stringify(buildCrd(), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** Problems that make a schema non-structural (empty when it is structural). */
+export function structuralProblems(node: unknown, where = "$", root = true): string[] {
+  if (!isNode(node)) return [`${where}: not a schema object`];
+  const out: string[] = [];
+  for (const key of ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const", "definitions", "$defs"]) {
+    if (key in node) out.push(`${where}: has ${key}`);
+  }
+  for (const key of Object.keys(node)) if (!KEPT_KEYWORDS.has(key)) out.push(`${where}: unknown keyword ${key}`);
+  const preserve = node["x-kubernetes-preserve-unknown-fields"] === true || node["x-kubernetes-int-or-string"] === true;
+  if (typeof node.type !== "string" && !preserve) out.push(`${where}: no type`);
+  if (node.additionalProperties !== undefined && node.properties !== undefined) out.push(`${where}: additionalProperties together with properties`);
+  if (typeof node.additionalProperties === "boolean") out.push(`${where}: boolean additionalProperties`);
+  if (node.type === "object" && node.properties === undefined && node.additionalProperties === undefined && !preserve && !root) {
+    // an object without properties is allowed only for metadata at the root
+    if (!where.endsWith(".metadata")) out.push(`${where}: object without properties or additionalProperties`);
+  }
+  if (isNode(node.properties)) {
+    for (const [name, child] of Object.entries(node.properties)) out.push(...structuralProblems(child, `${where}.${name}`, false));
+  }
+  if (node.type === "array") {
+    if (!isNode(node.items)) out.push(`${where}: array without items`);
+    else out.push(...structuralProblems(node.items, `${where}[]`, false));
+  }
+  if (isNode(node.additionalProperties)) out.push(...structuralProblems(node.additionalProperties, `${where}.*`, false));
+  if (Array.isArray(node.required) && isNode(node.properties)) {
+    for (const r of node.required) if (!(String(r) in node.properties)) out.push(`${where}: required ${String(r)} is not a property`);
+  }
+  return out;
+}
