@@ -1,0 +1,162 @@
+// Writes ServingSchedule `status` through the status subresource, and only when it changed: the
+// desired status is compared, as canonical JSON (sorted keys, no undefined), with the status the
+// caller read from the cache, and with what this writer wrote last (the cache may not have caught
+// up with our own write yet). At rest nothing is written.
+//
+// The write is a JSON merge patch on /status computed as the difference between the current and
+// the desired status: changed keys set, removed keys set to null, arrays replaced whole. No
+// resourceVersion precondition: the daemon (leader) owns the status.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../api/servingSchedule.ts';
+import type { ResourceRef } from '../sources/kube/informer.ts';
+import { noopLogger, type Logger } from '../sources/kube/runtime.ts';
+import { apiFailure } from './apiError.ts';
+import { LimiterClosedError, type WriteLimiter } from './writeLimiter.ts';
+import { FIELD_MANAGER } from './patcher.ts';
+
+export const SERVING_SCHEDULE_RESOURCE: ResourceRef = { group: GROUP, version: VERSION, plural: PLURAL };
+
+export type StatusWriteResult =
+  | { kind: 'unchanged' }
+  | { kind: 'ok'; resourceVersion: string }
+  | { kind: 'notFound'; message: string }
+  | { kind: 'error'; code: number | undefined; message: string };
+
+/** The object as the caller last saw it (from the informer), or undefined when unknown. */
+export type CurrentObject = { metadata: { resourceVersion?: string | undefined }; status?: unknown } | undefined;
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** JSON with object keys sorted at every level and undefined dropped: equal values, equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(normalize(value)) ?? 'null';
+}
+
+function normalize(value: unknown): JsonValue | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((v) => normalize(v) ?? null);
+  if (isPlainObject(value)) {
+    const out: Record<string, JsonValue> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = normalize(value[key]);
+      if (v !== undefined) out[key] = v;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/**
+ * RFC 7386 merge patch turning `from` into `to` (both JSON objects): keys only in `from` become
+ * null, nested objects recurse, everything else (arrays included) is replaced when it differs.
+ */
+export function createMergePatch(from: unknown, to: unknown): Record<string, unknown> {
+  const a = isPlainObject(from) ? from : {};
+  const b = isPlainObject(to) ? to : {};
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(a)) {
+    if (a[key] !== undefined && b[key] === undefined) patch[key] = null;
+  }
+  for (const key of Object.keys(b)) {
+    const bv = b[key];
+    if (bv === undefined) continue;
+    const av = a[key];
+    if (isPlainObject(av) && isPlainObject(bv)) {
+      const sub = createMergePatch(av, bv);
+      if (Object.keys(sub).length > 0) patch[key] = sub;
+    } else if (canonicalJson(av) !== canonicalJson(bv)) {
+      patch[key] = normalize(bv);
+    }
+  }
+  return patch;
+}
+
+export type ScheduleStatusWriterOptions = {
+  kubeConfig: KubeConfig;
+  limiter: WriteLimiter;
+  resource?: ResourceRef;
+  fieldManager?: string;
+  logger?: Logger;
+};
+
+type Written = { canonical: string; fromRv: string | undefined; toRv: string };
+
+export class ScheduleStatusWriter {
+  private readonly api: CustomObjectsApi;
+  private readonly opts: ScheduleStatusWriterOptions;
+  private readonly resource: ResourceRef;
+  private readonly logger: Logger;
+  private readonly written = new Map<string, Written>();
+  private writes = 0;
+  private skipped = 0;
+
+  constructor(opts: ScheduleStatusWriterOptions) {
+    this.opts = opts;
+    this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.resource = opts.resource ?? SERVING_SCHEDULE_RESOURCE;
+    this.logger = opts.logger ?? noopLogger;
+  }
+
+  /** Writes `desired` as the status of namespace/name unless it is already there. Never throws. */
+  async write(namespace: string, name: string, desired: Record<string, unknown>, current: CurrentObject): Promise<StatusWriteResult> {
+    const key = `${namespace}/${name}`;
+    const canonical = canonicalJson(desired);
+    const currentRv = current?.metadata.resourceVersion;
+    if (current !== undefined && canonicalJson(current.status ?? {}) === canonical) {
+      this.skipped++;
+      return { kind: 'unchanged' };
+    }
+    const last = this.written.get(key);
+    // Our own write, not yet seen by the cache the caller read.
+    if (last && last.canonical === canonical && currentRv !== undefined && (currentRv === last.fromRv || currentRv === last.toRv)) {
+      this.skipped++;
+      return { kind: 'unchanged' };
+    }
+    const patch = current?.status !== undefined ? createMergePatch(current.status, desired) : (normalize(desired) as Record<string, unknown>);
+    try {
+      const updated = (await this.opts.limiter.run(() =>
+        this.api.patchNamespacedCustomObjectStatus(
+          {
+            group: this.resource.group,
+            version: this.resource.version,
+            plural: this.resource.plural,
+            namespace,
+            name,
+            body: { status: patch },
+            fieldManager: this.opts.fieldManager ?? FIELD_MANAGER,
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      )) as { metadata?: { resourceVersion?: string } };
+      const toRv = updated.metadata?.resourceVersion ?? '';
+      this.written.set(key, { canonical, fromRv: currentRv, toRv });
+      this.writes++;
+      return { kind: 'ok', resourceVersion: toRv };
+    } catch (err) {
+      if (err instanceof LimiterClosedError) return { kind: 'error', code: undefined, message: err.message };
+      const f = apiFailure(err);
+      if (f.code === 404) {
+        this.written.delete(key);
+        return { kind: 'notFound', message: f.message };
+      }
+      this.logger.warn('status: write failed', { namespace, name, code: f.code, error: f.message });
+      return { kind: 'error', code: f.code, message: f.message };
+    }
+  }
+
+  /** Forget a deleted schedule. */
+  forget(namespace: string, name: string): void {
+    this.written.delete(`${namespace}/${name}`);
+  }
+
+  stats(): { writes: number; skipped: number } {
+    return { writes: this.writes, skipped: this.skipped };
+  }
+}

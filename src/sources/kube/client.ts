@@ -1,0 +1,65 @@
+// Where the daemon's Kubernetes credentials come from: --kubeconfig, else $KUBECONFIG, else the
+// in-cluster service account, else ~/.kube/config. One KubeConfig for every adapter.
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export type KubeConfigSource = 'flag' | 'env' | 'in-cluster' | 'home';
+
+export class KubeConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeConfigError';
+  }
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export type LoadKubeConfigOptions = {
+  /** The --kubeconfig flag. */
+  kubeconfig?: string | undefined;
+  /** Context to use instead of the file's current-context. */
+  context?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Overridable for tests. */
+  inClusterTokenPath?: string;
+};
+
+/** Loads a KubeConfig; throws KubeConfigError with what was tried when nothing works. */
+export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): { kubeConfig: KubeConfig; source: KubeConfigSource } {
+  const env = opts.env ?? process.env;
+  const kc = new KubeConfig();
+  let source: KubeConfigSource;
+  try {
+    if (opts.kubeconfig) {
+      if (!existsSync(opts.kubeconfig)) throw new KubeConfigError(`kubeconfig file ${opts.kubeconfig} does not exist`);
+      kc.loadFromFile(opts.kubeconfig);
+      source = 'flag';
+    } else if (env.KUBECONFIG) {
+      const first = env.KUBECONFIG.split(':').find((p) => p.length > 0);
+      if (first === undefined || !existsSync(first)) throw new KubeConfigError(`KUBECONFIG=${env.KUBECONFIG}: file does not exist`);
+      kc.loadFromFile(first);
+      source = 'env';
+    } else if (env.KUBERNETES_SERVICE_HOST && existsSync(opts.inClusterTokenPath ?? SERVICE_ACCOUNT_TOKEN)) {
+      kc.loadFromCluster();
+      source = 'in-cluster';
+    } else {
+      kc.loadFromDefault();
+      source = 'home';
+    }
+  } catch (err) {
+    if (err instanceof KubeConfigError) throw err;
+    throw new KubeConfigError(`cannot load kubeconfig: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (opts.context) {
+    if (!kc.getContexts().some((c) => c.name === opts.context)) {
+      throw new KubeConfigError(`context ${opts.context} not found in kubeconfig`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new KubeConfigError(
+      'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account',
+    );
+  }
+  return { kubeConfig: kc, source };
+}

@@ -1,0 +1,328 @@
+// InferenceService (serving.kserve.io/v1beta1) as the daemon reads it: a zod schema of only the
+// fields read (the informer caches the parsed object, so unread fields cost no memory), the
+// deployment mode, conditions, and the GPUs a running service holds.
+//
+// The schema is tolerant on purpose: an odd value in a field we read degrades to "absent" (with
+// `.catch`) instead of dropping the whole service from the cache, where the daemon could neither
+// act on it nor report it. Only metadata.name and metadata.namespace are required.
+import { z } from 'zod';
+import type { ResourceRef } from './informer.ts';
+
+export const ISVC_GROUP = 'serving.kserve.io';
+export const ISVC_VERSION = 'v1beta1';
+export const ISVC_PLURAL = 'inferenceservices';
+export const ISVC_KIND = 'InferenceService';
+export const ISVC_API_VERSION = `${ISVC_GROUP}/${ISVC_VERSION}`;
+export const ISVC_RESOURCE: ResourceRef = { group: ISVC_GROUP, version: ISVC_VERSION, plural: ISVC_PLURAL };
+
+export const DEPLOYMENT_MODE_ANNOTATION = 'serving.kserve.io/deploymentMode';
+export const AUTOSCALER_CLASS_ANNOTATION = 'serving.kserve.io/autoscalerClass';
+
+const optString = z.string().optional().catch(undefined);
+const stringMap = z.record(z.string(), z.string()).optional().catch(undefined);
+/** A resource quantity as it comes from the API: "2", 2, "500m". */
+const Quantity = z.union([z.string(), z.number()]);
+const ResourceList = z.record(z.string(), Quantity).optional().catch(undefined);
+
+export const ResourceRequirements = z
+  .object({ limits: ResourceList, requests: ResourceList })
+  .optional()
+  .catch(undefined);
+
+export const Container = z.object({ name: optString, resources: ResourceRequirements });
+export type Container = z.infer<typeof Container>;
+const Containers = z.array(Container).optional().catch(undefined);
+const Replicas = z.number().int().min(0).optional().catch(undefined);
+
+export const WorkerSpec = z
+  .object({
+    containers: Containers,
+    pipelineParallelSize: z.number().int().optional().catch(undefined),
+    tensorParallelSize: z.number().int().optional().catch(undefined),
+  })
+  .optional()
+  .catch(undefined);
+
+/** Predictor implementations; each inlines a container (`resources`). From KServe v0.16 PredictorSpec. */
+export const PREDICTOR_IMPLEMENTATIONS = [
+  'model',
+  'sklearn',
+  'xgboost',
+  'tensorflow',
+  'pytorch',
+  'triton',
+  'onnx',
+  'huggingface',
+  'pmml',
+  'lightgbm',
+  'paddle',
+] as const;
+/** Explainer implementations (v0.16 ExplainerSpec). */
+export const EXPLAINER_IMPLEMENTATIONS = ['art'] as const;
+
+const Implementation = z.object({ resources: ResourceRequirements }).optional().catch(undefined);
+
+const componentShape = {
+  containers: Containers,
+  minReplicas: Replicas,
+  maxReplicas: Replicas,
+};
+
+export const PredictorSpec = z
+  .object({
+    ...componentShape,
+    ...Object.fromEntries(PREDICTOR_IMPLEMENTATIONS.map((k) => [k, Implementation])) as Record<
+      (typeof PREDICTOR_IMPLEMENTATIONS)[number],
+      typeof Implementation
+    >,
+    workerSpec: WorkerSpec,
+  })
+  .optional()
+  .catch(undefined);
+
+export const TransformerSpec = z.object(componentShape).optional().catch(undefined);
+
+export const ExplainerSpec = z
+  .object({ ...componentShape, art: Implementation })
+  .optional()
+  .catch(undefined);
+
+export const Condition = z.object({
+  type: z.string(),
+  status: z.string(),
+  reason: optString,
+  message: optString,
+  lastTransitionTime: optString,
+});
+export type Condition = z.infer<typeof Condition>;
+
+export const InferenceService = z.object({
+  apiVersion: optString,
+  kind: optString,
+  metadata: z.object({
+    name: z.string().min(1),
+    namespace: z.string().min(1),
+    uid: optString,
+    resourceVersion: optString,
+    generation: z.number().optional().catch(undefined),
+    labels: stringMap,
+    annotations: stringMap,
+    creationTimestamp: optString,
+    deletionTimestamp: optString,
+  }),
+  spec: z
+    .object({ predictor: PredictorSpec, transformer: TransformerSpec, explainer: ExplainerSpec })
+    .optional()
+    .catch(undefined),
+  status: z
+    .object({
+      observedGeneration: z.number().optional().catch(undefined),
+      deploymentMode: optString,
+      url: optString,
+      conditions: z
+        .array(Condition)
+        .optional()
+        .catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
+});
+export type InferenceService = z.infer<typeof InferenceService>;
+
+/** Parses a raw object (throws on a missing name/namespace): the informer's transform. */
+export function parseInferenceService(raw: unknown): InferenceService {
+  return InferenceService.parse(raw);
+}
+
+export type DeploymentMode = 'Knative' | 'Standard' | 'ModelMesh';
+
+/**
+ * KServe's rule (v0.16 GetDeploymentMode): the mode recorded in status first, then the annotation
+ * (legacy names Serverless -> Knative, RawDeployment -> Standard), then the cluster default from
+ * the inferenceservice-config ConfigMap, which the caller passes (KServe v0.16's built-in default
+ * is Standard). An unknown annotation value falls through to the default, as in KServe.
+ */
+export function deploymentModeOf(isvc: InferenceService, clusterDefault: DeploymentMode = 'Standard'): DeploymentMode {
+  const normalize = (v: string | undefined): DeploymentMode | undefined => {
+    switch (v) {
+      case 'Serverless':
+      case 'Knative':
+        return 'Knative';
+      case 'RawDeployment':
+      case 'Standard':
+        return 'Standard';
+      case 'ModelMesh':
+        return 'ModelMesh';
+      default:
+        return undefined;
+    }
+  };
+  return (
+    normalize(isvc.status?.deploymentMode) ??
+    normalize(isvc.metadata.annotations?.[DEPLOYMENT_MODE_ANNOTATION]) ??
+    clusterDefault
+  );
+}
+
+export function conditionOf(isvc: InferenceService, type: string): Condition | undefined {
+  return isvc.status?.conditions?.find((c) => c.type === type);
+}
+
+/** `Ready=True`. */
+export function isReady(isvc: InferenceService): boolean {
+  return conditionOf(isvc, 'Ready')?.status === 'True';
+}
+
+/** KServe set `Stopped=True` (it acted on the stop annotation). */
+export function isStoppedByKServe(isvc: InferenceService): boolean {
+  return conditionOf(isvc, 'Stopped')?.status === 'True';
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPUs
+
+const SUFFIX: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity as a number; undefined when it does not parse. */
+export function parseQuantity(q: string | number): number | undefined {
+  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
+  if (!m) return undefined;
+  const mult = SUFFIX[m[2] ?? ''];
+  return mult === undefined ? undefined : Number(m[1]) * mult;
+}
+
+/** `<vendor>/gpu` extended resources, plus Habana Gaudi (KServe's DefaultGPUResourceTypeList). */
+export function isGpuResource(name: string): boolean {
+  return name.endsWith('/gpu') || name === 'habana.ai/gaudi';
+}
+
+/** GPUs of one container: per GPU resource, its limit, else its request; summed over resources. */
+export function containerGpus(resources: z.infer<typeof ResourceRequirements>): number {
+  if (!resources) return 0;
+  const names = new Set([...Object.keys(resources.limits ?? {}), ...Object.keys(resources.requests ?? {})]);
+  let total = 0;
+  for (const name of names) {
+    if (!isGpuResource(name)) continue;
+    const q = resources.limits?.[name] ?? resources.requests?.[name];
+    const n = q === undefined ? undefined : parseQuantity(q);
+    if (n !== undefined && n > 0) total += Math.ceil(n);
+  }
+  return total;
+}
+
+export type ComponentGpus = {
+  component: 'predictor' | 'transformer' | 'explainer';
+  /** GPUs of one replica (all its containers). */
+  perReplica: number;
+  /** Replicas held while running (see replicasAtRest). */
+  replicas: number;
+  /** Multi-node: GPUs of the worker pods (head node counted in perReplica). */
+  workers: number;
+  total: number;
+};
+
+export type GpuOptions = {
+  /** The cluster's default deployment mode (inferenceservice-config); KServe v0.16 default Standard. */
+  defaultDeploymentMode?: DeploymentMode;
+};
+
+/**
+ * Replicas a running component holds at rest. `minReplicas` defaults to 1. For 0:
+ * - Knative (Serverless): 0 means scale to zero; at rest no pod holds a GPU, so stopping reclaims
+ *   nothing more than KServe's autoscaler already does. Counts 0.
+ * - Standard (RawDeployment): with the default HPA autoscaler KServe raises minReplicas below 1
+ *   to 1 (hpa_reconciler.go; kserve#3514), so 0 counts 1. With autoscalerClass `none` the
+ *   Deployment gets replicas = minReplicas (0 pods), with `keda` KEDA may scale to zero: 0 counts 0.
+ */
+export function replicasAtRest(minReplicas: number | undefined, mode: DeploymentMode, autoscalerClass: string | undefined): number {
+  const min = minReplicas ?? 1;
+  if (min >= 1) return min;
+  if (mode === 'Standard' && (autoscalerClass === undefined || autoscalerClass === '' || autoscalerClass === 'hpa')) return 1;
+  return 0;
+}
+
+/**
+ * Port of KServe v0.16 computeRayNodeAndGPUs (components/predictor.go) for a predictor with a
+ * workerSpec: the total GPU count is tensorParallelSize x pipelineParallelSize (each default 1;
+ * a ServingRuntime may set them, which this does not read), split into a head pod and
+ * rayNodeCount-1 worker pods. Returns the head's and the workers' GPUs.
+ */
+export function multiNodeGpus(headGpus: number, workerGpus: number, tensorParallelSize = 1, pipelineParallelSize = 1): { head: number; workers: number; nodes: number } {
+  const total = Math.max(1, tensorParallelSize) * Math.max(1, pipelineParallelSize);
+  const nodesFor = (gpus: number, per: number) => (per === 0 ? 1 : Math.ceil(gpus / per));
+  if (workerGpus > 0) {
+    let nodes = nodesFor(total, workerGpus);
+    let head = headGpus;
+    let worker = workerGpus;
+    if (headGpus > 0) {
+      if (nodesFor(total, headGpus) === 1) nodes = 1;
+    } else {
+      head = total - workerGpus * (nodes - 1);
+    }
+    if (nodes === 1) {
+      worker = 0;
+      head = total;
+    }
+    return { head, workers: worker * (nodes - 1), nodes };
+  }
+  if (headGpus > 0) {
+    const remaining = total - headGpus;
+    const nodes = remaining > 0 ? remaining + 1 : 1;
+    return { head: headGpus, workers: nodes - 1, nodes };
+  }
+  // No GPU declared anywhere: KServe assigns one GPU to the head and to each worker.
+  return { head: 1, workers: total - 1, nodes: total };
+}
+
+/** Per-component breakdown of gpusOf. */
+export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}): ComponentGpus[] {
+  const mode = deploymentModeOf(isvc, opts.defaultDeploymentMode);
+  // ModelMesh: the model runs in the ServingRuntime's shared pods, not in pods of this service.
+  if (mode === 'ModelMesh') return [];
+  const autoscaler = isvc.metadata.annotations?.[AUTOSCALER_CLASS_ANNOTATION];
+  const out: ComponentGpus[] = [];
+  const spec = isvc.spec;
+
+  const predictor = spec?.predictor;
+  if (predictor) {
+    let implementation = 0;
+    for (const key of PREDICTOR_IMPLEMENTATIONS) implementation += containerGpus(predictor[key]?.resources);
+    const containers = (predictor.containers ?? []).map((c) => containerGpus(c.resources));
+    let perReplica = implementation + containers.reduce((a, b) => a + b, 0);
+    let workers = 0;
+    const ws = predictor.workerSpec;
+    if (ws) {
+      // The head's GPU count is its main container's (the implementation's, else containers[0]).
+      const headMain = implementation > 0 ? implementation : (containers[0] ?? 0);
+      const sidecars = perReplica - headMain;
+      const mn = multiNodeGpus(headMain, containerGpus(ws.containers?.[0]?.resources), ws.tensorParallelSize, ws.pipelineParallelSize);
+      perReplica = mn.head + sidecars;
+      workers = mn.workers;
+    }
+    const replicas = replicasAtRest(predictor.minReplicas, mode, autoscaler);
+    out.push({ component: 'predictor', perReplica, replicas, workers, total: perReplica * replicas + (replicas > 0 ? workers : 0) });
+  }
+  for (const component of ['transformer', 'explainer'] as const) {
+    const c = spec?.[component];
+    if (!c) continue;
+    let perReplica = (c.containers ?? []).reduce((a, x) => a + containerGpus(x.resources), 0);
+    if (component === 'explainer') perReplica += containerGpus(spec?.explainer?.art?.resources);
+    const replicas = replicasAtRest(c.minReplicas, mode, autoscaler);
+    out.push({ component, perReplica, replicas, workers: 0, total: perReplica * replicas });
+  }
+  return out;
+}
+
+/**
+ * GPUs a running InferenceService holds at rest, from its spec: every component's containers (the
+ * predictor implementation's, `containers[]`, and for a multi-node predictor the head and worker
+ * pods), any `<vendor>/gpu` resource (limit, else request), times the replicas it keeps at rest
+ * (replicasAtRest). Init containers are not counted.
+ */
+export function gpusOf(isvc: InferenceService, opts: GpuOptions = {}): number {
+  return gpuBreakdown(isvc, opts).reduce((a, c) => a + c.total, 0);
+}

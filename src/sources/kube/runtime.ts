@@ -1,0 +1,72 @@
+// What the Kubernetes adapters need from their surroundings, injected so tests and the daemon
+// decide: a logger, the clock, timers and randomness. Nothing here reads the wall clock by itself
+// except the defaults, which the daemon may override.
+
+/** Structured logger: a message and fields. Any JSON logger can be adapted to it. */
+export type Logger = {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+};
+
+export const noopLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
+
+export type TimerHandle = unknown;
+
+/** Clock and timers. `now` is epoch milliseconds. */
+export type Timers = {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+};
+
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    // Timers of the adapters never keep the process alive on their own.
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Resolves after `ms` on the given timers (rejects with the signal's reason when aborted). */
+export function sleepOn(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      timers.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/**
+ * Capped exponential backoff with full jitter in [base/2, base] (as client-go's jittered backoff
+ * avoids synchronized retries from many replicas, kubernetes-client/javascript#1933).
+ */
+export function backoffDelay(attempt: number, opts: { initialMs: number; maxMs: number; random: () => number }): number {
+  const base = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.max(0, attempt));
+  return Math.round(base / 2 + (base / 2) * opts.random());
+}
