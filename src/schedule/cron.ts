@@ -25,7 +25,19 @@ function mask(values: readonly number[]): number {
   return m;
 }
 
+const compiled = new Map<string, CronMatcher>();
+
+/** The matcher of a valid 5-field expression (cached: matchers are immutable); throws on an invalid one. */
 export function compileCron(expr: string): CronMatcher {
+  let c = compiled.get(expr);
+  if (!c) {
+    c = buildCron(expr);
+    compiled.set(expr, c);
+  }
+  return c;
+}
+
+function buildCron(expr: string): CronMatcher {
   const f = parseCron(expr);
   const timesOfDay: number[] = [];
   for (const h of [...f.hour].sort((a, b) => a - b)) {
