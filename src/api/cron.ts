@@ -31,8 +31,20 @@ export function cronProblem(expr: string): string | undefined {
   const result = detailed(expr);
   if (result.valid) return undefined;
   const first = result.errors[0];
-  return first ? `${first.field}: ${first.message}` : "invalid cron expression";
+  if (!first) return "invalid cron expression";
+  const field = FIELDS[first.field];
+  if (!field) return `${first.field}: ${first.message}`;
+  if (/impossible/.test(first.message)) return `${field.name} "${parts[2]}" never occurs in month "${parts[3]}"`;
+  return `${field.name} field "${first.value || parts[field.index]}" is not valid (allowed: ${field.allowed})`;
 }
+
+const FIELDS: Record<string, { name: string; index: number; allowed: string }> = {
+  minute: { name: "minute", index: 0, allowed: "0-59, lists, ranges, steps" },
+  hour: { name: "hour", index: 1, allowed: "0-23, lists, ranges, steps" },
+  dayOfMonth: { name: "day-of-month", index: 2, allowed: "1-31, lists, ranges, steps" },
+  month: { name: "month", index: 3, allowed: "1-12 or JAN-DEC, lists, ranges, steps" },
+  dayOfWeek: { name: "day-of-week", index: 4, allowed: "0-7 or SUN-SAT (0 and 7 are Sunday), lists, ranges, steps" },
+};
 
 /** Expanded fields of a valid 5-field expression; throws on an invalid one (validate first). */
 export function parseCron(expr: string): CronFields {

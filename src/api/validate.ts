@@ -1,0 +1,158 @@
+// Validation of one ServingSchedule object, wherever it comes from (a file for `validate` and `plan`,
+// the cluster for the daemon). Pure. Problems carry a field path ("spec.uptime[1].cron.stop") and a
+// one-line message meant for people; the zod schema decides what is valid, this module only words it.
+import { z } from "zod";
+import { API_VERSION, GROUP, KIND, ServingSchedule } from "./servingSchedule.ts";
+
+export type PathSegment = string | number;
+export type Problem = { path: string; segments: PathSegment[]; message: string };
+export type ValidationResult = { ok: true; schedule: ServingSchedule } | { ok: false; problems: Problem[] };
+
+/** `spec.uptime[1].cron.stop` from ["spec", "uptime", 1, "cron", "stop"]. */
+export function formatPath(segments: readonly PathSegment[]): string {
+  let out = "";
+  for (const s of segments) out += typeof s === "number" ? `[${s}]` : out === "" ? s : `.${s}`;
+  return out;
+}
+
+function problem(segments: PathSegment[], message: string): Problem {
+  return { path: formatPath(segments), segments, message };
+}
+
+/**
+ * Checks a ServingSchedule object (apiVersion, kind, metadata, spec; status is ignored) and returns it
+ * with defaults applied, or every problem found, ordered by field path position in the object.
+ */
+export function validateServingSchedule(obj: unknown): ValidationResult {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    return { ok: false, problems: [problem([], "must be a mapping (an object with apiVersion, kind, metadata and spec)")] };
+  }
+  const { status: _ignored, ...rest } = obj as Record<string, unknown>;
+  const result = ServingSchedule.safeParse(rest, { error: messageFor });
+  if (result.success) return { ok: true, schedule: result.data };
+  const problems = result.error.issues.flatMap((i) => fromIssue(i as Issue, [], rest));
+  return { ok: false, problems: dedupe(problems) };
+}
+
+type Issue = z.core.$ZodIssue;
+
+function fromIssue(issue: Issue, prefix: PathSegment[], root: unknown): Problem[] {
+  const path = [...prefix, ...(issue.path as PathSegment[])];
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((k) => problem([...path, k], "unknown field"));
+    case "invalid_union":
+      return unionProblems(issue, path, root);
+    default:
+      return [problem(path, issue.message)];
+  }
+}
+
+/**
+ * A failed union (an uptime entry) reports the problems of the form the user evidently meant: the cron
+ * form when a "cron" key is there, else the days/from/to form; both forms at once is one problem.
+ */
+function unionProblems(issue: Extract<Issue, { code: "invalid_union" }>, path: PathSegment[], root: unknown): Problem[] {
+  const input = valueAt(root, path);
+  const keys = typeof input === "object" && input !== null ? Object.keys(input) : [];
+  const hasCron = keys.includes("cron");
+  const hasWindow = keys.some((k) => k === "days" || k === "from" || k === "to");
+  if (hasCron && hasWindow) return [problem(path, "an uptime entry is either days/from/to or cron, not both")];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [problem(path, 'must be a mapping: {days, from, to} or {cron: {start, stop}}')];
+  }
+  const chosen = issue.errors[hasCron ? 1 : 0] ?? [];
+  if (!hasCron && !hasWindow && keys.length === 0) return [problem(path, 'is empty: give days, from and to, or cron: {start, stop}')];
+  return chosen.flatMap((i) => fromIssue(i as Issue, path, root));
+}
+
+function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  let v = root;
+  for (const s of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "true or false",
+  object: "a mapping",
+  array: "a list",
+  record: "a mapping",
+};
+
+/** Messages for the issues the schema does not word itself (zod's defaults are for developers). */
+function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case "invalid_type":
+      if (iss.input === undefined) return "is required";
+      return `must be ${EXPECTED[iss.expected] ?? iss.expected}, not ${typeName(iss.input)}`;
+    case "invalid_value": {
+      const values = iss.values.map((v) => JSON.stringify(v));
+      if (values.length === 1) return `must be ${values[0]}, not ${JSON.stringify(iss.input)}`;
+      return `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}`;
+    }
+    case "too_small":
+      if (iss.origin === "string") return Number(iss.minimum) === 1 ? "must not be empty" : `must be at least ${iss.minimum} characters long`;
+      if (iss.origin === "array") return `must have at least ${iss.minimum} entries`;
+      return `must be at least ${iss.minimum}`;
+    case "too_big":
+      if (iss.origin === "string") return `must be at most ${iss.maximum} characters long`;
+      if (iss.origin === "array") return `must have at most ${iss.maximum} entries`;
+      return `must be at most ${iss.maximum}`;
+    case "invalid_format":
+      return "has an invalid format";
+    default:
+      return undefined;
+  }
+}
+
+/** What a document is, by apiVersion and kind: a ServingSchedule, one of ours in a version we do not serve, or something else. */
+export type DocumentKind =
+  | { kind: "schedule" }
+  | { kind: "foreign" }
+  | { kind: "wrong"; segments: PathSegment[]; message: string };
+
+export function classifyDocument(obj: unknown): DocumentKind {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return { kind: "foreign" };
+  const { apiVersion, kind } = obj as { apiVersion?: unknown; kind?: unknown };
+  const group = typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : undefined;
+  if (apiVersion === API_VERSION && kind === KIND) return { kind: "schedule" };
+  if (group === GROUP) {
+    if (kind === KIND) return { kind: "wrong", segments: ["apiVersion"], message: `version not supported: must be "${API_VERSION}", not ${JSON.stringify(apiVersion)}` };
+    return { kind: "wrong", segments: ["kind"], message: `unknown kind ${JSON.stringify(kind)} in ${GROUP}: the only kind is ${KIND}` };
+  }
+  if (kind === KIND) return { kind: "wrong", segments: ["apiVersion"], message: `must be "${API_VERSION}", not ${JSON.stringify(apiVersion ?? null)}` };
+  return { kind: "foreign" };
+}
+
+/** "namespace/name" as reported in problems and plans; namespace "default" when absent. */
+export function scheduleName(obj: unknown): string {
+  const meta = typeof obj === "object" && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
+  const m = typeof meta === "object" && meta !== null ? (meta as { name?: unknown; namespace?: unknown }) : {};
+  const ns = typeof m.namespace === "string" && m.namespace !== "" ? m.namespace : "default";
+  const name = typeof m.name === "string" && m.name !== "" ? m.name : "<unnamed>";
+  return `${ns}/${name}`;
+}

@@ -1,0 +1,27 @@
+// What a command may touch besides its arguments: output streams and the clock. main.ts passes the
+// real ones; tests pass recorders and a fixed clock.
+export type CliIO = {
+  out(text: string): void;
+  err(text: string): void;
+  /** Wall clock, read only by command shells (never by the engine). */
+  now(): number;
+};
+
+export type Command = {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIO): Promise<number> | number;
+};
+
+/** Exit codes of every command. */
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in how the command was called (exit 2), as opposed to invalid input files (exit 1). */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const PROGRAM = "kserve-reclaimer";

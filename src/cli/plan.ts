@@ -1,0 +1,71 @@
+// `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]`: the shell around
+// src/plan/plan.ts. The clock is read here (for the default --from), and only here.
+import { parseArgs } from "node:util";
+import { formatProblem, parseSources } from "../api/manifests.ts";
+import { DEFAULT_DAYS, parseTimeArg, planSchedule, PlanRangeError, renderPlanJson, renderPlanTable, type SchedulePlan, type TimeArg, type UntilArg } from "../plan/plan.ts";
+import { readSources } from "./files.ts";
+import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
+
+export const planCommand: Command = {
+  name: "plan",
+  summary: "print when each ServingSchedule runs and stops",
+  usage: `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]
+
+  -f, --filename   file or directory with ServingSchedules (repeatable; positional paths work too)
+  --from           start of the interval (default: now). With "Z" or an offset it is an instant;
+                   without ("2026-12-01", "2026-12-01T08:00") it is local time in each schedule's zone
+  --until          end of the interval, same forms as --from
+  --days           length of the interval in calendar days of each schedule's zone (default: ${DEFAULT_DAYS})
+  -o, --output     table (default) or json
+
+The plan lists the state right after --from and every state change in (--from, --until].`,
+  run(argv: string[], io: CliIO): number {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        filename: { type: "string", short: "f", multiple: true },
+        from: { type: "string" },
+        until: { type: "string" },
+        days: { type: "string" },
+        output: { type: "string", short: "o", default: "table" },
+      },
+    });
+    const paths = [...(values.filename ?? []), ...positionals];
+    if (paths.length === 0) throw new UsageError("plan needs -f <file|dir>");
+    const output = values.output;
+    if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, not "${output}"`);
+    const from: TimeArg = values.from === undefined ? { kind: "instant", ms: io.now() } : timeArg("--from", values.from);
+    if (values.until !== undefined && values.days !== undefined) throw new UsageError("give --until or --days, not both");
+    let until: UntilArg = { kind: "days", days: DEFAULT_DAYS };
+    if (values.until !== undefined) until = { kind: "time", at: timeArg("--until", values.until) };
+    if (values.days !== undefined) {
+      if (!/^[1-9][0-9]{0,3}$/.test(values.days)) throw new UsageError(`--days must be a whole number from 1 to 9999, not "${values.days}"`);
+      until = { kind: "days", days: Number(values.days) };
+    }
+
+    const { schedules, problems } = parseSources(readSources(paths));
+    for (const p of problems) io.err(`${formatProblem(p)}\n`);
+    if (problems.length > 0) return EXIT_INVALID;
+    if (schedules.length === 0) {
+      io.err("no ServingSchedule found\n");
+      return EXIT_INVALID;
+    }
+    let plans: SchedulePlan[];
+    try {
+      plans = schedules.map((s) => planSchedule(s.name, s.schedule.spec, from, until, s.file));
+    } catch (e) {
+      if (e instanceof PlanRangeError) throw new UsageError(e.message);
+      throw e;
+    }
+    io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans));
+    return EXIT_OK;
+  },
+};
+
+function timeArg(flag: string, text: string): TimeArg {
+  const t = parseTimeArg(text);
+  if (!t) throw new UsageError(`${flag} must be an ISO 8601 date or date-time such as 2026-12-01, 2026-12-01T08:00 or 2026-12-01T08:00:00+01:00, not "${text}"`);
+  return t;
+}
