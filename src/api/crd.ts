@@ -205,10 +205,9 @@ export function renderCrd(): string {
 export function structuralProblems(node: unknown, where = "$", root = true): string[] {
   if (!isNode(node)) return [`${where}: not a schema object`];
   const out: string[] = [];
-  for (const key of ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const", "definitions", "$defs"]) {
-    if (key in node) out.push(`${where}: has ${key}`);
-  }
-  for (const key of Object.keys(node)) if (!KEPT_KEYWORDS.has(key)) out.push(`${where}: unknown keyword ${key}`);
+  const forbidden = ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const", "definitions", "$defs"];
+  for (const key of forbidden) if (key in node) out.push(`${where}: has ${key}`);
+  for (const key of Object.keys(node)) if (!KEPT_KEYWORDS.has(key) && !forbidden.includes(key)) out.push(`${where}: unknown keyword ${key}`);
   const preserve = node["x-kubernetes-preserve-unknown-fields"] === true || node["x-kubernetes-int-or-string"] === true;
   if (typeof node.type !== "string" && !preserve) out.push(`${where}: no type`);
   if (node.additionalProperties !== undefined && node.properties !== undefined) out.push(`${where}: additionalProperties together with properties`);

@@ -34,9 +34,9 @@ export const MAX_SELECTOR_VALUES = 64;
 /** Go-style duration: "15m", "1h30m", "90s". */
 export const Duration = z
   .string()
-  .min(1, 'must be a duration such as "90s", "15m" or "1h30m", not empty')
+  .min(1, { message: 'must be a duration such as "90s", "15m" or "1h30m", not empty', abort: true })
   .max(32)
-  .regex(new RegExp(DURATION_PATTERN), 'must be a duration such as "90s", "15m" or "1h30m"')
+  .regex(new RegExp(DURATION_PATTERN), { message: 'must be a duration such as "90s", "15m" or "1h30m"', abort: true })
   .meta({ description: 'A duration: hours, minutes and seconds, e.g. "90s", "15m", "1h30m".' });
 
 export const LabelSelectorRequirement = z
@@ -83,17 +83,17 @@ export const UptimeWindow = z
     days: z
       .string()
       .max(64)
-      .regex(new RegExp(DAYS_PATTERN), 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"')
+      .regex(new RegExp(DAYS_PATTERN), { message: 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"', abort: true })
       .meta({ description: 'Days on which the window OPENS: "*", "Mon-Fri", "Sat,Sun", wrapping ranges such as "Fri-Mon".' }),
     from: z
       .string()
       .max(5)
-      .regex(new RegExp(FROM_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 23:59')
+      .regex(new RegExp(FROM_TIME_PATTERN), { message: 'must be a local time "HH:MM" from 00:00 to 23:59', abort: true })
       .meta({ description: 'Local time the window opens, "HH:MM".' }),
     to: z
       .string()
       .max(5)
-      .regex(new RegExp(TO_TIME_PATTERN), 'must be a local time "HH:MM" from 00:00 to 24:00')
+      .regex(new RegExp(TO_TIME_PATTERN), { message: 'must be a local time "HH:MM" from 00:00 to 24:00', abort: true })
       .meta({ description: 'Local time the window closes, "HH:MM"; earlier than from means the next day; "24:00" is the end of the day.' }),
   })
   .refine((w) => w.from !== w.to, { message: "to must differ from from (an empty or all-day window is ambiguous)", path: ["to"] })
@@ -105,7 +105,7 @@ export const UptimeWindow = z
 const CronExpression = z
   .string()
   .max(128)
-  .regex(new RegExp(CRON_PATTERN), "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)")
+  .regex(new RegExp(CRON_PATTERN), { message: "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)", abort: true })
   .superRefine((expr, ctx) => {
     const problem = cronProblem(expr);
     if (problem) {
@@ -166,13 +166,13 @@ export const ScheduleException = z
     from: z
       .string()
       .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), { message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"', abort: true })
       .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: 'Start (inclusive), local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM".' }),
     to: z
       .string()
       .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"')
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), { message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"', abort: true })
       .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: "End (exclusive), same forms as from." }),
     state: ExceptionState.meta({ description: "State inside the exception; beats uptime and warmup." }),

@@ -31,7 +31,27 @@ export function validateServingSchedule(obj: unknown): ValidationResult {
   const result = ServingSchedule.safeParse(rest, { error: messageFor });
   if (result.success) return { ok: true, schedule: result.data };
   const problems = result.error.issues.flatMap((i) => fromIssue(i as Issue, [], rest));
-  return { ok: false, problems: dedupe(problems) };
+  return { ok: false, problems: dedupe(mixedForms(problems, rest)) };
+}
+
+/** An uptime entry with keys of both forms gets one problem saying so instead of the details of either form. */
+function mixedForms(problems: Problem[], root: unknown): Problem[] {
+  const out: Problem[] = [];
+  const reported = new Set<number>();
+  for (const p of problems) {
+    const [spec, uptime, index] = p.segments;
+    if (spec === "spec" && uptime === "uptime" && typeof index === "number") {
+      const entry = valueAt(root, ["spec", "uptime", index]);
+      const keys = typeof entry === "object" && entry !== null ? Object.keys(entry) : [];
+      if (keys.includes("cron") && keys.some((k) => k === "days" || k === "from" || k === "to")) {
+        if (!reported.has(index)) out.push(problem(["spec", "uptime", index], "an uptime entry is either days/from/to or cron, not both"));
+        reported.add(index);
+        continue;
+      }
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 type Issue = z.core.$ZodIssue;
