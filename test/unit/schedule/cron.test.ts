@@ -89,6 +89,13 @@ test("look-back reaches further than 400 days: Jan 1 .. Feb 29 runs for years", 
   const after = nextTransition(s, ms("2028-02-29T00:00:00Z"));
   assert.equal(after && show(s, after), "2029-01-01T00:00:00.000+00:00 Running Schedule");
   assert.deepEqual(trs(s, "2026-01-02T00:00:00Z", "2027-12-31T00:00:00Z"), []);
+  // the latest start and stop are both on 2024-02-29 (stop 00:00, start 00:30): Running ever since
+  const leap = cron("30 0 29 2 *", "0 0 29 2 *");
+  assert.deepEqual(stateAt(leap, ms("2027-06-01T00:00:00Z")), { state: "Running", reason: "Schedule" });
+  assert.deepEqual(trs(leap, "2027-06-01T00:00:00Z", "2028-03-01T00:00:00Z"), [
+    "2028-02-29T00:00:00.000+00:00 Stopped Schedule",
+    "2028-02-29T00:30:00.000+00:00 Running Schedule",
+  ]);
 });
 
 test("a start while running does nothing; a stop while stopped does nothing", () => {
@@ -115,6 +122,12 @@ test("a start and a stop at the same instant leave it Stopped (the stop wins)", 
   assert.deepEqual(stateAt(s, ms("2026-12-01T12:00:00Z")), { state: "Stopped", reason: "Schedule" });
   assert.deepEqual(stateAt(s, ms("2026-12-07T12:00:00Z")), { state: "Stopped", reason: "Schedule" });
   assert.deepEqual(stateAt(s, ms("2026-12-07T11:59:59.999Z")), { state: "Running", reason: "Schedule" });
+  // a zero-length window has no warm-up either
+  const warm = cron("0 12 * * *", "0 12 * * 1-5", { warmup: "30m" });
+  assert.deepEqual(trs(warm, "2026-11-30T12:00:00Z", "2026-12-07T13:00:00Z"), [
+    "2026-12-05T11:30:00.000+00:00 Running Warmup",
+    "2026-12-07T12:00:00.000+00:00 Stopped Schedule",
+  ]);
 });
 
 test("classic cron: day-of-month OR day-of-week when both are restricted", () => {

@@ -40,6 +40,8 @@ test("a window entirely inside a spring-forward gap moves with it, or is empty w
   ]);
   const collapsed = sched({ timeZone: "Europe/Berlin", uptime: [{ days: "Sun", from: "02:30", to: "03:00" }] });
   assert.deepEqual(trs(collapsed, "2027-03-27T00:00:00Z", "2027-03-29T00:00:00Z"), []);
+  const collapsedWarm = sched({ timeZone: "Europe/Berlin", warmup: "15m", uptime: [{ days: "Sun", from: "02:30", to: "03:00" }] });
+  assert.deepEqual(trs(collapsedWarm, "2027-03-27T00:00:00Z", "2027-03-29T00:00:00Z"), [], "an empty window has no warm-up");
   assert.deepEqual(trs(collapsed, "2027-04-03T00:00:00Z", "2027-04-05T00:00:00Z"), [
     "2027-04-04T02:30:00.000+02:00 Running Schedule",
     "2027-04-04T03:00:00.000+02:00 Stopped Schedule",
