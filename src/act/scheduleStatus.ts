@@ -23,7 +23,7 @@ export type StatusWriteResult =
   | { kind: 'error'; code: number | undefined; message: string };
 
 /** The object as the caller last saw it (from the informer), or undefined when unknown. */
-export type CurrentObject = { metadata: { resourceVersion?: string | undefined }; status?: unknown } | undefined;
+export type CurrentObject = { metadata?: { resourceVersion?: string | undefined } | undefined; status?: unknown } | undefined;
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
@@ -108,7 +108,7 @@ export class ScheduleStatusWriter {
   async write(namespace: string, name: string, desired: Record<string, unknown>, current: CurrentObject): Promise<StatusWriteResult> {
     const key = `${namespace}/${name}`;
     const canonical = canonicalJson(desired);
-    const currentRv = current?.metadata.resourceVersion;
+    const currentRv = current?.metadata?.resourceVersion;
     if (current !== undefined && canonicalJson(current.status ?? {}) === canonical) {
       this.skipped++;
       return { kind: 'unchanged' };

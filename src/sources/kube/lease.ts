@@ -46,6 +46,11 @@ export type LeaderElectorOptions = {
   logger?: Logger;
   timers?: Timers;
   random?: () => number;
+  /**
+   * Release the lease in stop() (default true). False behaves like client-go without
+   * ReleaseOnCancel: the standby waits for the lease to expire.
+   */
+  releaseOnStop?: boolean;
   /** Per API call. Default: renewDeadlineMs / 2. */
   requestTimeoutMs?: number;
 };
@@ -119,7 +124,7 @@ export class LeaderElector {
     await this.loop?.catch(() => undefined);
     if (this.leading) {
       this.stopLeading();
-      await this.release();
+      if (this.opts.releaseOnStop !== false) await this.release();
     }
   }
 
