@@ -1,7 +1,8 @@
 // Cron instants, computed by the engine itself from the fields node-cron expands (src/api/cron.ts).
 // Why not let a library compute "next fire": node-cron only schedules ticks from the live clock (it has
-// no "next fire after an arbitrary instant, in a zone" API), and the libraries that do (croner, cron-parser)
-// each apply their own DST rules. Walking local days ourselves makes the DST rules of
+// no "next fire after an arbitrary instant, in a zone" API), and the libraries that do apply their own
+// DST rules (croner 11, in Europe/Berlin: "30 2 * * *" fires at 03:00 on spring-forward day, not 03:30;
+// "*/15 2 * * *" fires in both passes through 02:xx on fall-back day). Walking local days ourselves makes the DST rules of
 // src/schedule/engine.ts hold for cron instants exactly as for windows, and is fast: per day we test
 // month/day bits, and only on matching days enumerate the hour x minute set.
 import { parseCron } from "../api/cron.ts";

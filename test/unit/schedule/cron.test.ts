@@ -54,6 +54,16 @@ test("spring forward: a start and a stop that land on the same instant open noth
   assert.deepEqual(trs(w, "2027-03-27T00:00:00Z", "2027-03-29T12:00:00Z"), expected);
 });
 
+test("a cron pair whose start the gap moves past its stop runs to the next stop (documented difference from the days form)", () => {
+  const s = cron("30 2 * * *", "0 3 * * *", { timeZone: "Europe/Berlin" });
+  assert.deepEqual(trs(s, "2027-03-27T00:00:00Z", "2027-03-29T12:00:00Z"), [
+    "2027-03-27T02:30:00.000+01:00 Running Schedule",
+    "2027-03-27T03:00:00.000+01:00 Stopped Schedule",
+    "2027-03-28T03:30:00.000+02:00 Running Schedule",
+    "2027-03-29T03:00:00.000+02:00 Stopped Schedule",
+  ]);
+});
+
 test("America/New_York cron across fall back 2026-11-01: 01:30 is the EDT one", () => {
   const s = cron("30 1 * * 0", "0 3 * * 0", { timeZone: "America/New_York" });
   const t = transitionsBetween(s, ms("2026-10-31T00:00:00Z"), ms("2026-11-02T00:00:00Z"));
