@@ -1,23 +1,34 @@
-// Writes deploy/crds/reclaimer.dev_servingschedules.yaml from the zod schema.
-// `--check` writes nothing and exits 1 when the committed file differs (the unit test does the same).
+// Regenerates what is derived from the zod schema in src/api/servingSchedule.ts:
+//  - deploy/crds/reclaimer.dev_servingschedules.yaml (the CRD)
+//  - the field table in docs/servingschedule-reference.md (between its markers)
+// `--check` writes nothing and exits 1 when a committed file differs (the unit tests check the same).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CRD_FILE, renderCrd } from "../src/api/crd.ts";
+import { REFERENCE_FILE, withFieldTable } from "../src/api/reference.ts";
 
-const target = fileURLToPath(new URL(`../${CRD_FILE}`, import.meta.url));
-const text = renderCrd();
-if (process.argv.includes("--check")) {
-  let current = "";
+const path = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
+const read = (file: string) => {
   try {
-    current = readFileSync(target, "utf8");
+    return readFileSync(path(file), "utf8");
   } catch {
-    // missing counts as different
+    return "";
   }
-  if (current !== text) {
-    process.stderr.write(`${CRD_FILE} is out of date: run npm run generate:crd\n`);
-    process.exit(1);
+};
+const outputs: [string, string][] = [
+  [CRD_FILE, renderCrd()],
+  [REFERENCE_FILE, withFieldTable(read(REFERENCE_FILE))],
+];
+const check = process.argv.includes("--check");
+let stale = 0;
+for (const [file, text] of outputs) {
+  if (read(file) === text) continue;
+  if (check) {
+    process.stderr.write(`${file} is out of date: run npm run generate:crd\n`);
+    stale++;
+  } else {
+    writeFileSync(path(file), text);
+    process.stdout.write(`wrote ${file}\n`);
   }
-} else {
-  writeFileSync(target, text);
-  process.stdout.write(`wrote ${CRD_FILE}\n`);
 }
+process.exitCode = stale > 0 ? 1 : 0;

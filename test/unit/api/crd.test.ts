@@ -141,3 +141,12 @@ test("patterns use only syntax that RE2 (Go regexp, the apiserver's) also accept
     new RegExp(p, "u");
   }
 });
+
+test("the field table in docs/servingschedule-reference.md is the generated one (run `npm run generate:crd`)", async () => {
+  const { REFERENCE_FILE, withFieldTable, fieldTable } = await import("../../../src/api/reference.ts");
+  const doc = readFileSync(new URL(REFERENCE_FILE, root), "utf8");
+  assert.equal(doc, withFieldTable(doc), `${REFERENCE_FILE} is out of date: run npm run generate:crd`);
+  for (const field of ["selector.matchLabels", "timeZone", "uptime[].days", "uptime[].cron.start", "exceptions[].reason", "warmup", "idle.after", "suspend", "dryRun"]) {
+    assert.ok(fieldTable().includes(`| \`${field}\` |`), field);
+  }
+});
