@@ -2,7 +2,8 @@
 // it running (processes detached, recorded by pid in <dir>/cluster.json), or
 // stop every process it recorded and remove the directory.
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { readState, processGroupMembers } from '../support/processes.ts';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startCluster, stopClusterDir, CLUSTER_ENV_FILE } from '../support/cluster.ts';
@@ -31,7 +32,11 @@ function positiveInt(name: string, value: string): number {
 if (command === 'up') {
   const nodes = positiveInt('nodes', values.nodes);
   const gpusPerNode = positiveInt('gpus-per-node', values['gpus-per-node']);
-  if (existsSync(join(values.dir, 'cluster.json'))) {
+  const statePath = join(values.dir, 'cluster.json');
+  if (existsSync(statePath) && readState(statePath).components.every((c) => processGroupMembers(c.pid).length === 0)) {
+    rmSync(values.dir, { recursive: true, force: true }); // left over from a failed start: nothing runs
+  }
+  if (existsSync(statePath)) {
     console.error(`a cluster is already recorded in ${values.dir}; run test/cluster/down${values.dir === defaultDir ? '' : ` --dir ${values.dir}`} first`);
     process.exit(1);
   }

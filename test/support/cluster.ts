@@ -302,14 +302,46 @@ function kubeconfigYaml(server: string, pki: Pki): string {
   ].join('\n');
 }
 
-async function createAll(client: KubernetesObjectApi, objects: KubernetesObject[]): Promise<void> {
+/** A raw JSON request to the apiserver with the admin certificate (no client-side (de)serialization). */
+function kubeRaw(apiserverUrl: string, auth: HttpsAuth, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolveReq, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest(new URL(path, apiserverUrl), {
+      method,
+      ca: auth.ca ? readFileSync(auth.ca) : undefined,
+      cert: auth.cert ? readFileSync(auth.cert) : undefined,
+      key: auth.key ? readFileSync(auth.key) : undefined,
+      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      timeout: 30_000,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolveReq({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The REST collection path of a manifest (plural = lower-case kind + "s", true for every kind used here). */
+function collectionPath(obj: KubernetesObject): string {
+  const apiVersion = obj.apiVersion ?? 'v1';
+  const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = obj.metadata?.namespace;
+  return `${prefix}${ns ? `/namespaces/${ns}` : ''}/${(obj.kind ?? '').toLowerCase()}s`;
+}
+
+/**
+ * Creates manifests as they are. Not through client-node's KubernetesObjectApi:
+ * its serializer drops fields such as x-kubernetes-int-or-string from typed kinds (CRDs).
+ */
+async function createAll(apiserverUrl: string, auth: HttpsAuth, objects: KubernetesObject[]): Promise<void> {
   for (const obj of objects) {
-    try {
-      await client.create(obj);
-    } catch (err) {
-      if ((err as { code?: number }).code === 409) continue;
-      throw new Error(`creating ${obj.kind} ${obj.metadata?.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    const res = await kubeRaw(apiserverUrl, auth, 'POST', collectionPath(obj), obj);
+    if (res.status === 201 || res.status === 200 || res.status === 409) continue;
+    throw new Error(`creating ${obj.kind} ${obj.metadata?.name}: HTTP ${res.status}: ${res.body.slice(0, 800)}`);
   }
 }
 
@@ -463,18 +495,18 @@ async function boot(
 
   // Fake GPU nodes, managed by kwok.
   const nodeNames = Array.from({ length: cfg.nodes }, (_, i) => `kwok-gpu-${i}`);
-  await createAll(client, nodeNames.map((n) => kwokNode(n, cfg.gpusPerNode)));
+  await createAll(apiserverUrl, adminAuth, nodeNames.map((n) => kwokNode(n, cfg.gpusPerNode)));
 
   // KServe CRDs, namespace and ConfigMap.
   const crdDir = join(cfg.kserveDir, 'config', 'crd', 'full');
   const crds = readdirSync(crdDir).filter((f) => f.startsWith('serving.kserve.io_') && f.endsWith('.yaml')).flatMap((f) => yamlDocs(join(crdDir, f)));
-  await createAll(client, crds);
+  await createAll(apiserverUrl, adminAuth, crds);
   await launcher.waitFor('kube-apiserver', `${crds.length} KServe CRDs established`, async () => {
     const list = await client.list<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
     const established = list.items.filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'));
     return established.length >= crds.length;
   });
-  await createAll(client, [
+  await createAll(apiserverUrl, adminAuth, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kserve' } },
     kserveConfigMap(cfg.kserveDir),
   ]);
@@ -501,8 +533,8 @@ async function boot(
   ]);
 
   const caBundle = readFileSync(pki.ca.cert).toString('base64');
-  await createAll(client, kserveWebhooks(cfg.kserveDir, webhookPort, caBundle));
-  await createAll(client, kserveRuntimes(cfg.kserveDir));
+  await createAll(apiserverUrl, adminAuth, kserveWebhooks(cfg.kserveDir, webhookPort, caBundle));
+  await createAll(apiserverUrl, adminAuth, kserveRuntimes(cfg.kserveDir));
 
   await launcher.waitFor('kwok', `${cfg.nodes} nodes Ready and untainted`, async () => {
     const list = await client.list<KubernetesObject & { spec?: { taints?: unknown[] }; status?: { conditions?: { type: string; status: string }[] } }>('v1', 'Node');
