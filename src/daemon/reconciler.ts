@@ -3,7 +3,8 @@
 // KServe acted, and reports. It holds no state that the cluster does not also hold, except caches
 // that make it fast (compiled schedules, the last decision per service) and timers.
 import { STOP, STATE, DEPLOYMENT_MODE, isStopSet } from "../api/annotations.ts";
-import { ServingScheduleSpec, type ServingScheduleStatus } from "../api/servingSchedule.ts";
+import type { ServingScheduleSpec, ServingScheduleStatus } from "../api/servingSchedule.ts";
+import { validateServingSchedule } from "../api/validate.ts";
 import { compileSchedule, stateAt, nextTransition, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
 import { decide, type Decision, type ScheduleMoment, type ServiceFacts, type Traffic } from "../decide/decide.ts";
 import { chooseGoverning } from "../decide/selector.ts";
@@ -185,11 +186,13 @@ export class Reconciler {
   #compile(obj: ScheduleObject): void {
     const k = key(obj.metadata.namespace, obj.metadata.name);
     const createdAt = toMs(obj.metadata.creationTimestamp) ?? 0;
-    const parsed = ServingScheduleSpec.safeParse(obj.spec ?? {});
+    // The same validation as `kserve-reclaimer validate`: what the CRD cannot check (IANA zones, cron
+    // ranges, calendar dates) is caught here and reported, and the other schedules go on.
+    const parsed = validateServingSchedule({ apiVersion: SCHEDULE_API, kind: "ServingSchedule", metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, spec: obj.spec ?? {} });
     this.#scheduleTimers.get(k)?.();
     this.#scheduleTimers.delete(k);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
+    if (!parsed.ok) {
+      const message = parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
       const was = this.#schedules.get(k);
       this.#schedules.set(k, { ok: false, key: k, obj, message, createdAt });
       if (!was || was.ok || was.message !== message) {
@@ -202,7 +205,7 @@ export class Reconciler {
     }
     let compiled: CompiledSchedule;
     try {
-      compiled = compileSchedule(parsed.data);
+      compiled = compileSchedule(parsed.schedule.spec);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.#schedules.set(k, { ok: false, key: k, obj, message, createdAt });
@@ -213,7 +216,7 @@ export class Reconciler {
     }
     const prior = obj.status?.gpuHoursReclaimed;
     if (!this.#gpuHours.has(k)) this.#gpuHours.set(k, typeof prior === "number" ? prior : 0);
-    this.#schedules.set(k, { ok: true, key: k, obj, spec: parsed.data, compiled, createdAt });
+    this.#schedules.set(k, { ok: true, key: k, obj, spec: parsed.schedule.spec, compiled, createdAt });
     this.#armScheduleTimer(k);
     this.#markDirty(k);
     this.#updateInvalidGauge();
