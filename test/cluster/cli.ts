@@ -40,8 +40,12 @@ if (command === 'up') {
     console.error(`a cluster is already recorded in ${values.dir}; run test/cluster/down${values.dir === defaultDir ? '' : ` --dir ${values.dir}`} first`);
     process.exit(1);
   }
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
-    const cluster = await startCluster({ dir: values.dir, nodes, gpusPerNode });
+    const cluster = await startCluster({ dir: values.dir, nodes, gpusPerNode, signal: abort.signal });
     console.log(`# cluster is up; logs in ${cluster.dir}/logs; stop it with test/cluster/down${values.dir === defaultDir ? '' : ` --dir ${values.dir}`}`);
     console.log(`# source ${join(cluster.dir, CLUSTER_ENV_FILE)}`);
     for (const [k, v] of Object.entries(cluster.env)) console.log(`export ${k}=${v}`);

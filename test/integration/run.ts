@@ -1,43 +1,34 @@
 // Integration test runner: starts ONE local control plane, runs the
 // integration test files against it with node:test (KUBECONFIG, PROMETHEUS_URL,
 // SIMULATOR_URL, ... in the environment), and always tears the cluster down:
-// after success, failure, SIGINT or SIGTERM.
+// after success, failure, SIGINT or SIGTERM (also during start-up).
 //
 //   node test/integration/run.ts                                   all test/integration/**/*.test.ts
-//   node test/integration/run.ts test/integration/smoke.test.ts    one file
-//   node test/integration/run.ts -- --test-name-pattern=stop       extra node --test flags after --
+//   node test/integration/run.ts test/integration/smoke.test.ts    some files
+//   node test/integration/run.ts FILE -- --test-name-pattern=stop  extra node --test flags after --
+//   KEEP_CLUSTER_DIR=1 node test/integration/run.ts                keep the cluster's logs
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
 const argv = process.argv.slice(2);
 const sep = argv.indexOf('--');
-const files = (sep === -1 ? argv : argv.slice(0, sep));
+const files = sep === -1 ? argv : argv.slice(0, sep);
 const extraFlags = sep === -1 ? [] : argv.slice(sep + 1);
 const patterns = files.length > 0 ? files : ['test/integration/**/*.test.ts'];
-
-let cluster: Cluster | undefined;
-let child: ChildProcess | undefined;
-let tearingDown: Promise<void> | undefined;
 
 function log(message: string): void {
   process.stderr.write(`[integration] ${message}\n`);
 }
 
-async function teardown(): Promise<boolean> {
-  if (!cluster) return true;
-  const c = cluster;
-  cluster = undefined;
-  try {
-    await c.stop({ keepDir: process.env['KEEP_CLUSTER_DIR'] === '1' });
-    return true;
-  } catch (err) {
-    log(`teardown failed: ${err instanceof Error ? err.message : String(err)}`);
-    return false;
-  }
-}
+const abort = new AbortController();
+let child: ChildProcess | undefined;
+let interrupted: NodeJS.Signals | undefined;
 
 function onSignal(signal: NodeJS.Signals): void {
-  log(`${signal}: stopping tests and cluster`);
+  if (interrupted) return;
+  interrupted = signal;
+  log(`${signal}: stopping the tests and the cluster`);
+  abort.abort();
   if (child?.pid !== undefined) {
     try {
       process.kill(-child.pid, 'SIGTERM');
@@ -45,37 +36,44 @@ function onSignal(signal: NodeJS.Signals): void {
       // already gone
     }
   }
-  tearingDown ??= teardown().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-let exitCode = 1;
-try {
-  const started = Date.now();
-  cluster = await startCluster({ log: (m) => log(m) });
-  log(`cluster started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (tearingDown) await new Promise(() => {}); // a signal arrived while starting; the handler exits
-  const env = { ...process.env, ...cluster.env };
+async function runTests(cluster: Cluster): Promise<number> {
   child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...extraFlags, ...patterns], {
     stdio: 'inherit',
-    env,
-    detached: true, // own process group, so a signal can stop the whole test tree
+    env: { ...process.env, ...cluster.env },
+    detached: true, // its own process group, so a signal stops the whole test tree
   });
-  exitCode = await new Promise<number>((resolve) => {
+  return new Promise<number>((resolve) => {
     child?.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child?.on('error', (err) => {
       log(`cannot run node --test: ${err.message}`);
       resolve(1);
     });
   });
+}
+
+let exitCode = 1;
+let cluster: Cluster | undefined;
+try {
+  const started = Date.now();
+  cluster = await startCluster({ log, signal: abort.signal });
+  log(`cluster started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (!interrupted) exitCode = await runTests(cluster);
 } catch (err) {
   log(`FAILED to start the cluster: ${err instanceof Error ? err.message : String(err)}`);
   exitCode = 1;
 } finally {
-  if (!tearingDown) {
-    const ok = await teardown();
-    if (!ok) exitCode = 1;
+  if (cluster) {
+    try {
+      await cluster.stop({ keepDir: process.env['KEEP_CLUSTER_DIR'] === '1' });
+    } catch (err) {
+      log(`teardown failed: ${err instanceof Error ? err.message : String(err)}`);
+      exitCode = 1;
+    }
   }
 }
-if (!tearingDown) process.exit(exitCode);
+if (interrupted) exitCode = interrupted === 'SIGINT' ? 130 : 143;
+process.exit(exitCode);

@@ -50,6 +50,8 @@ export type StartClusterOptions = {
   build?: boolean;
   /** Progress messages (default: to stderr). */
   log?: (message: string) => void;
+  /** Aborts start-up: what was started is stopped and startCluster rejects. */
+  signal?: AbortSignal;
 };
 
 export type Cluster = {
@@ -109,14 +111,18 @@ class Launcher {
   readonly started = new Map<string, Started>();
   readonly log: (message: string) => void;
 
-  constructor(dir: string, log: (message: string) => void) {
+  readonly signal: AbortSignal | undefined;
+
+  constructor(dir: string, log: (message: string) => void, signal?: AbortSignal) {
     this.state = { version: 1, dir, components: [] };
     this.statePath = join(dir, 'cluster.json');
     this.log = log;
+    this.signal = signal;
     writeState(this.statePath, this.state);
   }
 
   start(name: string, command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ports?: number[] } = {}): Started {
+    if (this.signal?.aborted) throw new ComponentError(name, 'start-up aborted');
     if (!existsSync(command)) {
       throw new ComponentError(name, `binary ${command} is missing; run test/cluster/build`);
     }
@@ -135,6 +141,7 @@ class Launcher {
     const begin = Date.now();
     let lastError = '';
     while (Date.now() - begin < timeoutMs) {
+      if (this.signal?.aborted) throw new ComponentError(name, `start-up aborted while waiting for ${what}`);
       const exited = started?.exited();
       if (exited !== undefined) {
         throw new ComponentError(name, `${exited} while waiting for ${what}; last lines of ${started?.record.logPath}:\n${tailFile(started?.record.logPath ?? '')}`);
@@ -360,7 +367,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
 
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kserve-reclaimer-cluster-'));
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  const launcher = new Launcher(dir, log);
+  const launcher = new Launcher(dir, log, opts.signal);
   try {
     return await boot(launcher, { binDir, prometheusBin, kserveDir, nodes, gpusPerNode, begin });
   } catch (err) {
