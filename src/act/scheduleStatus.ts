@@ -7,14 +7,14 @@
 // the desired status: changed keys set, removed keys set to null, arrays replaced whole. No
 // resourceVersion precondition: the daemon (leader) owns the status.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../api/servingSchedule.ts';
 import type { ResourceRef } from '../sources/kube/informer.ts';
+import { SERVING_SCHEDULE_RESOURCE } from '../sources/kube/servingSchedule.ts';
 import { noopLogger, type Logger } from '../sources/kube/runtime.ts';
 import { apiFailure } from './apiError.ts';
 import { LimiterClosedError, type WriteLimiter } from './writeLimiter.ts';
 import { FIELD_MANAGER } from './patcher.ts';
 
-export const SERVING_SCHEDULE_RESOURCE: ResourceRef = { group: GROUP, version: VERSION, plural: PLURAL };
+export { SERVING_SCHEDULE_RESOURCE };
 
 export type StatusWriteResult =
   | { kind: 'unchanged' }

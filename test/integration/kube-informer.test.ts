@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Informer, type SyncReason } from '../../src/sources/kube/informer.ts';
 import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from '../../src/sources/kube/inferenceService.ts';
+import { SERVING_SCHEDULE_RESOURCE, parseScheduleObject } from '../../src/sources/kube/servingSchedule.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { createNamespace, isvcManifest, startKubePlane, type KubePlane } from './kube-plane.ts';
 import { eventually } from '../support/kube.ts';
 import { httpGet } from '../support/cluster.ts';
@@ -103,6 +105,22 @@ describe('informer against kube-apiserver', { timeout: 240_000 }, () => {
       await plane.objects.create(isvcManifest(ns2, 'labelled-2', { labels: { team: 'x' } }));
       await eventually('labelled-2 seen', async () => informer.get(ns2, 'labelled-2') !== undefined);
       assert.equal(informer.get(ns1, 'elsewhere'), undefined, 'other namespaces are not watched');
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  test('ServingSchedules: cached with metadata and the raw spec, without managedFields', async () => {
+    await plane.objects.create({ apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name: 'office', namespace: ns1 }, spec: { uptime: [{ days: 'Mon-Fri', from: '08:00', to: '18:00' }] } } as KubernetesObject);
+    const informer = new Informer({ kubeConfig: plane.kubeConfig(), resource: SERVING_SCHEDULE_RESOURCE, transform: parseScheduleObject });
+    informer.start();
+    try {
+      await informer.waitForSync();
+      const got = informer.get(ns1, 'office');
+      assert.ok(got?.metadata.uid);
+      assert.equal(got?.metadata.generation, 1);
+      assert.equal((got?.metadata as Record<string, unknown>)['managedFields'], undefined);
+      assert.deepEqual((got?.spec as { uptime?: unknown[] }).uptime?.[0], { days: 'Mon-Fri', from: '08:00', to: '18:00' });
     } finally {
       await informer.stop();
     }
