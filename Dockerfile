@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# kserve-reclaimer image:  docker build -t kserve-reclaimer:0.1.0 .
+# Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage gets
+# only dist/, production node_modules and package.json (for "type": "module").
+
+# ---- build ----------------------------------------------------------------------------------
+FROM node:24-bookworm AS build
+WORKDIR /src
+# dependencies first, so a source change does not reinstall them
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# `npm run build` = tsc -p tsconfig.build.json: src/**/*.ts -> dist/**/*.js (.ts imports rewritten to .js)
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime --------------------------------------------------------------------------------
+# distroless: no shell, no package manager, a non-root user (65532) in the :nonroot variant.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+# files stay owned by root and read-only for uid 65532 (the pod also mounts the root filesystem read-only)
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+USER 65532:65532
+EXPOSE 8080
+# PID 1 without tini: distroless has no shell and no init, so node is PID 1. The kernel delivers
+# no signal to PID 1 that has no handler, but `kserve-reclaimer run` registers SIGTERM and SIGINT
+# handlers (drain in-flight patches, release the Lease, exit), so `kubectl delete pod` and rolling
+# updates stop it cleanly; and the daemon starts no child processes, so there are no zombies to
+# reap. This is the same command as the npm bin `kserve-reclaimer` (dist/cli/main.js).
+ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+CMD ["run"]
