@@ -1,0 +1,202 @@
+// Static checks of the kustomize manifests in deploy/: they parse, the RBAC is exactly what the
+// daemon's code uses, the Deployment is hardened and starts the daemon with flags it accepts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DaemonConfig, loadDaemonConfig, DAEMON_FLAGS } from "../../../src/daemon/config.ts";
+import { CRD_FILE } from "../../../src/api/crd.ts";
+import {
+  chartDir,
+  deployDir,
+  filesUnder,
+  find,
+  leasePermissions,
+  objectsOf,
+  parseYamlFile,
+  permissions,
+  readText,
+  repoRoot,
+  WATCHED_NAMESPACE_PERMISSIONS,
+  type K8sObject,
+  type Rule,
+} from "./helpers.ts";
+
+const defaults = DaemonConfig.parse({});
+const yamlFiles = filesUnder("deploy", [".yaml", ".yml"], (rel) => rel.startsWith("deploy/helm/kserve-reclaimer/templates"));
+
+type Kustomization = { resources?: string[]; components?: string[]; patches?: { patch: string }[]; configMapGenerator?: { name: string; literals?: string[] }[]; images?: { name: string; newName: string; newTag: string }[] };
+const kustomization = (dir: string) => parseYamlFile(join(dir, "kustomization.yaml"))[0] as Kustomization;
+
+/** The objects of a kustomization, resolving resources and components (patches and generators not applied). */
+function resolve(dir: string): K8sObject[] {
+  const k = kustomization(dir);
+  const out: K8sObject[] = [];
+  for (const r of [...(k.resources ?? []), ...(k.components ?? [])]) {
+    const p = join(dir, r);
+    if (existsSync(join(repoRoot, p, "kustomization.yaml"))) out.push(...resolve(p));
+    else out.push(...objectsOf(p));
+  }
+  return out;
+}
+
+const base = resolve("deploy");
+const deployment = find(base, "Deployment", "kserve-reclaimer");
+type Container = {
+  name: string;
+  image: string;
+  args: string[];
+  env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  securityContext: Record<string, unknown>;
+};
+const podSpec = (deployment as unknown as { spec: { replicas: number; template: { spec: Record<string, unknown> & { containers: Container[] } } } }).spec;
+const container = podSpec.template.spec.containers[0] as Container;
+
+test("every YAML file under deploy/ parses, and every object has apiVersion, kind and name", () => {
+  assert.ok(yamlFiles.length >= 15, `found ${yamlFiles.length} files`);
+  for (const f of yamlFiles) {
+    const docs = parseYamlFile(f);
+    assert.ok(docs.length > 0, `${f} is not empty`);
+    if (f.endsWith("kustomization.yaml") || f.endsWith("values.yaml") || f.endsWith("Chart.yaml")) continue;
+    for (const o of docs as K8sObject[]) {
+      assert.equal(typeof o.apiVersion, "string", `${f}: apiVersion`);
+      assert.equal(typeof o.kind, "string", `${f}: kind`);
+      assert.equal(typeof o.metadata?.name, "string", `${f}: ${o.kind} has a name`);
+    }
+  }
+});
+
+test("every resource and component a kustomization lists exists", () => {
+  for (const f of yamlFiles.filter((x) => x.endsWith("kustomization.yaml"))) {
+    const dir = f.slice(0, -"/kustomization.yaml".length);
+    const k = kustomization(dir);
+    for (const r of [...(k.resources ?? []), ...(k.components ?? [])]) assert.ok(existsSync(join(repoRoot, dir, r)), `${f}: ${r} exists`);
+  }
+});
+
+test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deployment, Service and PDB; no monitoring.coreos.com objects", () => {
+  const kinds = base.map((o) => o.kind).sort();
+  assert.deepEqual(kinds, ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]);
+  assert.ok(!base.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")), "the base applies without the Prometheus operator");
+  const monitoring = resolve("deploy/overlays/prometheus-operator").filter((o) => o.apiVersion === "monitoring.coreos.com/v1").map((o) => o.kind).sort();
+  assert.deepEqual(monitoring, ["PrometheusRule", "ServiceMonitor"]);
+});
+
+test("the ClusterRole grants exactly what the daemon uses: no delete, no update of InferenceServices, no Secrets, no wildcards", () => {
+  const role = find(base, "ClusterRole", "kserve-reclaimer") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(role.rules), WATCHED_NAMESPACE_PERMISSIONS);
+  const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer") as K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };
+  assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "kserve-reclaimer" });
+  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
+});
+
+test("no Role or ClusterRole anywhere in deploy/ grants delete, update of InferenceServices, Secrets, escalation or wildcards", () => {
+  const roles = yamlFiles.flatMap((f) => (parseYamlFile(f) as K8sObject[]).filter((o) => o?.kind === "Role" || o?.kind === "ClusterRole").map((o) => ({ f, o: o as K8sObject & { rules: Rule[] } })));
+  assert.ok(roles.length >= 4, `found ${roles.length}`);
+  for (const { f, o } of roles) {
+    for (const p of permissions(o.rules)) {
+      assert.doesNotMatch(p, /\*/, `${f} ${o.metadata.name}: ${p}`);
+      assert.doesNotMatch(p, / (delete|deletecollection|escalate|bind|impersonate)$/, `${f} ${o.metadata.name}: ${p}`);
+      assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
+      assert.doesNotMatch(p, /^serving\.kserve\.io\/inferenceservices update$/, `${f} ${o.metadata.name}: ${p}`);
+    }
+    for (const r of o.rules) assert.equal(r.nonResourceURLs, undefined);
+  }
+});
+
+test("leader election: create, and get/update of the daemon's own Lease only, in its namespace", () => {
+  const role = find(base, "Role", "kserve-reclaimer-leader-election") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(role.rules), leasePermissions(defaults.leaderElectionId).sort());
+  const binding = find(base, "RoleBinding", "kserve-reclaimer-leader-election") as K8sObject & { subjects: unknown[] };
+  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
+  assert.equal(defaults.leaderElectionNamespace, "kserve-reclaimer");
+});
+
+test("the Deployment: 2 replicas, leader election, POD_NAME from the downward API, flags the daemon accepts", () => {
+  assert.equal(podSpec.replicas, 2);
+  assert.equal(container.args[0], "run");
+  assert.ok(container.args.includes("--leader-elect"));
+  const env = Object.fromEntries(container.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+  assert.equal(env["POD_NAME"], "metadata.name");
+  assert.equal(env["RECLAIMER_LEADER_ELECTION_NAMESPACE"], "metadata.namespace");
+  // the args and the settings ConfigMap, as the container sees them
+  const k = kustomization("deploy/base");
+  const literals = k.configMapGenerator?.find((g) => g.name === "kserve-reclaimer-config")?.literals ?? [];
+  const settings = Object.fromEntries(literals.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  for (const name of Object.keys(settings)) {
+    const flag = name.replace(/^RECLAIMER_/, "").toLowerCase().replace(/_/g, "-");
+    assert.ok(DAEMON_FLAGS.includes(flag), `${name} is the environment form of a flag`);
+  }
+  const config = loadDaemonConfig(container.args.slice(1), { ...settings, RECLAIMER_LEADER_ELECTION_NAMESPACE: "kserve-reclaimer" });
+  assert.equal(config.leaderElect, true);
+  assert.deepEqual(config.namespaces, []);
+  const port = Number(config.metricsAddr.split(":").pop());
+  assert.deepEqual(container.ports, [{ name: "metrics", containerPort: port, protocol: "TCP" }]);
+  assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [
+    { path: "/healthz", port: "metrics" },
+    { path: "/readyz", port: "metrics" },
+  ]);
+});
+
+test("the Deployment is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, requests and limits", () => {
+  assert.deepEqual(podSpec.template.spec["securityContext"], { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
+  assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
+  assert.deepEqual(container.resources, { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } });
+  assert.equal(podSpec.template.spec["serviceAccountName"], "kserve-reclaimer");
+  assert.ok(podSpec.template.spec["topologySpreadConstraints"], "spread across nodes");
+  assert.ok((podSpec.template.spec["affinity"] as { podAntiAffinity?: unknown }).podAntiAffinity, "anti-affinity across nodes");
+  const pdb = find(base, "PodDisruptionBudget") as K8sObject & { spec: { maxUnavailable: number; selector: unknown } };
+  assert.equal(pdb.spec.maxUnavailable, 1);
+  assert.deepEqual(pdb.spec.selector, (deployment as unknown as { spec: { selector: unknown } }).spec.selector);
+  const ns = find(base, "Namespace", "kserve-reclaimer");
+  assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+});
+
+test("the Service selects the pods and exposes the metrics port; the ServiceMonitor selects the Service", () => {
+  const svc = find(base, "Service", "kserve-reclaimer-metrics") as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } };
+  assert.deepEqual(svc.spec.selector, (deployment as unknown as { spec: { selector: { matchLabels: unknown } } }).spec.selector.matchLabels);
+  assert.equal(svc.spec.ports[0]?.targetPort, "metrics");
+  const sm = find(resolve("deploy/overlays/prometheus-operator"), "ServiceMonitor") as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
+  for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) assert.equal(svc.metadata.labels?.[k], v, `Service has label ${k}`);
+  assert.deepEqual(sm.spec.endpoints.map((e) => [e.port, e.path]), [["metrics", "/metrics"]]);
+});
+
+test("namespaced overlay: no ClusterRole, a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
+  const objects = resolve("deploy/overlays/namespaced");
+  assert.ok(!objects.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
+  const patch = kustomization("deploy/overlays/namespaced").patches?.[0]?.patch ?? "";
+  const arg = /--namespaces=([\w,-]+)/.exec(patch)?.[1];
+  assert.ok(arg, "the overlay adds --namespaces");
+  const namespaces = loadDaemonConfig([`--namespaces=${arg}`], {}).namespaces;
+  assert.deepEqual(namespaces, ["ml-team-a", "ml-team-b"]);
+  const roles = objects.filter((o) => o.kind === "Role" && o.metadata.name === "kserve-reclaimer") as (K8sObject & { rules: Rule[] })[];
+  assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), namespaces);
+  for (const r of roles) assert.deepEqual(permissions(r.rules), WATCHED_NAMESPACE_PERMISSIONS);
+  const bindings = objects.filter((o) => o.kind === "RoleBinding" && o.metadata.name === "kserve-reclaimer") as (K8sObject & { roleRef: unknown; subjects: unknown })[];
+  assert.deepEqual(bindings.map((b) => b.metadata.namespace).sort(), namespaces);
+  for (const b of bindings) {
+    assert.deepEqual(b.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "kserve-reclaimer" });
+    assert.deepEqual(b.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
+  }
+});
+
+test("the Helm chart's CRD is byte-for-byte deploy/crds (both written by npm run generate:crd)", () => {
+  const name = CRD_FILE.slice(CRD_FILE.lastIndexOf("/") + 1);
+  assert.equal(readFileSync(join(chartDir, "crds", name), "utf8"), readText(CRD_FILE));
+  assert.deepEqual(parseYamlFile("deploy/crds/kustomization.yaml"), [{ resources: [name] }]);
+});
+
+test("one version everywhere: package.json, the kustomize image tag, the chart's appVersion", () => {
+  const pkg = JSON.parse(readText("package.json")) as { version: string };
+  const image = kustomization("deploy/base").images?.find((i) => i.name === container.image);
+  assert.ok(image, "the Deployment's image is set by kustomize images:");
+  assert.equal(image.newTag, pkg.version);
+  const chart = parseYamlFile("deploy/helm/kserve-reclaimer/Chart.yaml")[0] as { appVersion: string; version: string };
+  assert.equal(chart.appVersion, pkg.version);
+  const values = parseYamlFile("deploy/helm/kserve-reclaimer/values.yaml")[0] as { image: { repository: string } };
+  assert.equal(values.image.repository, image.newName);
+});
