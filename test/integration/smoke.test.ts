@@ -17,6 +17,7 @@ const ns = `smoke-${randomBytes(3).toString('hex')}`;
 const name = 'llama';
 const target = `${ns}/${name}`;
 const STOP = 'serving.kserve.io/stop';
+let predictorNode = '';
 const ISVC_LABEL = 'serving.kserve.io/inferenceservice';
 
 function gpuIsvc(isvcName: string, gpus: number): InferenceService {
@@ -86,6 +87,7 @@ describe('smoke: real kube-apiserver + KServe v0.16.0 (Standard mode) + kwok GPU
     assert.ok(pod, 'a Ready predictor pod');
     const nodeName = pod.spec?.nodeName ?? '';
     assert.match(nodeName, /^kwok-gpu-\d+$/);
+    predictorNode = nodeName;
     assert.equal(pod.spec?.containers[0]?.resources?.limits?.['nvidia.com/gpu'], '1');
     const node = await objects.read<V1Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } });
     assert.equal(node.status?.allocatable?.['nvidia.com/gpu'], '4');
@@ -127,13 +129,18 @@ describe('smoke: real kube-apiserver + KServe v0.16.0 (Standard mode) + kwok GPU
       const i = await readIsvc();
       return condition(i, 'Stopped')?.status === 'True' && condition(i, 'Ready')?.status === 'False' ? i : undefined;
     }, { timeoutMs: 60_000, describe: describeIsvc });
+    assert.equal(condition(isvc, 'Ready')?.reason, 'Stopped');
     assert.equal(condition(isvc, 'PredictorReady')?.status, 'False');
     assert.equal(condition(isvc, 'PredictorReady')?.reason, 'Stopped');
+    assert.equal(condition(isvc, 'IngressReady')?.status, 'False');
+    assert.equal(isvc.status?.url, undefined, 'no URL while stopped');
     await eventually('the predictor Deployment is deleted', async () =>
       (await readOrUndefined(objects, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `${name}-predictor`, namespace: ns } })) === undefined,
     { timeoutMs: 60_000 });
     await eventually('no predictor pod is left', async () => (await pods()).length === 0, { timeoutMs: 60_000, describe: describeIsvc });
     process.stderr.write(`# stop took ${((Date.now() - begin) / 1000).toFixed(1)} s until the pod was gone\n`);
+    const stillOnNode = (await objects.list<V1Pod>('v1', 'Pod', ns, undefined, undefined, undefined, `spec.nodeName=${predictorNode}`)).items;
+    assert.deepEqual(stillOnNode.map((p) => p.metadata?.name), [], 'the GPU on the node is free: no pod of this namespace is left there');
     assert.equal(await sim.predict(target), 503, 'a stopped service answers no predict request');
     await eventually('the stopped service\'s series disappear from Prometheus', async () =>
       (await promQuery(env.prometheusUrl, `request_predict_seconds_count{namespace="${ns}",model_name="${name}"}`)).length === 0,

@@ -47,7 +47,7 @@ type ServiceState = {
   incarnations: number;
 };
 
-type ActiveLoad = { rps: number; until: number; credit: number };
+type ActiveLoad = { rps: number; start: number; until: number; issued: number };
 
 export type ServiceReport = {
   target: string;
@@ -117,7 +117,8 @@ export class SimulatorCore {
   send(target: string, load: Load): void {
     splitTarget(target);
     if (!(load.rps > 0) || !(load.seconds > 0)) throw new Error(`rps and seconds must be > 0, got ${JSON.stringify(load)}`);
-    this.loads.set(target, { rps: load.rps, until: this.now() + load.seconds * 1000, credit: 0 });
+    const now = this.now();
+    this.loads.set(target, { rps: load.rps, start: now, until: now + load.seconds * 1000, issued: 0 });
   }
 
   stop(target?: string): void {
@@ -125,14 +126,13 @@ export class SimulatorCore {
     else this.loads.delete(target);
   }
 
-  /** Advances every load by `elapsedMs`, issuing the requests due. */
-  tick(elapsedMs: number): Counts {
+  /** Issues the requests every load owes by now (rps x elapsed time, exactly, without drift). */
+  tick(): Counts {
     const counts = { served: 0, rejected: 0 };
     const now = this.now();
     for (const [target, load] of this.loads) {
-      load.credit += (load.rps * elapsedMs) / 1000;
-      while (load.credit >= 1) {
-        load.credit -= 1;
+      const due = Math.floor((load.rps * (Math.min(now, load.until) - load.start)) / 1000 + 1e-9);
+      for (; load.issued < due; load.issued += 1) {
         if (this.predict(target)) counts.served += 1;
         else counts.rejected += 1;
       }
@@ -297,7 +297,6 @@ export class TrafficSimulator {
   readonly core: SimulatorCore;
   private readonly server: Server;
   private timer: NodeJS.Timeout | undefined;
-  private lastTick = Date.now();
 
   constructor(readiness: ReadinessSource) {
     this.core = new SimulatorCore(readiness);
@@ -311,12 +310,7 @@ export class TrafficSimulator {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
     });
-    this.lastTick = Date.now();
-    this.timer = setInterval(() => {
-      const now = Date.now();
-      this.core.tick(now - this.lastTick);
-      this.lastTick = now;
-    }, 100);
+    this.timer = setInterval(() => this.core.tick(), 100);
     const address = this.server.address();
     return `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
   }
