@@ -3,10 +3,11 @@
 // this file only dispatches, maps errors to exit codes, and never prints a stack trace for bad input.
 import { planCommand } from "./plan.ts";
 import { validateCommand } from "./validate.ts";
+import { runCommand } from "./run.ts";
 import { EXIT_USAGE, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
 
 /** The command table. The daemon adds run, status, wake and sleep here. */
-export const COMMANDS: readonly Command[] = [validateCommand, planCommand];
+export const COMMANDS: readonly Command[] = [validateCommand, planCommand, runCommand];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -2,7 +2,7 @@
 // src/decide/ what each InferenceService should be, applies that through src/act/, confirms that
 // KServe acted, and reports. It holds no state that the cluster does not also hold, except caches
 // that make it fast (compiled schedules, the last decision per service) and timers.
-import { STOP, STATE, DEPLOYMENT_MODE, isStopSet } from "../api/annotations.ts";
+import { STOP, STATE, isStopSet } from "../api/annotations.ts";
 import type { ServingScheduleSpec, ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { validateServingSchedule } from "../api/validate.ts";
 import { compileSchedule, stateAt, nextTransition, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
@@ -49,6 +49,8 @@ export type ReconcilerPorts = {
   services: { list(): IsvcObject[]; get(namespace: string, name: string): IsvcObject | undefined };
   schedules: { list(): ScheduleObject[]; get(namespace: string, name: string): ScheduleObject | undefined };
   gpusOf(isvc: IsvcObject): number;
+  /** KServe deployment mode: status, else the annotation, else the cluster default. */
+  modeOf(isvc: IsvcObject): string;
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion: string | undefined): Promise<PatchOutcome>;
   event(ref: ObjectRef, type: "Normal" | "Warning", reason: string, message: string): void;
   writeStatus(namespace: string, name: string, status: ServingScheduleStatus): Promise<void>;
@@ -95,8 +97,9 @@ export class Reconciler {
   readonly #lastSkipEvent = new Map<string, string>();
   readonly #conflictReported = new Map<string, string>();
   readonly #dirtyStatus = new Set<string>();
-  readonly #gpuHours = new Map<string, number>();
-  #lastAccounting: number | undefined;
+  /** Per schedule: GPUs it keeps stopped now, GPU-hours so far, and since when `gpus` has held. */
+  readonly #reclaim = new Map<string, { gpus: number; hours: number; since: number }>();
+  readonly #byState = { Running: 0, Stopped: 0 };
   #statusTimer: Cancel | undefined;
   #idleTimer: Cancel | undefined;
   #stopped = false;
@@ -150,7 +153,7 @@ export class Reconciler {
     this.#schedules.delete(k);
     this.#scheduleTimers.get(k)?.();
     this.#scheduleTimers.delete(k);
-    this.#gpuHours.delete(k);
+    this.#reclaim.delete(k);
     this.#metricsOk.delete(k);
     this.#p.metrics.deleteSchedule(obj.metadata.namespace, obj.metadata.name);
     this.#evaluateNamespace(obj.metadata.namespace, undefined);
@@ -163,6 +166,7 @@ export class Reconciler {
   onServiceDeleted(obj: IsvcObject): void {
     const k = key(obj.metadata.namespace, obj.metadata.name);
     const prev = this.#decisions.get(k);
+    this.#account(prev, undefined, this.#p.clock.now());
     this.#decisions.delete(k);
     this.#traffic.delete(k);
     this.#lastSkipEvent.delete(k);
@@ -215,7 +219,8 @@ export class Reconciler {
       return;
     }
     const prior = obj.status?.gpuHoursReclaimed;
-    if (!this.#gpuHours.has(k)) this.#gpuHours.set(k, typeof prior === "number" ? prior : 0);
+    // GPU-hours survive restarts and failovers through the status they were last written to.
+    if (!this.#reclaim.has(k)) this.#reclaim.set(k, { gpus: 0, hours: typeof prior === "number" ? prior : 0, since: this.#p.clock.now() });
     this.#schedules.set(k, { ok: true, key: k, obj, spec: parsed.schedule.spec, compiled, createdAt });
     this.#armScheduleTimer(k);
     this.#markDirty(k);
@@ -314,7 +319,7 @@ export class Reconciler {
       name: isvc.metadata.name,
       createdAt: toMs(isvc.metadata.creationTimestamp) ?? 0,
       annotations,
-      deploymentMode: annotations[DEPLOYMENT_MODE] ?? this.#o.defaultDeploymentMode,
+      deploymentMode: this.#p.modeOf(isvc),
       ready: ready ? { status, since: toMs(ready.lastTransitionTime) ?? 0 } : undefined,
       stoppedByKServe: stopped?.status === "True",
       gpus: this.#p.gpusOf(isvc),
@@ -336,7 +341,9 @@ export class Reconciler {
 
     const previous = this.#decisions.get(k);
     const since = sinceOf(isvc, facts);
-    this.#decisions.set(k, { decision, schedule: entry?.key, gpus: facts.gpus, since });
+    const current = { decision, schedule: entry?.key, gpus: facts.gpus, since };
+    this.#account(previous, current, now);
+    this.#decisions.set(k, current);
     if (previous?.schedule && previous.schedule !== entry?.key) this.#markDirty(previous.schedule);
     if (entry) this.#markDirty(entry.key);
     this.#armServiceTimer(k, decision.recheckAt, moment?.next?.at);
@@ -478,34 +485,36 @@ export class Reconciler {
     });
   }
 
-  /** Account GPU-hours up to now, for every schedule, from the GPUs it keeps stopped. */
-  #account(now: number): void {
-    const last = this.#lastAccounting;
-    this.#lastAccounting = now;
-    if (last === undefined || now <= last) return;
-    const hours = (now - last) / 3_600_000;
-    const bySchedule = new Map<string, number>();
-    let total = 0;
-    const byState = { Running: 0, Stopped: 0 };
-    for (const d of this.#decisions.values()) {
-      if (d.schedule === undefined) continue;
-      byState[d.decision.observed]++;
-      if (!reclaimedBy(d.decision)) continue;
-      bySchedule.set(d.schedule, (bySchedule.get(d.schedule) ?? 0) + d.gpus);
-      total += d.gpus;
+  /** Bring a schedule's GPU-hours up to `now` at its current number of reclaimed GPUs. */
+  #settle(scheduleKey: string, now: number): { gpus: number; hours: number; since: number } | undefined {
+    const acc = this.#reclaim.get(scheduleKey);
+    if (!acc) return undefined;
+    if (now > acc.since) {
+      const hours = (acc.gpus * (now - acc.since)) / 3_600_000;
+      acc.hours += hours;
+      this.#p.metrics.addGpuHoursReclaimed(hours);
+      acc.since = now;
     }
-    for (const [s, gpus] of bySchedule) {
-      this.#gpuHours.set(s, (this.#gpuHours.get(s) ?? 0) + gpus * hours);
-      const [ns, name] = splitKey(s);
-      this.#p.metrics.setScheduleGpusReclaimed(ns, name, gpus);
+    return acc;
+  }
+
+  /** Keep the per-schedule reclaimed GPUs and the services-by-state gauge in step with one service's decision. */
+  #account(before: { decision: Decision; schedule: string | undefined; gpus: number } | undefined, after: { decision: Decision; schedule: string | undefined; gpus: number } | undefined, now: number): void {
+    for (const [entry, sign] of [[before, -1], [after, 1]] as const) {
+      if (!entry?.schedule) continue;
+      this.#byState[entry.decision.observed] += sign;
+      if (!reclaimedBy(entry.decision)) continue;
+      const acc = this.#settle(entry.schedule, now);
+      if (!acc) continue;
+      acc.gpus += sign * entry.gpus;
+      const [ns, name] = splitKey(entry.schedule);
+      this.#p.metrics.setScheduleGpusReclaimed(ns, name, acc.gpus);
     }
-    this.#p.metrics.addGpuHoursReclaimed(total * hours);
-    this.#p.metrics.setServices(byState);
+    this.#p.metrics.setServices(this.#byState);
   }
 
   async flushStatus(): Promise<void> {
     const now = this.#p.clock.now();
-    this.#account(now);
     const dirty = [...this.#dirtyStatus];
     this.#dirtyStatus.clear();
     const reports = new Map<string, ServiceReport[]>();
@@ -527,7 +536,7 @@ export class Reconciler {
           metrics: entry.ok && entry.spec.idle ? this.#metricsOk.get(s) ?? { ok: true } : undefined,
           services: reports.get(s) ?? [],
           next,
-          gpuHoursReclaimed: this.#gpuHours.get(s) ?? 0,
+          gpuHoursReclaimed: this.#settle(s, now)?.hours ?? 0,
           previous: entry.obj.status,
           now,
         });

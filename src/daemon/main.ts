@@ -1,0 +1,255 @@
+// The one place that wires the daemon together: configuration, adapters in (informers, Prometheus,
+// the lease), the reconciler, adapters out (patcher, events, status, /metrics). Everything here is
+// construction and lifecycle; the decisions live in src/decide/.
+import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
+import { systemClock } from "./clock.ts";
+import { Reconciler, type IsvcObject, type ObjectRef, type ScheduleObject as ReconcilerSchedule } from "./reconciler.ts";
+import { createLogger, type Logger } from "../report/log.ts";
+import { ReclaimerMetrics } from "../report/metrics.ts";
+import { startReportServer, type ReportServer } from "../report/http.ts";
+import { loadKubeConfig } from "../sources/kube/client.ts";
+import { Informer } from "../sources/kube/informer.ts";
+import { ISVC_RESOURCE, parseInferenceService, gpusOf, deploymentModeOf, type DeploymentMode } from "../sources/kube/inferenceService.ts";
+import { SERVING_SCHEDULE_RESOURCE, parseScheduleObject } from "../sources/kube/servingSchedule.ts";
+import { LeaderElector, defaultIdentity } from "../sources/kube/lease.ts";
+import { createPrometheusClient, type PrometheusClient } from "../sources/prometheus/client.ts";
+import { readTraffic } from "../sources/prometheus/traffic.ts";
+import { WriteLimiter } from "../act/writeLimiter.ts";
+import { AnnotationPatcher } from "../act/patcher.ts";
+import { EventRecorder } from "../act/events.ts";
+import { ScheduleStatusWriter } from "../act/scheduleStatus.ts";
+import type { ServingScheduleStatus } from "../api/servingSchedule.ts";
+
+/** What the informer keeps per InferenceService: only what decisions read, with GPUs and mode computed once. */
+type CachedIsvc = IsvcObject & { gpus: number; mode: DeploymentMode };
+
+/** An informer silent for longer than this is reported by /healthz (a healthy idle watch is reopened every 150 s). */
+const STALE_AFTER_MS = 5 * 60_000;
+
+export type Daemon = { stop(reason: string): Promise<void>; done: Promise<void> };
+
+export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Daemon> {
+  const clusterDefault: DeploymentMode = config.defaultDeploymentMode === "ModelMesh" ? "ModelMesh" : config.defaultDeploymentMode === "Knative" || config.defaultDeploymentMode === "Serverless" ? "Knative" : "Standard";
+  const { kubeConfig, source } = loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig });
+  const identity = config.identity ?? defaultIdentity();
+  log.info("starting", { kubeconfig: source, namespaces: config.namespaces.length ? config.namespaces : "all", identity, dryRun: config.dryRun, leaderElect: config.leaderElect });
+
+  const metrics = new ReclaimerMetrics();
+  const limiter = new WriteLimiter({ qps: config.kubeQps, burst: config.kubeBurst });
+  const patcher = new AnnotationPatcher({ kubeConfig, limiter, logger: log });
+  const events = new EventRecorder({ kubeConfig, limiter, reportingInstance: identity, logger: log });
+  const statusWriter = new ScheduleStatusWriter({ kubeConfig, limiter, logger: log });
+  const prometheus: PrometheusClient | undefined = config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config));
+
+  const namespaces = config.namespaces.length > 0 ? config.namespaces : undefined;
+  const services = new Informer<CachedIsvc>({
+    resource: ISVC_RESOURCE,
+    namespaces,
+    name: "inferenceservices",
+    kubeConfig,
+    logger: log,
+    transform: (raw) => {
+      const isvc = parseInferenceService(raw);
+      const slim: CachedIsvc = {
+        metadata: pickDefined({
+          name: isvc.metadata.name,
+          namespace: isvc.metadata.namespace,
+          uid: isvc.metadata.uid,
+          resourceVersion: isvc.metadata.resourceVersion,
+          creationTimestamp: isvc.metadata.creationTimestamp,
+          labels: isvc.metadata.labels,
+          annotations: isvc.metadata.annotations,
+        }) as CachedIsvc["metadata"],
+        status: { conditions: (isvc.status?.conditions ?? []).map((c) => pickDefined(c) as { type: string; status: string }) },
+        gpus: gpusOf(isvc, { defaultDeploymentMode: clusterDefault }),
+        mode: deploymentModeOf(isvc, clusterDefault),
+      };
+      return slim;
+    },
+  });
+  const schedules = new Informer({ resource: SERVING_SCHEDULE_RESOURCE, namespaces, name: "servingschedules", kubeConfig, logger: log, transform: parseScheduleObject });
+
+  const reconciler = new Reconciler(
+    {
+      clock: systemClock,
+      log,
+      metrics,
+      services: { list: () => services.list(), get: (ns, name) => services.get(ns, name) },
+      schedules: { list: () => schedules.list() as ReconcilerSchedule[], get: (ns, name) => schedules.get(ns, name) as ReconcilerSchedule | undefined },
+      gpusOf: (isvc) => (isvc as CachedIsvc).gpus,
+      modeOf: (isvc) => (isvc as CachedIsvc).mode,
+      patchAnnotations: async (ns, name, annotations, resourceVersion) => {
+        const r = await patcher.patchAnnotations(ns, name, annotations, { resourceVersion });
+        if (r.kind === "error") metrics.kubernetesApiError("patch", "inferenceservices", r.code ?? "unknown");
+        if (r.kind === "conflict") metrics.kubernetesApiError("patch", "inferenceservices", 409);
+        return r.kind === "error" ? { kind: "error", message: r.message } : { kind: r.kind };
+      },
+      event: (ref: ObjectRef, type, reason, message) => events.record(pickDefined(ref) as ObjectRef, type, reason, message),
+      writeStatus: async (ns, name, status: ServingScheduleStatus) => {
+        const r = await statusWriter.write(ns, name, status as Record<string, unknown>, schedules.get(ns, name));
+        if (r.kind === "error") metrics.kubernetesApiError("patch", "servingschedules/status", r.code ?? "unknown");
+      },
+      readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests) : undefined,
+    },
+    {
+      dryRun: config.dryRun,
+      defaultDeploymentMode: clusterDefault,
+      idleIntervalMs: config.idleInterval,
+      confirmStopTimeoutMs: config.confirmStopTimeout,
+      confirmStartTimeoutMs: config.confirmStartTimeout,
+      statusDebounceMs: 1000,
+    },
+  );
+
+  let leading = false;
+  services.on("add", (o) => {
+    if (leading) reconciler.onServiceChanged(o);
+  });
+  services.on("update", (o) => {
+    if (leading) reconciler.onServiceChanged(o);
+  });
+  services.on("delete", (o) => {
+    if (leading) reconciler.onServiceDeleted(o);
+  });
+  schedules.on("add", (o) => {
+    if (leading) reconciler.onScheduleChanged(o as ReconcilerSchedule);
+  });
+  schedules.on("update", (o) => {
+    if (leading) reconciler.onScheduleChanged(o as ReconcilerSchedule);
+  });
+  schedules.on("delete", (o) => {
+    if (leading) reconciler.onScheduleDeleted(o as ReconcilerSchedule);
+  });
+  for (const inf of [services, schedules] as const) {
+    inf.on("synced", ({ reason }) => {
+      if (leading && reason !== "initial") reconciler.resync();
+    });
+    inf.on("error", (err, { retryInMs }) => {
+      log.warn("watch error; retrying", { informer: inf.status().name, retryInMs, err: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
+  const [host, port] = splitAddr(config.metricsAddr);
+  const server: ReportServer = await startReportServer({
+    metrics,
+    host,
+    port,
+    health: () => {
+      const problems: string[] = [];
+      for (const inf of [services, schedules]) {
+        const st = inf.status();
+        if (st.synced && st.stalenessMs > STALE_AFTER_MS) problems.push(`${st.name}: no watch activity for ${Math.round(st.stalenessMs / 1000)}s`);
+      }
+      return { ok: problems.length === 0, problems };
+    },
+    ready: () => {
+      const problems: string[] = [];
+      for (const inf of [services, schedules]) if (!inf.hasSynced) problems.push(`${inf.status().name}: cache not synced`);
+      if (leading && !reconciler.ready) problems.push("reconciler: timers not armed");
+      return { ok: problems.length === 0, problems };
+    },
+  });
+  log.info("serving /metrics /healthz /readyz", { address: server.address, port: server.port });
+
+  services.start();
+  schedules.start();
+  await Promise.all([services.waitForSync(), schedules.waitForSync()]);
+  log.info("caches synced", { inferenceservices: services.size, servingschedules: schedules.size });
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping: Promise<void> | undefined;
+
+  const lead = () => {
+    leading = true;
+    metrics.setLeader(true);
+    reconciler.start();
+    log.info("leading: reconciling", { identity });
+  };
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: config.leaderElectionNamespace,
+      name: config.leaderElectionId,
+      identity,
+      logger: log,
+      onStartedLeading: () => lead(),
+      onStoppedLeading: () => {
+        if (!leading) return;
+        // Lost the lease while running: another replica may act now. Stop at once, never act twice.
+        log.warn("lost leadership; stopping", { identity });
+        void stop("lost leadership");
+      },
+      onNewLeader: (leader) => log.info("leader", { leader }),
+    });
+    elector.start();
+  } else {
+    lead();
+  }
+
+  async function stop(reason: string): Promise<void> {
+    stopping ??= (async () => {
+      log.info("stopping", { reason });
+      leading = false;
+      await reconciler.stop();
+      try {
+        await limiter.drain(10_000);
+      } catch (err) {
+        log.warn("writes still pending at shutdown", { err: err instanceof Error ? err.message : String(err) });
+      }
+      await elector?.stop();
+      metrics.setLeader(false);
+      await Promise.all([services.stop(), schedules.stop()]);
+      await server.close();
+      prometheus?.close();
+      log.info("stopped");
+      resolveDone();
+    })();
+    return stopping;
+  }
+
+  return { stop, done };
+}
+
+/** `run`: start, then stop cleanly on SIGTERM/SIGINT (drain patches, release the lease). */
+export async function runDaemon(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const config = loadDaemonConfig(args, env);
+  const log = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, log);
+  const onSignal = (sig: string) => void daemon.stop(sig);
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  await daemon.done;
+  return 0;
+}
+
+function prometheusOptions(config: DaemonConfig): Parameters<typeof createPrometheusClient>[0] {
+  const headers: Record<string, string> = {};
+  for (const h of config.prometheusHeader) {
+    const i = h.indexOf(":");
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  return pickDefined({
+    baseUrl: config.prometheusUrl!,
+    bearerTokenFile: config.prometheusBearerTokenFile,
+    basicAuth: config.prometheusBasicAuthUser !== undefined && config.prometheusBasicAuthPasswordFile !== undefined ? { username: config.prometheusBasicAuthUser, passwordFile: config.prometheusBasicAuthPasswordFile } : undefined,
+    caFile: config.prometheusCaFile,
+    certFile: config.prometheusCertFile,
+    keyFile: config.prometheusKeyFile,
+    insecureSkipVerify: config.prometheusInsecureSkipVerify,
+    headers,
+    timeoutMs: config.prometheusTimeout,
+  }) as Parameters<typeof createPrometheusClient>[0];
+}
+
+function splitAddr(addr: string): [string, number] {
+  const i = addr.lastIndexOf(":");
+  const host = addr.slice(0, i);
+  return [host === "" ? "0.0.0.0" : host, Number(addr.slice(i + 1))];
+}
+
+function pickDefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
