@@ -17,6 +17,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '4' },
     'gpus-per-node': { type: 'string', default: '4' },
     'keep-dir': { type: 'boolean', default: false },
+    'pod-stages': { type: 'string', default: 'fast' },
   },
 });
 
@@ -32,6 +33,11 @@ function positiveInt(name: string, value: string): number {
 if (command === 'up') {
   const nodes = positiveInt('nodes', values.nodes);
   const gpusPerNode = positiveInt('gpus-per-node', values['gpus-per-node']);
+  const podStages = values['pod-stages'];
+  if (podStages !== 'fast' && podStages !== 'general') {
+    console.error(`--pod-stages must be fast or general, got ${JSON.stringify(podStages)}`);
+    process.exit(2);
+  }
   const statePath = join(values.dir, 'cluster.json');
   if (existsSync(statePath) && readState(statePath).components.every((c) => processGroupMembers(c.pid).length === 0)) {
     rmSync(values.dir, { recursive: true, force: true }); // left over from a failed start: nothing runs
@@ -45,7 +51,7 @@ if (command === 'up') {
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
   try {
-    const cluster = await startCluster({ dir: values.dir, nodes, gpusPerNode, signal: abort.signal });
+    const cluster = await startCluster({ dir: values.dir, nodes, gpusPerNode, podStages, signal: abort.signal });
     console.log(`# cluster is up; logs in ${cluster.dir}/logs; stop it with test/cluster/down${values.dir === defaultDir ? '' : ` --dir ${values.dir}`}`);
     console.log(`# source ${join(cluster.dir, CLUSTER_ENV_FILE)}`);
     for (const [k, v] of Object.entries(cluster.env)) console.log(`export ${k}=${v}`);
@@ -67,6 +73,6 @@ if (command === 'up') {
     process.exit(1);
   }
 } else {
-  console.error('usage: test/cluster/up|down [--dir DIR] [--nodes N] [--gpus-per-node G] [--keep-dir]');
+  console.error('usage: test/cluster/up|down [--dir DIR] [--nodes N] [--gpus-per-node G] [--pod-stages fast|general] [--keep-dir]');
   process.exit(2);
 }

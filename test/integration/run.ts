@@ -7,6 +7,7 @@
 //   node test/integration/run.ts test/integration/smoke.test.ts    some files
 //   node test/integration/run.ts FILE -- --test-name-pattern=stop  extra node --test flags after --
 //   KEEP_CLUSTER_DIR=1 node test/integration/run.ts                keep the cluster's logs
+//   KWOK_POD_STAGES=general node test/integration/run.ts           slower, more realistic pod life cycle
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
@@ -59,7 +60,9 @@ let exitCode = 1;
 let cluster: Cluster | undefined;
 try {
   const started = Date.now();
-  cluster = await startCluster({ log, signal: abort.signal });
+  const podStages = process.env['KWOK_POD_STAGES'] ?? 'fast';
+  if (podStages !== 'fast' && podStages !== 'general') throw new Error(`KWOK_POD_STAGES must be fast or general, got ${podStages}`);
+  cluster = await startCluster({ log, signal: abort.signal, podStages });
   log(`cluster started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (!interrupted) exitCode = await runTests(cluster);
 } catch (err) {

@@ -38,6 +38,7 @@ export { ComponentError } from './processes.ts';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const buildScript = join(repoRoot, 'test', 'cluster', 'build');
 export const KSERVE_VERSION = 'v0.16.0';
+export const KWOK_VERSION = 'v0.7.0';
 
 export type StartClusterOptions = {
   /** Number of kwok nodes (default 4). */
@@ -52,6 +53,14 @@ export type StartClusterOptions = {
   log?: (message: string) => void;
   /** Aborts start-up: what was started is stopped and startCluster rejects. */
   signal?: AbortSignal;
+  /**
+   * kwok's pod stages. 'fast' (default): pods are Ready and deleted at once.
+   * 'general': kwok's "general" stages read from the kwok module (1-6 s per
+   * step, init containers, deletion within the grace period), with per-pod
+   * overrides by annotation, e.g. pod-ready.stage.kwok.x-k8s.io/delay: "20s"
+   * (KServe copies InferenceService annotations to the pods).
+   */
+  podStages?: 'fast' | 'general';
 };
 
 export type Cluster = {
@@ -208,6 +217,15 @@ function kserveSourceDir(binDir: string): string {
     throw new ComponentError('kserve-config', `cannot find KServe ${KSERVE_VERSION} sources (looked in ${copy} and ${dir}); run test/cluster/build`);
   }
   return dir;
+}
+
+/** kwok --config flags for the pod stages: none for 'fast' (kwok's defaults), the module's general stages otherwise. */
+function kwokStageFlags(podStages: 'fast' | 'general'): string[] {
+  if (podStages === 'fast') return [];
+  const modcache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+  const dir = join(modcache, 'sigs.k8s.io', `kwok@${KWOK_VERSION}`, 'kustomize', 'stage', 'pod', 'general');
+  if (!existsSync(dir)) throw new ComponentError('kwok', `cannot find kwok's general pod stages in ${dir}`);
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').map((f) => `--config=${join(dir, f)}`);
 }
 
 function yamlDocs(path: string): KubernetesObject[] {
@@ -369,7 +387,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const launcher = new Launcher(dir, log, opts.signal);
   try {
-    return await boot(launcher, { binDir, prometheusBin, kserveDir, nodes, gpusPerNode, begin });
+    return await boot(launcher, { binDir, prometheusBin, kserveDir, nodes, gpusPerNode, begin, podStages: opts.podStages ?? 'fast' });
   } catch (err) {
     log(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     try {
@@ -390,7 +408,7 @@ function findOnPath(name: string): string | undefined {
 
 async function boot(
   launcher: Launcher,
-  cfg: { binDir: string; prometheusBin: string; kserveDir: string; nodes: number; gpusPerNode: number; begin: number },
+  cfg: { binDir: string; prometheusBin: string; kserveDir: string; nodes: number; gpusPerNode: number; begin: number; podStages: 'fast' | 'general' },
 ): Promise<Cluster> {
   const { dir } = launcher.state;
   const log = launcher.log;
@@ -472,6 +490,7 @@ async function boot(
     `--server-address=127.0.0.1:${kwokPort}`,
     '--cidr=10.244.0.0/16',
     '--node-ip=127.0.0.1',
+    ...kwokStageFlags(cfg.podStages),
   ], { env: { ...kubeEnv, HOME: join(dir, 'kwok-home') }, ports: [kwokPort] });
   launcher.start('simulator', process.execPath, [
     join(repoRoot, 'test', 'support', 'simulator-main.ts'),
@@ -564,6 +583,7 @@ async function boot(
     CLUSTER_GPU_NODES: String(cfg.nodes),
     CLUSTER_GPUS_PER_NODE: String(cfg.gpusPerNode),
     KSERVE_NAMESPACE: 'kserve',
+    CLUSTER_POD_STAGES: cfg.podStages,
   };
   writeFileSync(join(dir, CLUSTER_ENV_FILE), Object.entries(env).map(([k, v]) => `export ${k}=${v}`).join('\n') + '\n');
   log(`cluster ready in ${((Date.now() - cfg.begin) / 1000).toFixed(1)} s (dir ${dir})`);
