@@ -5,9 +5,10 @@
 import { STOP, STATE, isStopSet } from "../api/annotations.ts";
 import type { ServingScheduleSpec, ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { validateServingSchedule } from "../api/validate.ts";
-import { compileSchedule, stateAt, nextTransition, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
+import { compileSchedule, stateAt, nextTransition, type CompiledSchedule } from "../schedule/index.ts";
 import { decide, type Decision, type ScheduleMoment, type ServiceFacts, type Traffic } from "../decide/decide.ts";
 import { chooseGoverning } from "../decide/selector.ts";
+import { scheduleMoment, serviceFacts, sinceOf, toMs } from "../decide/facts.ts";
 import { buildStatus, reclaimedBy, type ServiceReport } from "../decide/status.ts";
 import type { Clock, Cancel } from "./clock.ts";
 import { KeyedQueue } from "./queue.ts";
@@ -254,26 +255,8 @@ export class Reconciler {
     if (entry.moment && entry.momentFrom !== undefined && now >= entry.momentFrom && now < (entry.momentValidUntil ?? Infinity)) {
       return { ...entry.moment, now: stateAt(entry.compiled, now) };
     }
-    const next = nextTransition(entry.compiled, now);
-    let periodStart = Number.NEGATIVE_INFINITY;
-    for (const lookback of [8 * DAY, 400 * DAY]) {
-      const past = transitionsBetween(entry.compiled, now - lookback, now);
-      const last = past[past.length - 1];
-      if (last) {
-        periodStart = last.at;
-        break;
-      }
-    }
-    const spec = entry.spec;
-    const moment: ScheduleMoment = {
-      key: entry.key,
-      now: stateAt(entry.compiled, now),
-      periodStart,
-      next,
-      idle: spec.idle,
-      suspend: spec.suspend,
-      dryRun: spec.dryRun,
-    };
+    const moment = scheduleMoment(entry.key, entry.spec, entry.compiled, now);
+    const { periodStart, next } = moment;
     entry.moment = moment;
     entry.momentFrom = Number.isFinite(periodStart) ? periodStart : Number.NEGATIVE_INFINITY;
     entry.momentValidUntil = next?.at ?? Number.POSITIVE_INFINITY;
@@ -309,21 +292,7 @@ export class Reconciler {
   }
 
   #facts(isvc: IsvcObject): ServiceFacts {
-    const conditions = isvc.status?.conditions ?? [];
-    const ready = conditions.find((c) => c.type === "Ready");
-    const stopped = conditions.find((c) => c.type === "Stopped");
-    const annotations = isvc.metadata.annotations ?? {};
-    const status = ready?.status === "True" || ready?.status === "False" ? ready.status : "Unknown";
-    return {
-      namespace: isvc.metadata.namespace,
-      name: isvc.metadata.name,
-      createdAt: toMs(isvc.metadata.creationTimestamp) ?? 0,
-      annotations,
-      deploymentMode: this.#p.modeOf(isvc),
-      ready: ready ? { status, since: toMs(ready.lastTransitionTime) ?? 0 } : undefined,
-      stoppedByKServe: stopped?.status === "True",
-      gpus: this.#p.gpusOf(isvc),
-    };
+    return serviceFacts(isvc, { deploymentMode: this.#p.modeOf(isvc), gpus: this.#p.gpusOf(isvc) });
   }
 
   async #reconcile(k: string, boundary: number | undefined): Promise<void> {
@@ -340,7 +309,7 @@ export class Reconciler {
     const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun });
 
     const previous = this.#decisions.get(k);
-    const since = sinceOf(isvc, facts);
+    const since = sinceOf(isvc);
     const current = { decision, schedule: entry?.key, gpus: facts.gpus, since };
     this.#account(previous, current, now);
     this.#decisions.set(k, current);
@@ -600,20 +569,6 @@ export class Reconciler {
 
 function trafficRequest(service: string, idle: NonNullable<ServingScheduleSpec["idle"]>): TrafficRequest {
   return { service, preset: idle.metric, window: idle.after, custom: idle.custom };
-}
-
-const DAY = 86_400_000;
-
-function toMs(t: string | Date | undefined): number | undefined {
-  if (t === undefined) return undefined;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-function sinceOf(isvc: IsvcObject, facts: ServiceFacts): number | undefined {
-  const conditions = isvc.status?.conditions ?? [];
-  const type = isStopSet(facts.annotations) ? "Stopped" : "Ready";
-  return toMs(conditions.find((c) => c.type === type)?.lastTransitionTime);
 }
 
 function isvcRef(isvc: IsvcObject): ObjectRef {

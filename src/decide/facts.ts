@@ -1,0 +1,79 @@
+// The inputs of decide() built from cluster objects: what the schedule says at an instant
+// (ScheduleMoment) and what an InferenceService is (ServiceFacts). Pure. The daemon's reconciler and
+// the CLI (`status`, `sleep`) both build them here, so what `status` predicts is what the daemon does.
+import { isStopSet } from "../api/annotations.ts";
+import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
+import { nextTransition, stateAt, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
+import type { ScheduleMoment, ServiceFacts } from "./decide.ts";
+
+const DAY = 86_400_000;
+
+/** The part of an InferenceService the facts are read from (the informer's slim copy or a full object). */
+export type IsvcLike = {
+  metadata: {
+    name: string;
+    namespace: string;
+    creationTimestamp?: string | Date | undefined;
+    annotations?: Record<string, string> | undefined;
+  };
+  status?: { conditions?: { type: string; status: string; lastTransitionTime?: string | undefined }[] | undefined } | undefined;
+};
+
+/**
+ * What the schedule says at `now`: its state, the start of the current period (the last real
+ * transition at or before now, looked for 8 days back, then 400; -Infinity when none) and the next
+ * transition.
+ */
+export function scheduleMoment(key: string, spec: ServingScheduleSpec, compiled: CompiledSchedule, now: number): ScheduleMoment {
+  const next = nextTransition(compiled, now);
+  let periodStart = Number.NEGATIVE_INFINITY;
+  for (const lookback of [8 * DAY, 400 * DAY]) {
+    const past = transitionsBetween(compiled, now - lookback, now);
+    const last = past[past.length - 1];
+    if (last) {
+      periodStart = last.at;
+      break;
+    }
+  }
+  return {
+    key,
+    now: stateAt(compiled, now),
+    periodStart,
+    next,
+    idle: spec.idle,
+    suspend: spec.suspend,
+    dryRun: spec.dryRun,
+  };
+}
+
+/** The facts decide() reads about one InferenceService; mode and GPUs are computed by the caller. */
+export function serviceFacts(isvc: IsvcLike, derived: { deploymentMode: string | undefined; gpus: number }): ServiceFacts {
+  const conditions = isvc.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === "Ready");
+  const stopped = conditions.find((c) => c.type === "Stopped");
+  const annotations = isvc.metadata.annotations ?? {};
+  const status = ready?.status === "True" || ready?.status === "False" ? ready.status : "Unknown";
+  return {
+    namespace: isvc.metadata.namespace,
+    name: isvc.metadata.name,
+    createdAt: toMs(isvc.metadata.creationTimestamp) ?? 0,
+    annotations,
+    deploymentMode: derived.deploymentMode,
+    ready: ready ? { status, since: toMs(ready.lastTransitionTime) ?? 0 } : undefined,
+    stoppedByKServe: stopped?.status === "True",
+    gpus: derived.gpus,
+  };
+}
+
+/** When the service entered its current state: the Stopped condition's change when stopped, else Ready's. */
+export function sinceOf(isvc: IsvcLike): number | undefined {
+  const conditions = isvc.status?.conditions ?? [];
+  const type = isStopSet(isvc.metadata.annotations) ? "Stopped" : "Ready";
+  return toMs(conditions.find((c) => c.type === type)?.lastTransitionTime);
+}
+
+export function toMs(t: string | Date | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isFinite(ms) ? ms : undefined;
+}
