@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { clusterFromEnv } from '../support/cluster.ts';
 import { eventually, kubeClient } from '../support/kube.ts';
 import { kubeconfigForServiceAccount } from '../support/serviceAccount.ts';

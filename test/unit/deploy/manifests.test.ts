@@ -8,7 +8,6 @@ import { DaemonConfig, loadDaemonConfig, DAEMON_FLAGS } from "../../../src/daemo
 import { CRD_FILE } from "../../../src/api/crd.ts";
 import {
   chartDir,
-  deployDir,
   filesUnder,
   find,
   leasePermissions,
