@@ -4,10 +4,13 @@
 import { planCommand } from "./plan.ts";
 import { validateCommand } from "./validate.ts";
 import { runCommand } from "./run.ts";
+import { statusCommand } from "./status.ts";
+import { wakeCommand } from "./wake.ts";
+import { sleepCommand } from "./sleep.ts";
 import { EXIT_USAGE, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
 
 /** The command table. The daemon adds run, status, wake and sleep here. */
-export const COMMANDS: readonly Command[] = [validateCommand, planCommand, runCommand];
+export const COMMANDS: readonly Command[] = [validateCommand, planCommand, runCommand, statusCommand, wakeCommand, sleepCommand];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));

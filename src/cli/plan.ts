@@ -1,15 +1,20 @@
 // `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]`: the shell around
 // src/plan/plan.ts. The clock is read here (for the default --from), and only here.
+// `plan --cluster [-n ns | -A]`: the same, for the ServingSchedules in the cluster.
 import { parseArgs } from "node:util";
 import { formatProblem, parseSources } from "../api/manifests.ts";
+import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
 import { DEFAULT_DAYS, parseTimeArg, planSchedule, PlanRangeError, renderPlanJson, renderPlanTable, type SchedulePlan, type TimeArg, type UntilArg } from "../plan/plan.ts";
 import { readSources } from "./files.ts";
+import { CONNECTION_OPTIONS, connect, reporting } from "./cluster.ts";
+import { compileEntry } from "./inspect.ts";
 import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 
 export const planCommand: Command = {
   name: "plan",
   summary: "print when each ServingSchedule runs and stops",
   usage: `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]
+       plan --cluster [-n namespace | -A] [--from ISO] [--until ISO | --days N] [--output table|json]
 
   -f, --filename   file or directory with ServingSchedules (repeatable; positional paths work too)
   --from           start of the interval (default: now). With "Z" or an offset it is an instant;
@@ -17,9 +22,14 @@ export const planCommand: Command = {
   --until          end of the interval, same forms as --from
   --days           length of the interval in calendar days of each schedule's zone (default: ${DEFAULT_DAYS})
   -o, --output     table (default) or json
+  --cluster        read the ServingSchedules from the cluster instead of files; invalid ones are
+                   reported on stderr (exit 1), the others planned
+  -n, --namespace  with --cluster: namespace (default: the kubeconfig context's)
+  -A, --all-namespaces  with --cluster: every namespace
+  --kubeconfig, --context   with --cluster: as for status
 
 The plan lists the state right after --from and every state change in (--from, --until].`,
-  run(argv: string[], io: CliIO): number {
+  run(argv: string[], io: CliIO): number | Promise<number> {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -30,10 +40,19 @@ The plan lists the state right after --from and every state change in (--from, -
         until: { type: "string" },
         days: { type: "string" },
         output: { type: "string", short: "o", default: "table" },
+        cluster: { type: "boolean", default: false },
+        namespace: { type: "string", short: "n" },
+        "all-namespaces": { type: "boolean", short: "A", default: false },
+        ...CONNECTION_OPTIONS,
       },
     });
     const paths = [...(values.filename ?? []), ...positionals];
-    if (paths.length === 0) throw new UsageError("plan needs -f <file|dir>");
+    if (values.cluster && paths.length > 0) throw new UsageError("give -f <file|dir> or --cluster, not both");
+    if (!values.cluster && (values.namespace !== undefined || values["all-namespaces"] || values.kubeconfig !== undefined || values.context !== undefined)) {
+      throw new UsageError("-n, -A, --kubeconfig and --context go with --cluster");
+    }
+    if (values.namespace !== undefined && values["all-namespaces"]) throw new UsageError("give -n or -A, not both");
+    if (!values.cluster && paths.length === 0) throw new UsageError("plan needs -f <file|dir> or --cluster");
     const output = values.output;
     if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, not "${output}"`);
     const from: TimeArg = values.from === undefined ? { kind: "instant", ms: io.now() } : timeArg("--from", values.from);
@@ -45,6 +64,34 @@ The plan lists the state right after --from and every state change in (--from, -
       until = { kind: "days", days: Number(values.days) };
     }
 
+    const render = (list: { name: string; spec: ServingScheduleSpec; file?: string }[]): void => {
+      let plans: SchedulePlan[];
+      try {
+        plans = list.map((s) => planSchedule(s.name, s.spec, from, until, s.file));
+      } catch (e) {
+        if (e instanceof PlanRangeError) throw new UsageError(e.message);
+        throw e;
+      }
+      io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans));
+    };
+
+    if (values.cluster) {
+      return reporting("plan", io, async () => {
+        const client = connect(values);
+        const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);
+        const entries = (await client.listSchedules(namespace)).map(compileEntry).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        const invalid = entries.filter((e) => !e.ok);
+        for (const e of invalid) io.err(`${e.key}: invalid: ${e.message}\n`);
+        const valid = entries.flatMap((e) => (e.ok ? [{ name: e.key, spec: e.spec }] : []));
+        if (entries.length === 0) {
+          io.err(`no ServingSchedule found ${namespace === undefined ? "in any namespace" : `in namespace ${namespace}`}\n`);
+          return EXIT_INVALID;
+        }
+        if (valid.length > 0) render(valid);
+        return invalid.length > 0 ? EXIT_INVALID : EXIT_OK;
+      });
+    }
+
     const { schedules, problems } = parseSources(readSources(paths));
     for (const p of problems) io.err(`${formatProblem(p)}\n`);
     if (problems.length > 0) return EXIT_INVALID;
@@ -52,14 +99,7 @@ The plan lists the state right after --from and every state change in (--from, -
       io.err("no ServingSchedule found\n");
       return EXIT_INVALID;
     }
-    let plans: SchedulePlan[];
-    try {
-      plans = schedules.map((s) => planSchedule(s.name, s.schedule.spec, from, until, s.file));
-    } catch (e) {
-      if (e instanceof PlanRangeError) throw new UsageError(e.message);
-      throw e;
-    }
-    io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans));
+    render(schedules.map((s) => ({ name: s.name, spec: s.schedule.spec, ...(s.file === undefined ? {} : { file: s.file }) })));
     return EXIT_OK;
   },
 };

@@ -1,0 +1,143 @@
+// The cluster adapter of the CLI (`status`, `wake`, `sleep`, `plan --cluster`): loads credentials
+// the way `run` does (--kubeconfig, KUBECONFIG, in-cluster, ~/.kube/config; --context), reads
+// InferenceServices and ServingSchedules, patches annotations. Every failure becomes a CommandError
+// with one line for people (not found, forbidden, cannot connect); nothing else is printed.
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { apiFailure } from "../act/apiError.ts";
+import { AnnotationPatcher } from "../act/patcher.ts";
+import { WriteLimiter } from "../act/writeLimiter.ts";
+import { KubeConfigError, loadKubeConfig } from "../sources/kube/client.ts";
+import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../sources/kube/inferenceService.ts";
+import { parseScheduleObject, SERVING_SCHEDULE_RESOURCE, type ScheduleObject } from "../sources/kube/servingSchedule.ts";
+import type { ResourceRef } from "../sources/kube/informer.ts";
+import { EXIT_INVALID, PROGRAM, type CliIO } from "./io.ts";
+
+/** A failure to report in one line on stderr, exit 1. */
+export class CommandError extends Error {
+  override name = "CommandError";
+}
+
+/** The connection flags every cluster command takes (parseArgs options). */
+export const CONNECTION_OPTIONS = {
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+} as const;
+
+export const CONNECTION_USAGE = `  --kubeconfig     kubeconfig file (default: $KUBECONFIG, in-cluster service account, ~/.kube/config)
+  --context        kubeconfig context to use (default: the current context)`;
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export type ClusterClient = {
+  /** The namespace of the kubeconfig context, else "default". */
+  defaultNamespace: string;
+  server: string;
+  getInferenceService(namespace: string, name: string): Promise<InferenceService>;
+  listInferenceServices(namespace: string | undefined): Promise<InferenceService[]>;
+  listSchedules(namespace: string | undefined): Promise<ScheduleObject[]>;
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<Record<string, string>>;
+};
+
+export function connect(flags: { kubeconfig?: string | undefined; context?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ClusterClient {
+  let kc: KubeConfig;
+  try {
+    kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context, env }).kubeConfig;
+  } catch (err) {
+    if (err instanceof KubeConfigError) throw new CommandError(err.message);
+    throw err;
+  }
+  const server = kc.getCurrentCluster()?.server ?? "(unknown server)";
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const coords = (r: ResourceRef) => ({ group: r.group, version: r.version, plural: r.plural });
+  const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { timeout: true })), REQUEST_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([f(), timeout]);
+    } catch (err) {
+      throw new CommandError(describeFailure(what, server, err));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    defaultNamespace: context?.namespace || "default",
+    server,
+    getInferenceService: (namespace, name) =>
+      call(`InferenceService ${namespace}/${name}`, async () => parseInferenceService(await api.getNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace, name }))),
+    listInferenceServices: (namespace) =>
+      call(`InferenceServices${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
+        const list = (namespace === undefined
+          ? await api.listClusterCustomObject(coords(ISVC_RESOURCE))
+          : await api.listNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace })) as { items?: unknown[] };
+        return (list.items ?? []).map(parseInferenceService);
+      }),
+    listSchedules: (namespace) =>
+      call(`ServingSchedules${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
+        const list = (namespace === undefined
+          ? await api.listClusterCustomObject(coords(SERVING_SCHEDULE_RESOURCE))
+          : await api.listNamespacedCustomObject({ ...coords(SERVING_SCHEDULE_RESOURCE), namespace })) as { items?: unknown[] };
+        return (list.items ?? []).map(parseScheduleObject);
+      }),
+    patchAnnotations: async (namespace, name, annotations) => {
+      const patcher = new AnnotationPatcher({ kubeConfig: kc, limiter: new WriteLimiter(), transientRetries: 1 });
+      const r = await call(`InferenceService ${namespace}/${name}`, () => patcher.patchAnnotations(namespace, name, annotations));
+      if (r.kind === "ok") return r.annotations;
+      const code = r.kind === "notFound" ? 404 : r.kind === "conflict" ? 409 : r.code;
+      throw new CommandError(describeFailure(`InferenceService ${namespace}/${name}`, server, { code, message: r.message, body: { reason: r.kind === "error" ? r.reason : undefined, message: r.message } }));
+    },
+  };
+}
+
+/** One line for people: what failed and why. */
+export function describeFailure(what: string, server: string, err: unknown): string {
+  if ((err as { timeout?: unknown } | null)?.timeout === true) return `cannot reach the Kubernetes API at ${server}: no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+  const f = apiFailure(err);
+  const firstLine = (s: string) => s.split("\n")[0]?.trim() ?? "";
+  switch (f.code) {
+    case undefined:
+      return `cannot reach the Kubernetes API at ${server}: ${networkCause(err) ?? firstLine(f.message)}`;
+    case 401:
+      return `not authenticated to ${server} (401): check the kubeconfig's credentials`;
+    case 403:
+      return `forbidden: ${firstLine(f.message)}`;
+    case 404: {
+      // a missing kind (CRD not installed) and a missing object both answer 404
+      if (/the server could not find the requested resource/i.test(f.message) || f.reason === "NotFound" && !/ not found/.test(f.message)) {
+        return `${what}: the API is not served by ${server} (is the CRD installed?)`;
+      }
+      return `${what} not found`;
+    }
+    default:
+      return `${what}: ${f.code}${f.reason ? ` ${f.reason}` : ""}: ${firstLine(f.message)}`;
+  }
+}
+
+/** The innermost cause under "fetch failed": "connect ECONNREFUSED 127.0.0.1:59999", "bad port". */
+function networkCause(err: unknown): string | undefined {
+  let found: string | undefined;
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === "object" && e !== null; depth++) {
+    const { message } = e as { message?: unknown };
+    if (depth > 0 && typeof message === "string" && message !== "") found = message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return found;
+}
+
+/** Runs a cluster command body; a CommandError becomes one line on stderr and exit 1. */
+export async function reporting(command: string, io: CliIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof CommandError) {
+      io.err(`${PROGRAM} ${command}: ${err.message}\n`);
+      return EXIT_INVALID;
+    }
+    throw err;
+  }
+}
