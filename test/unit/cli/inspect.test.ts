@@ -129,7 +129,9 @@ test("sleep: the patch is taken by decide() as the daemon's own stop: it stays s
   // the next Running transition starts it
   const d = evaluate(after, entries, WED_0800 + 500).decision;
   assert.equal(d.action, "start");
-  assert.equal(nextRunning(entries[0]!.ok ? entries[0].compiled : (undefined as never), TUE_1000)?.at, WED_0800);
+  const first = entries[0];
+  assert.ok(first?.ok);
+  assert.equal(nextRunning(first.compiled, TUE_1000)?.at, WED_0800);
   assert.match(sleepMessage(e, TUE_1000).join("\n"), /starts it again at its next Running transition: 2026-12-02T08:00:00Z \(Wed 2026-12-02 08:00 \+00:00 UTC, in 22h\)/);
 });
 
@@ -254,7 +256,9 @@ test("time and table helpers", () => {
   assert.equal(rfc3339(TUE_1000 + 999), "2026-12-01T10:00:00Z");
   assert.deepEqual(columns([["a", "bb", "c"], ["ccc", "d", "e"]]), ["a    bb  c", "ccc  d   e"]);
   const entries = [compileEntry(office())];
-  assert.equal(entries[0]!.ok && upcoming(entries[0].compiled, TUE_1000, 2).length, 2);
+  const first = entries[0];
+  assert.ok(first?.ok);
+  assert.equal(upcoming(first.compiled, TUE_1000, 2).length, 2);
 });
 
 test("describeFailure: one line for each kind of failure", () => {
