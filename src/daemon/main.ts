@@ -222,6 +222,8 @@ export async function runDaemon(args: string[], env: NodeJS.ProcessEnv): Promise
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));
   await daemon.done;
+  // Everything is drained and released; a socket kept alive by a library must not hold the exit.
+  setTimeout(() => process.exit(0), 200).unref();
   return 0;
 }
 

@@ -490,6 +490,10 @@ async function boot(
     `--server-address=127.0.0.1:${kwokPort}`,
     '--cidr=10.244.0.0/16',
     '--node-ip=127.0.0.1',
+    // Heartbeats through node Leases: without them kwok refreshes node status only about once a
+    // minute, the node lifecycle controller's 50 s grace period runs out, and it marks every pod
+    // NotReady for a moment (Ready flaps on the InferenceServices, idle timers restart).
+    '--node-lease-duration-seconds=40',
     ...kwokStageFlags(cfg.podStages),
   ], { env: { ...kubeEnv, HOME: join(dir, 'kwok-home') }, ports: [kwokPort] });
   launcher.start('simulator', process.execPath, [
