@@ -392,6 +392,8 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     log(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     try {
       await stopComponents(launcher.state, log);
+      if (opts.signal?.aborted && opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
+      else log(`logs of the failed start-up kept in ${join(dir, 'logs')}`);
     } catch (stopErr) {
       log(`cleanup after failed start-up: ${stopErr instanceof Error ? stopErr.message : String(stopErr)}`);
     }
