@@ -1,0 +1,305 @@
+// Shared pieces of the benchmarks against the real control plane (test/bench/*.bench.ts):
+// a keep-alive HTTPS client for the apiserver (bulk creates, /metrics, an independent watch),
+// the daemon's CPU and memory from /proc, result files and tables.
+import { Agent, request as httpsRequest } from 'node:https';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadDaemonConfig } from '../../src/daemon/config.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RESULTS_DIR = join(ROOT, 'test', 'bench', 'results');
+
+export const ISVC_PATH = '/apis/serving.kserve.io/v1beta1';
+export const SCHEDULE_PATH = '/apis/reclaimer.dev/v1alpha1';
+export const STOP = 'serving.kserve.io/stop';
+
+/** The rate limits `kserve-reclaimer run` uses when no flag is given. */
+export function daemonDefaults(): { kubeQps: number; kubeBurst: number; idleIntervalMs: number } {
+  const c = loadDaemonConfig([], {});
+  return { kubeQps: c.kubeQps, kubeBurst: c.kubeBurst, idleIntervalMs: c.idleInterval };
+}
+
+export function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+}
+
+export function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: not a positive number`);
+  return n;
+}
+
+export function envList(name: string, fallback: number[]): number[] {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  return v.split(',').map((s) => Number(s.trim()));
+}
+
+/** An admin client from a kubeconfig with client-certificate files (what the test planes write). */
+export class Api {
+  readonly server: string;
+  readonly agent: Agent;
+  constructor(kubeconfigPath: string, maxSockets = 64) {
+    const kc = parse(readFileSync(kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
+      users: { user: { 'client-certificate'?: string; 'client-key'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
+    };
+    const cluster = kc.clusters[0]!.cluster;
+    const user = kc.users[0]!.user;
+    const file = (path: string | undefined, data: string | undefined) => (path ? readFileSync(path) : Buffer.from(data ?? '', 'base64'));
+    this.server = cluster.server;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      ca: file(cluster['certificate-authority'], cluster['certificate-authority-data']),
+      cert: file(user['client-certificate'], user['client-certificate-data']),
+      key: file(user['client-key'], user['client-key-data']),
+    });
+  }
+
+  request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest(`${this.server}${path}`, {
+        method,
+        agent: this.agent,
+        headers: data === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(data) },
+        timeout: 60_000,
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${path}`)));
+      if (data !== undefined) req.write(data);
+      req.end();
+    });
+  }
+
+  async must(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.request(method, path, body, contentType);
+      if (res.status < 300) return JSON.parse(res.body) as unknown;
+      if ((res.status === 429 || res.status >= 500) && attempt < 5) {
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        continue;
+      }
+      throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 500)}`);
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Runs fn over items with at most `concurrency` in flight. */
+export async function parallel<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+export function namespaceName(i: number): string {
+  return `bench-${String(i).padStart(2, '0')}`;
+}
+
+/** A plain InferenceService (no KServe controller needed: nothing reconciles it). */
+export function isvc(namespace: string, name: string, gpus = 1): Record<string, unknown> {
+  return {
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
+    metadata: { name, namespace, annotations: { 'serving.kserve.io/deploymentMode': 'Standard' } },
+    spec: {
+      predictor: {
+        minReplicas: 1,
+        maxReplicas: 1,
+        containers: [{
+          name: 'kserve-container',
+          image: 'registry.invalid/fake-llm:1.0',
+          resources: { requests: { cpu: '100m', memory: '256Mi', 'nvidia.com/gpu': String(gpus) }, limits: { 'nvidia.com/gpu': String(gpus) } },
+        }],
+      },
+    },
+  };
+}
+
+export function servingSchedule(namespace: string, name: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name, namespace }, spec };
+}
+
+/** `namespaces` namespaces and `n` services spread round-robin over them, 32 creates in flight. */
+export async function populate(api: Api, n: number, namespaces: number, concurrency = 32): Promise<{ seconds: number; perSecond: number }> {
+  const t0 = Date.now();
+  await parallel(Array.from({ length: namespaces }, (_, i) => namespaceName(i)), concurrency, async (ns) => {
+    await api.must('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  });
+  let done = 0;
+  await parallel(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
+    const ns = namespaceName(i % namespaces);
+    await api.must('POST', `${ISVC_PATH}/namespaces/${ns}/inferenceservices`, isvc(ns, `svc-${String(i).padStart(5, '0')}`));
+    if (++done % 2000 === 0) log(`  created ${done}/${n}`);
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  return { seconds, perSecond: n / seconds };
+}
+
+export type ApiserverCounts = Map<string, number>;
+
+/** apiserver_request_total summed by verb/resource[/subresource], only for the resources given. */
+export async function apiserverRequests(api: Api, resources: string[]): Promise<ApiserverCounts> {
+  const res = await api.request('GET', '/metrics');
+  if (res.status !== 200) throw new Error(`apiserver /metrics: ${res.status}`);
+  const out: ApiserverCounts = new Map();
+  for (const line of res.body.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const m = /^apiserver_request_total\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const l = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]])) as Record<string, string>;
+    if (!resources.includes(l['resource'] ?? '')) continue;
+    const k = `${l['verb']} ${l['resource']}${l['subresource'] ? '/' + l['subresource'] : ''}`;
+    out.set(k, (out.get(k) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+export function diffCounts(before: ApiserverCounts, after: ApiserverCounts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+export function sumVerbs(counts: Record<string, number>, verbs: string[]): number {
+  return Object.entries(counts).filter(([k]) => verbs.includes(k.split(' ')[0]!)).reduce((a, [, v]) => a + v, 0);
+}
+
+const CLK_TCK = 100;
+
+/** CPU seconds (user + system) and memory of a process, from /proc. */
+export function procStats(pid: number): { cpuSeconds: number; rssMiB: number; peakRssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { cpuSeconds, rssMiB: kb('VmRSS') / 1024, peakRssMiB: kb('VmHWM') / 1024 };
+}
+
+/** Counter values summed over series of `name` matching all labels, from Prometheus text exposition. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([^{\s]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/**
+ * An independent watch on all InferenceServices (not the daemon's): records, per service, when
+ * `serving.kserve.io/stop` was first seen "true" after start().
+ */
+export class StopWatcher {
+  readonly stoppedAt = new Map<string, number>();
+  #req: ReturnType<typeof httpsRequest> | undefined;
+  #closed = false;
+  readonly #api: Api;
+  #rv = '';
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async start(): Promise<void> {
+    const list = (await this.#api.must('GET', `${ISVC_PATH}/inferenceservices?limit=1`)) as { metadata: { resourceVersion: string } };
+    // limit=1 is enough for a resourceVersion; objects already stopped would be replayed by nothing, and none are.
+    this.#rv = list.metadata.resourceVersion;
+    this.#open();
+  }
+
+  #open(): void {
+    if (this.#closed) return;
+    const path = `${ISVC_PATH}/inferenceservices?watch=1&allowWatchBookmarks=true&timeoutSeconds=600&resourceVersion=${this.#rv}`;
+    let buf = '';
+    const req = httpsRequest(`${this.#api.server}${path}`, { method: 'GET', agent: this.#api.agent }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const now = Date.now();
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (!line) continue;
+          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string; namespace: string; resourceVersion: string; annotations?: Record<string, string> } } };
+          if (ev.type === 'ERROR') continue;
+          this.#rv = ev.object.metadata.resourceVersion;
+          if (ev.type === 'BOOKMARK') continue;
+          const k = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
+          if (ev.object.metadata.annotations?.[STOP] === 'true' && !this.stoppedAt.has(k)) this.stoppedAt.set(k, now);
+        }
+      });
+      res.on('end', () => setTimeout(() => this.#open(), 10));
+    });
+    req.on('error', () => setTimeout(() => this.#open(), 100));
+    req.end();
+    this.#req = req;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#req?.destroy();
+  }
+}
+
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export async function sleepMs(ms: number): Promise<void> {
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Prints an aligned table. */
+export function printTable(title: string, rows: Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: string | number | undefined) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : (v ?? ''));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => '| ' + vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ') + ' |';
+  console.log(`\n${title}`);
+  console.log(line(cols));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
+}
+
+export function writeResult(name: string, result: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  console.log(`result: ${relative(process.cwd(), path) || path}`);
+  return path;
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+  const mem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  return { cpus, memGiB: Math.round(mem / 1024 / 1024), node: process.version, at: new Date().toISOString() };
+}
