@@ -61,5 +61,44 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): { kubeConfig: 
       'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account',
     );
   }
+  reuseConnections(kc);
   return { kubeConfig: kc, source };
+}
+
+type Dispatcher = { close(): Promise<void> };
+
+/**
+ * client-node 2.0 builds a new undici Agent for every request (applySecurityAuthentication ->
+ * createDispatcher), so every API call opened a new TCP + TLS connection (a full handshake on both
+ * sides, and the old sockets lingering until their idle timeout). Measured at a schedule boundary
+ * (test/bench/boundary.bench.ts) this made TLS set-up the daemon's main CPU cost. Here one
+ * dispatcher is kept and reused while the connection settings (server, proxy, CA, client
+ * certificate and key, as read from their files on each request) stay the same; when they change
+ * (rotated certificates) a new one is made and the old one closed once its requests are done.
+ * Bearer tokens are headers, not dispatcher settings: token rotation is unaffected.
+ */
+export function reuseConnections(kc: KubeConfig): void {
+  const target = kc as unknown as { createDispatcher?: (cluster: unknown, agentOptions: Record<string, unknown>) => Dispatcher | undefined };
+  const original = target.createDispatcher;
+  if (typeof original !== 'function') return;
+  let cached: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = dispatcherKey(cluster, agentOptions);
+    if (cached !== undefined && cached.key === key) return cached.dispatcher;
+    const previous = cached?.dispatcher;
+    const dispatcher = original.call(kc, cluster, agentOptions);
+    cached = { key, dispatcher };
+    previous?.close().catch(() => undefined);
+    return dispatcher;
+  };
+}
+
+function dispatcherKey(cluster: unknown, agentOptions: Record<string, unknown>): string {
+  const c = (cluster ?? {}) as { server?: string; proxyUrl?: string };
+  const parts: string[] = [c.server ?? '', c.proxyUrl ?? ''];
+  for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) {
+    const v = agentOptions[k];
+    parts.push(Buffer.isBuffer(v) ? v.toString('base64') : v === undefined ? '' : String(v));
+  }
+  return parts.join('\0');
 }
