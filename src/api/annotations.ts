@@ -36,6 +36,8 @@ export const ReclaimerState = z.object({
   schedule: z.string(),
   at: z.string(),
   transition: z.string().optional(),
+  /** metadata.generation of the schedule the daemon acted on: an edited schedule is applied afresh. */
+  generation: z.number().int().optional(),
   until: z.string().optional(),
 });
 export type ReclaimerState = z.infer<typeof ReclaimerState>;

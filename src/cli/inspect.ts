@@ -116,7 +116,7 @@ export function evaluate(isvc: InferenceService, entries: readonly ScheduleEntry
   const mode = deploymentModeOf(isvc, opts.defaultDeploymentMode ?? "Standard");
   const facts = serviceFacts(isvc, { deploymentMode: mode, gpus: gpusOf(isvc, { defaultDeploymentMode: opts.defaultDeploymentMode ?? "Standard" }) });
   const { governing, overruled } = governingOf(entries, isvc);
-  const moment = governing ? scheduleMoment(governing.key, governing.spec, governing.compiled, now) : undefined;
+  const moment = governing ? scheduleMoment(governing.key, governing.spec, governing.compiled, now, governing.createdAt, governing.obj.metadata.generation) : undefined;
   const traffic = governing?.spec.idle ? opts.traffic : undefined;
   const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: false });
   return {

@@ -255,7 +255,7 @@ export class Reconciler {
     if (entry.moment && entry.momentFrom !== undefined && now >= entry.momentFrom && now < (entry.momentValidUntil ?? Infinity)) {
       return { ...entry.moment, now: stateAt(entry.compiled, now) };
     }
-    const moment = scheduleMoment(entry.key, entry.spec, entry.compiled, now);
+    const moment = scheduleMoment(entry.key, entry.spec, entry.compiled, now, entry.createdAt, entry.obj.metadata.generation);
     const { periodStart, next } = moment;
     entry.moment = moment;
     entry.momentFrom = Number.isFinite(periodStart) ? periodStart : Number.NEGATIVE_INFINITY;

@@ -10,11 +10,13 @@
 //   4. A person started it while the daemon had it stopped: it stays up until the schedule's next
 //      transition (a "hold"); idle rules still apply, timed from when it became Ready.
 //   5. The schedule is edge-triggered: the daemon applies the schedule's state once per period (the
-//      span between two transitions) and then leaves its own result alone. So an idle stop at 14:00
+//      span between two transitions, or since the schedule was last edited) and then leaves its
+//      own result alone. So an idle stop at 14:00
 //      lasts until the next Running transition instead of being undone at 14:00:15, and a restarted
 //      daemon catches up with exactly the transitions it missed and nothing twice.
-//   6. A service created during the current period, with no record, is a person's fresh start:
-//      left as it is until the next transition.
+//   6. A service created during the current period, after the schedule, with no record, is a
+//      person's fresh start: left as it is until the next transition. Services that predate the
+//      schedule are adopted: a schedule applied at 22:00 stops them at once.
 //   7. Running and idle: Ready for at least `idle.after` and at most `threshold` req/s over that
 //      window: stop with reason Idle. Unknown traffic is never zero: it follows whenMetricsUnavailable.
 //   8. `suspend` and dry runs decide everything and apply nothing.
@@ -31,6 +33,10 @@ export type ScheduleMoment = {
   /** Instant of the last real transition at or before now; -Infinity when none in the look-back. */
   periodStart: number;
   next: Transition | undefined;
+  /** When the schedule was created: a service that predates it is adopted, not treated as new. */
+  createdAt: number;
+  /** metadata.generation: a record made under another generation (or schedule) does not count for this period. */
+  generation: number | undefined;
   idle: IdlePolicy | undefined;
   suspend: boolean;
   dryRun: boolean;
@@ -136,6 +142,7 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
     reason,
     schedule: schedule.key,
     at: iso(now),
+    ...(schedule.generation !== undefined ? { generation: schedule.generation } : {}),
     ...extra,
   });
 
@@ -183,7 +190,9 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
 
   // 5. edge-triggered schedule
   const actedAt = record === undefined ? Number.NEGATIVE_INFINITY : actedInstant(record);
-  const actedThisPeriod = actedAt >= schedule.periodStart;
+  // Acted in this period, under this schedule as it is now: editing a schedule is an edge too.
+  const sameSchedule = record !== undefined && record.schedule === schedule.key && (record.generation === undefined || record.generation === schedule.generation);
+  const actedThisPeriod = sameSchedule && actedAt >= schedule.periodStart;
   if (actedThisPeriod && record !== undefined && record.action !== "hold") {
     if (stopSet) {
       return { action: "none", desired: "Stopped", reason: record.reason, message: `stopped (${record.reason}) since ${record.at}`, ...recheck(nextAt) };
@@ -191,8 +200,9 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
     return runningDecision(input, schedule, make, record.reason);
   }
 
-  // 6. a fresh service, created this period, with no record: a person's start.
-  if (record === undefined && !stopSet && service.createdAt > schedule.periodStart && schedule.now.state === "Stopped") {
+  // 6. a fresh service, created this period while this schedule governed, with no record: a
+  //    person's start, left up until the next transition (if there is none, it is adopted).
+  if (record === undefined && !stopSet && nextAt !== undefined && service.createdAt > Math.max(schedule.periodStart, schedule.createdAt) && schedule.now.state === "Stopped") {
     return { action: "none", desired: "Running", reason: "NewService", message: "created after the last transition; left up until the next one", ...recheck(nextAt) };
   }
 

@@ -14,6 +14,8 @@ function moment(over: Partial<ScheduleMoment> = {}): ScheduleMoment {
     now: { state: "Running", reason: "Schedule" },
     periodStart: MON_0800,
     next: { at: MON_2000, state: "Stopped", reason: "Schedule" },
+    createdAt: T("2026-01-01T00:00:00Z"),
+    generation: 1,
     idle: undefined,
     suspend: false,
     dryRun: false,
@@ -163,6 +165,10 @@ test("a service created during a Stopped period is left up until the next transi
   assert.equal(d.reason, "NewService");
   const older = run({ now: T("2026-11-30T22:00:00Z") });
   assert.equal(older.action, "stop", "an existing service with no record is adopted: caught up to the schedule");
+  const newSchedule = run({ now: T("2026-11-30T22:00:00Z"), service: fresh, schedule: night({ createdAt: T("2026-11-30T21:45:00Z") }) });
+  assert.equal(newSchedule.action, "stop", "a schedule applied after the service adopts it at once");
+  const never = run({ now: T("2026-11-30T22:00:00Z"), service: fresh, schedule: night({ periodStart: Number.NEGATIVE_INFINITY, next: undefined }) });
+  assert.equal(never.action, "stop", "with no next transition there is nothing to wait for: adopted");
 });
 
 test("catch-up after downtime: the state the schedule says now, once", () => {
@@ -173,6 +179,17 @@ test("catch-up after downtime: the state the schedule says now, once", () => {
   // Back during Tuesday's window instead: start.
   const tueDay = moment({ periodStart: TUE_0800 });
   assert.equal(run({ now: T("2026-12-01T09:00:00Z"), schedule: tueDay, service: service(ann) }).action, "start");
+});
+
+test("an edited schedule is applied afresh: a record from another generation or schedule does not count", () => {
+  const idleStopped = service({ [STOP]: "true", [STATE]: rec("stop", "Idle", "2026-11-30T14:00:00.000Z", { generation: 1 }) }, { stoppedByKServe: true });
+  const now = T("2026-11-30T15:00:00Z");
+  assert.equal(run({ now, schedule: moment(), service: idleStopped }).action, "none", "same generation: the idle stop stands");
+  const edited = run({ now, schedule: moment({ generation: 2 }), service: idleStopped });
+  assert.equal(edited.action, "start");
+  assert.equal(edited.record?.generation, 2);
+  const other = run({ now, schedule: moment({ key: "ml/another" }), service: idleStopped });
+  assert.equal(other.action, "start", "a different governing schedule applies its own state");
 });
 
 test("the state record has a version and unreadable records are not trusted", () => {
