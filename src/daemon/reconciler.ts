@@ -12,6 +12,7 @@ import { scheduleMoment, serviceFacts, sinceOf, toMs } from "../decide/facts.ts"
 import { buildStatus, reclaimedBy, type ServiceReport } from "../decide/status.ts";
 import type { Clock, Cancel } from "./clock.ts";
 import { KeyedQueue } from "./queue.ts";
+import { canonicalJson } from "../act/scheduleStatus.ts";
 import type { Logger } from "../report/log.ts";
 import type { ReclaimerMetrics } from "../report/metrics.ts";
 import type { TrafficRequest, TrafficReading } from "../sources/prometheus/traffic.ts";
@@ -509,6 +510,11 @@ export class Reconciler {
           previous: entry.obj.status,
           now,
         });
+        // GPU-hours grow every second while GPUs are reclaimed. Writing them on every tick would
+        // make a status write per schedule per tick at rest; they are carried along with the
+        // next real change instead, and /metrics has the live figure.
+        const before = entry.obj.status;
+        if (before !== undefined && canonicalJson({ ...status, gpuHoursReclaimed: before.gpuHoursReclaimed }) === canonicalJson(before)) return;
         try {
           await this.#p.writeStatus(ns, name, status);
         } catch (err) {
