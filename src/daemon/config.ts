@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseDuration } from "../api/duration.ts";
+import { DEFAULT_WRITE_BURST, DEFAULT_WRITE_QPS } from "../act/writeLimiter.ts";
 
 const duration = (name: string) =>
   z.string().transform((s, ctx) => {
@@ -46,8 +47,9 @@ export const DaemonConfig = z.object({
   prometheusHeader: z.array(z.string().regex(/^[A-Za-z0-9-]+:\s*.*$/, '--prometheus-header must be "Name: value"')).default([]),
   prometheusTimeout: duration("prometheus-timeout").prefault("10s"),
   idleInterval: duration("idle-interval").prefault("15s"),
-  kubeQps: positiveNumber("kube-qps").prefault("50"),
-  kubeBurst: positiveNumber("kube-burst").prefault("100"),
+  // The write limiter's own defaults (500/s, burst 1000, 32 in flight): measured in docs/performance.md.
+  kubeQps: positiveNumber("kube-qps").prefault(String(DEFAULT_WRITE_QPS)),
+  kubeBurst: positiveNumber("kube-burst").prefault(String(DEFAULT_WRITE_BURST)),
   dryRun: bool.default(false),
   metricsAddr: z
     .string()
