@@ -13,7 +13,7 @@
 import { startKubePlane } from '../integration/kube-plane.ts';
 import { DaemonProcess, hhmm, nextBoundary } from '../support/daemon.ts';
 import {
-  Api, apiserverRequests, daemonDefaults, diffCounts, envList, log, machine, namespaceName, populate, printTable, quantile,
+  Api, apiserverRequests, cpuSnapshot, daemonDefaults, daemonEnv, pidsMentioning, diffCounts, envList, log, machine, namespaceName, populate, printTable, quantile,
   SCHEDULE_PATH, servingSchedule, sleepMs, StopWatcher, writeResult,
 } from './lib.ts';
 
@@ -39,6 +39,8 @@ type Row = {
   daemonMaxLagMs: number;
   writes: Record<string, number>;
   createSeconds: number;
+  /** CPU seconds used from 2 s before the boundary until the last annotation, per process and machine-wide (2 cores). */
+  cpu: Record<string, number>;
 };
 
 async function runOne(n: number): Promise<Row> {
@@ -53,7 +55,7 @@ async function runOne(n: number): Promise<Row> {
     const flags = ['--kubeconfig', plane.kubeconfigPath];
     if (qpsFlag) flags.push('--kube-qps', qpsFlag);
     if (burstFlag) flags.push('--kube-burst', burstFlag);
-    daemon = new DaemonProcess(`daemon-boundary-${n}`, flags);
+    daemon = new DaemonProcess(`daemon-boundary-${n}`, flags, daemonEnv());
     await daemon.waitForLog((l) => l.msg === 'leading: reconciling', 'leading: reconciling', 120_000);
     // The boundary: the next whole minute at least 10 s away (schedules have minute resolution).
     const boundary = nextBoundary(10_000);
@@ -66,9 +68,13 @@ async function runOne(n: number): Promise<Row> {
     // Let the daemon settle on the new schedules (status writes, Running decisions) before the boundary.
     await sleepMs(boundary - Date.now() - 2_000);
     const before = await apiserverRequests(api, ['inferenceservices', 'events', 'servingschedules']);
+    const procs = [...pidsMentioning(plane.dir), { pid: daemon.proc.pid!, name: 'daemon' }, { pid: process.pid, name: 'bench (watch)' }];
+    const cpuBefore = cpuSnapshot(procs);
     log(`N=${n}: boundary at ${new Date(boundary).toISOString()}`);
     const deadline = boundary + Math.max(30_000, (n / qps) * 1000 * 3 + 10_000);
     while (watcher.stoppedAt.size < n && Date.now() < deadline) await sleepMs(50);
+    const cpuAfter = cpuSnapshot(procs);
+    const flipSeconds = (Date.now() - boundary + 2_000) / 1000;
     await sleepMs(3_000); // Events and status writes after the patches
     const after = await apiserverRequests(api, ['inferenceservices', 'events', 'servingschedules']);
     const lags = [...watcher.stoppedAt.values()].map((t) => t - boundary).sort((a, b) => a - b);
@@ -88,6 +94,7 @@ async function runOne(n: number): Promise<Row> {
       daemonMaxLagMs: daemonLags.length ? Math.max(...daemonLags) : NaN,
       writes: diffCounts(before, after),
       createSeconds: created.seconds,
+      cpu: { seconds: flipSeconds, ...Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, Math.round((v - (cpuBefore[k] ?? 0)) * 100) / 100])) },
     };
     log(`N=${n}: first ${first} ms, last ${last} ms after the boundary; ${lags.length}/${n} stopped`);
     return row;
@@ -110,6 +117,7 @@ printTable(`Boundary lag (Running -> Stopped at a minute boundary, ${NAMESPACES}
   'last (ms)': r.lastMs,
   'patches/s': Math.round(r.patchesPerSecond),
   stopped: `${r.stopped}/${r.n}`,
+  'CPU s apiserver/etcd/daemon/machine': `${r.cpu['kube-apiserver']}/${r.cpu['etcd']}/${r.cpu['daemon']}/${r.cpu['machine busy']} in ${r.cpu['seconds']?.toFixed(1)} s`,
   target: r.n === 1000 ? (r.lastMs <= 1000 ? 'ok (<=1 s)' : 'MISSED (<=1 s)') : r.n === 5000 ? (r.lastMs <= 5000 ? 'ok (<=5 s)' : 'MISSED (<=5 s)') : '-',
 })));
 writeResult(resultName, { benchmark: 'boundary', machine: machine(), controlPlane: 'etcd + kube-apiserver (no KServe controller)', namespaces: NAMESPACES, daemonDefaults: defaults, rows });

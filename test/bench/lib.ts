@@ -1,8 +1,9 @@
 // Shared pieces of the benchmarks against the real control plane (test/bench/*.bench.ts):
 // a keep-alive HTTPS client for the apiserver (bulk creates, /metrics, an independent watch),
 // the daemon's CPU and memory from /proc, result files and tables.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpsRequest } from 'node:https';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -19,6 +20,12 @@ export const STOP = 'serving.kserve.io/stop';
 export function daemonDefaults(): { kubeQps: number; kubeBurst: number; idleIntervalMs: number } {
   const c = loadDaemonConfig([], {});
   return { kubeQps: c.kubeQps, kubeBurst: c.kubeBurst, idleIntervalMs: c.idleInterval };
+}
+
+/** BENCH_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the daemon only. */
+export function daemonEnv(): NodeJS.ProcessEnv {
+  const opts = process.env['BENCH_DAEMON_NODE_OPTIONS'];
+  return opts ? { NODE_OPTIONS: opts } : {};
 }
 
 export function log(msg: string): void {
@@ -302,4 +309,101 @@ export function machine(): Record<string, unknown> {
   const cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
   const mem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
   return { cpus, memGiB: Math.round(mem / 1024 / 1024), node: process.version, at: new Date().toISOString() };
+}
+
+export type LogLine = { time: string; level: string; msg: string; [k: string]: unknown };
+
+/**
+ * BENCH_DAEMON_ENTRY: "src" runs `node src/cli/main.ts run` (type stripping, as in the tests);
+ * "dist" (default for the memory figures) runs the compiled JavaScript the container image runs
+ * (`tsc -p tsconfig.build.json`, built into test/bench/results/dist so dist/ is left alone).
+ */
+export function daemonEntry(fallback: 'src' | 'dist'): { kind: 'src' | 'dist'; path: string } {
+  const kind = (process.env['BENCH_DAEMON_ENTRY'] ?? fallback) as 'src' | 'dist';
+  if (kind === 'src') return { kind, path: join(ROOT, 'src', 'cli', 'main.ts') };
+  if (kind !== 'dist') throw new Error(`BENCH_DAEMON_ENTRY=${kind}: src or dist`);
+  const outDir = join(RESULTS_DIR, 'dist');
+  log(`building the daemon into ${relative(ROOT, outDir)} (tsc -p tsconfig.build.json)`);
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
+  return { kind, path: join(outDir, 'cli', 'main.js') };
+}
+
+/** The daemon as a child process (`<entry> run --metrics-addr 127.0.0.1:0 ...`), its JSON log lines parsed. */
+export class BenchDaemon {
+  readonly proc: ChildProcess;
+  readonly logs: LogLine[] = [];
+  readonly spawnedAt = Date.now();
+  port: number | undefined;
+  #buf = '';
+  #exited: Promise<number | null>;
+
+  constructor(entry: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.proc = spawn(process.execPath, [entry, 'run', '--metrics-addr', '127.0.0.1:0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#exited = new Promise((r) => this.proc.on('exit', (code) => r(code)));
+    process.on('exit', () => this.proc.kill('SIGKILL'));
+    this.proc.stderr!.setEncoding('utf8');
+    this.proc.stderr!.on('data', (chunk: string) => {
+      this.#buf += chunk;
+      let i: number;
+      while ((i = this.#buf.indexOf('\n')) >= 0) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 1);
+        try {
+          const entry = JSON.parse(line) as LogLine;
+          this.logs.push(entry);
+          if (entry.msg === 'serving /metrics /healthz /readyz') this.port = entry['port'] as number;
+        } catch {
+          this.logs.push({ time: '', level: 'raw', msg: line });
+        }
+      }
+    });
+  }
+
+  async waitForLog(pred: (l: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const hit = this.logs.find(pred);
+      if (hit) return hit;
+      if (this.proc.exitCode !== null) break;
+      await sleepMs(20);
+    }
+    throw new Error(`daemon: no "${what}" within ${timeoutMs} ms (exit ${this.proc.exitCode}):\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    return this.#exited;
+  }
+}
+
+/** Pids of the processes whose command line mentions `needle` (the plane's etcd and kube-apiserver, by their temp dir). */
+export function pidsMentioning(needle: string): { pid: number; name: string }[] {
+  const out: { pid: number; name: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!cmd.some((a) => a.includes(needle))) continue;
+      const name = cmd[0]!.endsWith('hyperkube') ? cmd[1]! : cmd[0]!.split('/').pop()!;
+      out.push({ pid: Number(entry), name });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU seconds per named process, and of the whole machine (all cores, from /proc/stat). */
+export function cpuSnapshot(procs: { pid: number; name: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of procs) {
+    try {
+      out[p.name] = (out[p.name] ?? 0) + procStats(p.pid).cpuSeconds;
+    } catch {
+      // gone
+    }
+  }
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  out['machine busy'] = (cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0)) / CLK_TCK;
+  return out;
 }
