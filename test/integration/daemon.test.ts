@@ -33,7 +33,7 @@ const readIsvc = (namespace: string, name: string) =>
 const annotations = async (namespace: string, name: string) => (await readIsvc(namespace, name))?.metadata.annotations ?? {};
 const record = async (namespace: string, name: string) => {
   const raw = (await annotations(namespace, name))[STATE];
-  return raw === undefined ? undefined : (JSON.parse(raw) as { action: string; reason: string; at: string; transition?: string; until?: string });
+  return raw === undefined ? undefined : (JSON.parse(raw) as { action: string; reason: string; schedule: string; at: string; transition?: string; until?: string });
 };
 const readSchedule = (namespace: string, name: string) =>
   readOrUndefined<KubernetesObject & { status?: Record<string, unknown> & { conditions?: { type: string; status: string; reason: string; message: string }[]; services?: { name: string; state: string; reason: string; confirmed: boolean }[] } }>(
@@ -71,12 +71,13 @@ let daemon: DaemonProcess;
 describe('the daemon against KServe, kwok GPUs and Prometheus', { concurrency: true, timeout: 420_000 }, () => {
   before(async () => {
     await installCrd(objects);
-    for (const s of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'l', 'm']) await createNamespace(objects, ns(s));
+    for (const s of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'k', 'l', 'm']) await createNamespace(objects, ns(s));
     const services: [string, string, Record<string, string>?][] = [
       ['a', 'llama'], ['b', 'warm'], ['c', 'maint'], ['d', 'manual'], ['e', 'person'], ['f', 'keep'], ['g', 'quiet'], ['g', 'busy'],
     ];
     for (const [s, name] of services) await apply(objects, gpuService(ns(s), name));
     await apply(objects, gpuService(ns('m'), 'mesh', { annotations: { 'serving.kserve.io/deploymentMode': 'ModelMesh' } }));
+    await apply(objects, gpuService(ns('k'), 'shared', { gpus: 0, labels: { team: 'nlp' } }));
     await Promise.all(services.map(([s, name]) => ready(ns(s), name)));
 
     await apply(objects, schedule(ns('a'), 'office-hours', { uptime: [W1, W2] }));
@@ -90,8 +91,12 @@ describe('the daemon against KServe, kwok GPUs and Prometheus', { concurrency: t
     await apply(objects, schedule(ns('f'), 'office-hours', { uptime: [W1, W2] }));
     await apply(objects, schedule(ns('g'), 'idle', { idle: { after: '20s', threshold: 0, metric: 'kserve' } }));
     await apply(objects, schedule(ns('m'), 'nights', { uptime: [W1, W2] }));
+    // Two schedules select ns-k/shared: the older governs (stops it at B0), the newer would keep it up.
+    await apply(objects, schedule(ns('k'), 'older', { selector: { matchLabels: { team: 'nlp' } }, uptime: [W1, W2] }));
+    await sleep(1_100); // creationTimestamp has a resolution of one second
+    await apply(objects, schedule(ns('k'), 'newer', { uptime: [{ days: '*', from: '00:00', to: '24:00' }] }));
 
-    daemon = new DaemonProcess('daemon', ['--kubeconfig', cluster.kubeconfigPath, '--prometheus-url', cluster.prometheusUrl, '--idle-interval', '2s', '--confirm-stop-timeout', '60s', '--namespaces', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'l', 'm'].map(ns).join(',')]);
+    daemon = new DaemonProcess('daemon', ['--kubeconfig', cluster.kubeconfigPath, '--prometheus-url', cluster.prometheusUrl, '--idle-interval', '2s', '--confirm-stop-timeout', '60s', '--namespaces', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'k', 'l', 'm'].map(ns).join(',')]);
     await daemon.ready();
   });
 
@@ -221,6 +226,14 @@ describe('the daemon against KServe, kwok GPUs and Prometheus', { concurrency: t
     assert.match(condition(sc as never, 'Valid')?.message ?? '', /timeZone/);
     assert.ok((await events(n, 'mars')).some((e) => e.type === 'Warning' && e.reason === 'Invalid'));
     assert.equal(daemon.proc.exitCode, null, 'the daemon is still running');
+  });
+
+  test('two schedules select one service: the oldest governs, the conflict is reported', async () => {
+    const [n, s] = [ns('k'), 'shared'];
+    await eventually('ScheduleConflict on the service', async () => (await events(n, s)).some((e) => e.type === 'Warning' && e.reason === 'ScheduleConflict' && e.message.includes(`${n}/older governs`)));
+    await eventually('ScheduleConflict on the overruled schedule', async () => (await events(n, 'newer')).some((e) => e.reason === 'ScheduleConflict'));
+    await firstSeen(n, s, 'true', B0 - Date.now() + 10_000);
+    assert.equal((await record(n, s))?.schedule, `${n}/older`);
   });
 
   test('a ModelMesh-mode service is reported as unsupported and left alone', async () => {
