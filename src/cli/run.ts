@@ -7,7 +7,7 @@ import { EXIT_USAGE, type Command } from "./io.ts";
 
 export const runCommand: Command = {
   name: "run",
-  summary: "Run the daemon: watch schedules and InferenceServices, stop and start them",
+  summary: "run the daemon: watch schedules and InferenceServices, stop and start them",
   usage: `run [--kubeconfig FILE] [--namespaces a,b] [--prometheus-url URL] [--dry-run] [--leader-elect] ...\n\nFlags (each also read from RECLAIMER_<FLAG>, e.g. RECLAIMER_PROMETHEUS_URL):\n${DAEMON_FLAGS.map((f) => `  --${f}`).join("\n")}`,
   async run(argv, io) {
     try {
