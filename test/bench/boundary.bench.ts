@@ -68,7 +68,7 @@ async function runOne(n: number): Promise<Row> {
     // Let the daemon settle on the new schedules (status writes, Running decisions) before the boundary.
     await sleepMs(boundary - Date.now() - 2_000);
     const before = await apiserverRequests(api, ['inferenceservices', 'events', 'servingschedules']);
-    const procs = [...pidsMentioning(plane.dir), { pid: daemon.proc.pid!, name: 'daemon' }, { pid: process.pid, name: 'bench (watch)' }];
+    const procs = [...pidsMentioning(plane.dir).filter((p) => p.name === 'etcd' || p.name === 'kube-apiserver'), { pid: daemon.proc.pid!, name: 'daemon' }, { pid: process.pid, name: 'bench (watch)' }];
     const cpuBefore = cpuSnapshot(procs);
     log(`N=${n}: boundary at ${new Date(boundary).toISOString()}`);
     const deadline = boundary + Math.max(30_000, (n / qps) * 1000 * 3 + 10_000);

@@ -9,7 +9,7 @@
 //   node test/bench/idle.bench.ts
 import { startCluster } from '../support/cluster.ts';
 import { SimulatorClient } from '../support/simulator.ts';
-import { DaemonProcess } from '../support/daemon.ts';
+import { DaemonProcess, installCrd, kube } from '../support/daemon.ts';
 import {
   Api, daemonDefaults, daemonEnv, envNumber, isvc, ISVC_PATH, log, machine, printTable, quantile, SCHEDULE_PATH, servingSchedule, sleepMs,
   StopWatcher, writeResult,
@@ -31,6 +31,7 @@ const sim = new SimulatorClient(cluster.simulatorUrl);
 let daemon: DaemonProcess | undefined;
 const watcher = new StopWatcher(api);
 try {
+  await installCrd(kube(cluster.kubeconfigPath).objects); // the full cluster has KServe's CRDs, not ours
   await api.must('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await api.must('POST', `${SCHEDULE_PATH}/namespaces/${NS}/servingschedules`, servingSchedule(NS, 'idle', { idle: { after: `${AFTER_S}s`, threshold: 0, metric: 'kserve' } }));
   const names = Array.from({ length: SERVICES }, (_, i) => `model-${String(i).padStart(2, '0')}`);

@@ -16,6 +16,14 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const failed: string[] = [];
+if (names.some((n) => n !== 'engine')) {
+  // The pinned control-plane binaries (etcd, kube-apiserver, kwok, KServe): built when missing, a stamp check otherwise.
+  const b = spawnSync(join(ROOT, 'test', 'cluster', 'build'), [], { stdio: 'inherit', cwd: ROOT });
+  if (b.status !== 0) {
+    console.error('test/cluster/build failed; see test/cluster/README.md');
+    process.exit(1);
+  }
+}
 for (const name of names) {
   console.log(`\n=== ${name} (test/bench/${name}.bench.ts) ===`);
   const t0 = Date.now();
