@@ -61,7 +61,8 @@ test('the daemon does its job with exactly the rights of the deployed ServiceAcc
   await daemon.ready();
   await daemon.waitForLog((l) => l.msg === 'leading: reconciling', 'leading', 30_000);
 
-  await daemon.waitForLog((l) => l.msg === 'stop applied', 'stop applied', boundary - Date.now() + 15_000);
+  // The daemon watches every namespace, as deployed; other test files' services may be acted on too.
+  await daemon.waitForLog((l) => l.msg === 'stop applied' && l['service'] === `${NS}/llama`, 'stop applied', boundary - Date.now() + 15_000);
   const isvc = await readOrUndefined<KubernetesObject>(objects, { apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'llama', namespace: NS } });
   assert.equal(isvc?.metadata?.annotations?.['serving.kserve.io/stop'], 'true');
   const status = await eventually('schedule status written by the SA', async () => {
