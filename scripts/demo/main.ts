@@ -20,6 +20,8 @@ import { startCluster, CLUSTER_ENV_FILE, type Cluster } from '../../test/support
 import { freePort, startProcess, writeState, isAlive, tailFile, type Started } from '../../test/support/processes.ts';
 import { installCrd } from '../../test/support/daemon.ts';
 import { SimulatorClient, type ServiceReport as TrafficReport } from '../../test/support/simulator.ts';
+import { validateServingSchedule } from '../../src/api/validate.ts';
+import { compileSchedule, nextTransition, type CompiledSchedule } from '../../src/schedule/index.ts';
 import { demoPlan, NAMESPACE, IDLE_AFTER_S, TRAFFIC, type DemoPlan } from './scenario.ts';
 import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type ServiceRow, type Snapshot } from './view.ts';
 
@@ -168,6 +170,19 @@ class Watcher {
   readonly sim: SimulatorClient;
   lastError: string | undefined;
 
+  readonly #schedules = new Map<string, { generation: unknown; compiled: CompiledSchedule | undefined }>();
+
+  /** The schedule as the daemon's engine reads it (same code), so the next transition is exact at once. */
+  #compiled(sc: Obj): CompiledSchedule | undefined {
+    const generation = (sc.metadata as { generation?: unknown }).generation;
+    const hit = this.#schedules.get(sc.metadata.name);
+    if (hit && hit.generation === generation) return hit.compiled;
+    const v = validateServingSchedule(sc);
+    const compiled = v.ok ? compileSchedule(v.schedule.spec) : undefined;
+    this.#schedules.set(sc.metadata.name, { generation, compiled });
+    return compiled;
+  }
+
   constructor(objects: KubernetesObjectApi, sim: SimulatorClient) {
     this.objects = objects;
     this.sim = sim;
@@ -227,7 +242,9 @@ class Watcher {
       const reason = entry && entry.state === state ? entry.reason : (recordReason(isvc) ?? entry?.reason ?? '-');
       const ready = condition(isvc, 'Ready');
       const handsOff = ['Excluded', 'NotSelected', 'Unsupported', 'ManualStop'].includes(reason);
-      const next = !handsOff && st.nextTransition && st.nextState ? { at: Date.parse(st.nextTransition), state: st.nextState } : undefined;
+      const compiled = sc ? this.#compiled(sc) : undefined;
+      const upcoming = compiled ? nextTransition(compiled, now) : undefined;
+      const next = !handsOff && upcoming ? { at: upcoming.at, state: upcoming.state } : undefined;
       const inUse = livePods.filter((p) => p.metadata.namespace === NAMESPACE && p.metadata.labels?.['serving.kserve.io/inferenceservice'] === name).reduce((n, p) => n + podGpus(p), 0);
 
       let note = '';

@@ -100,7 +100,7 @@ function stateColour(row: ServiceRow, color: boolean): string {
 
 function nextText(row: ServiceRow, now: number): string {
   if (!row.next) return '-';
-  return `${row.next.state} at ${clock(row.next.at)} (in ${countdown(row.next.at - now)})`;
+  return `${row.next.state} at ${clock(row.next.at)} (${countdown(row.next.at - now)})`;
 }
 
 /** GPU bar: █ in use, ▒ reclaimed by the daemon, · free. */
@@ -122,7 +122,7 @@ export function renderFrame(s: Snapshot, ctx: FrameContext): string[] {
   lines.push(`${bold(ctx.title)}  ${dim(`${clock(s.now)} UTC · running ${elapsed}${ends}`)}`);
   lines.push(dim(ctx.subtitle));
   lines.push('');
-  const cols = [18, 14, 9, 13, 7, 6, 10, 34];
+  const cols = [16, 13, 8, 10, 6, 5, 9, 0];
   const header = ['SERVICE', 'SCHEDULE', 'STATE', 'REASON', 'READY', 'GPUS', 'SINCE', 'NEXT TRANSITION'];
   lines.push(bold(header.map((h, i) => pad(h, cols[i] ?? 0)).join(' ')));
   for (const row of s.rows) {
@@ -161,7 +161,7 @@ export function changeLines(prev: Snapshot | undefined, next: Snapshot, startedA
     const same = old && old.state === row.state && old.reason === row.reason && old.ready === row.ready && old.gpusInUse === row.gpusInUse;
     if (same) continue;
     const nextPart = row.next ? ` next ${row.next.state} at ${clock(row.next.at)}` : '';
-    out.push(`${stamp} ${row.key}: ${old ? `${old.state} -> ` : ''}${row.state} reason=${row.reason} ready=${row.ready} gpus=${row.gpusInUse}/${row.gpus}${nextPart}`);
+    out.push(`${stamp} ${row.key}: ${old && old.state !== row.state ? `${old.state} -> ` : ''}${row.state} reason=${row.reason} ready=${row.ready} gpus=${row.gpusInUse}/${row.gpus}${nextPart}`);
   }
   for (const key of before.keys()) {
     if (!next.rows.some((r) => r.key === key)) out.push(`${stamp} ${key}: gone`);
