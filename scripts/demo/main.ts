@@ -10,6 +10,7 @@
 //
 // When stdout is not a terminal the live view becomes a log: one line per change.
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
 import { openSync, readSync, fstatSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -322,6 +323,29 @@ function startDaemon(cluster: Cluster, port: number): Started {
   return started;
 }
 
+/** test/cluster/build with its progress on our stdout, in its own process group (stopped on Ctrl-C). */
+async function buildControlPlane(): Promise<void> {
+  const child = spawn(join(repoRoot, 'test', 'cluster', 'build'), [], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const kill = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  abort.signal.addEventListener('abort', kill, { once: true });
+  try {
+    const result = await new Promise<string | undefined>((resolveBuild) => {
+      child.on('error', (err) => resolveBuild(err.message));
+      child.on('exit', (code, signal) => resolveBuild(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`));
+    });
+    if (abort.signal.aborted) throw new Error('interrupted');
+    if (result !== undefined) throw new Error(`test/cluster/build failed (${result}); its logs are named above`);
+  } finally {
+    abort.signal.removeEventListener('abort', kill);
+  }
+}
+
 // ---------- the run ----------
 
 let cluster: Cluster | undefined;
@@ -330,8 +354,11 @@ let cursorHidden = false;
 const stats = { stops: new Map<string, number>(), starts: 0 };
 
 try {
-  progress('starting the local control plane (the first run on a machine builds it from source: about 12 minutes; later runs: about 10 s)');
-  cluster = await startCluster({ signal: abort.signal, log: (m) => progress(`cluster: ${m}`) });
+  progress('building what is missing of the local control plane (test/cluster/build; the first run on a machine compiles it from source, 10-15 minutes on 2 cores; later: a stamp check)');
+  await buildControlPlane();
+  const built = Date.now();
+  progress(`binaries ready in ${secs(built - t0)}; starting the local control plane`);
+  cluster = await startCluster({ signal: abort.signal, build: false, log: (m) => progress(`cluster: ${m}`) });
   clusterDir = cluster.dir;
   const clusterReady = Date.now();
   say(`cluster dir: ${cluster.dir}`);
