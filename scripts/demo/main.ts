@@ -257,7 +257,7 @@ class Watcher {
         if (t && (!served || served.total !== t.servedTotal)) this.#served.set(key, { total: t.servedTotal, at: now });
         const lastServed = this.#served.get(key)?.at;
         if (state === 'Stopped') {
-          note = reason === 'Idle' ? `stopped after ${idle.after} without requests; no uptime windows, so it stays stopped until someone runs: kserve-reclaimer wake ${key}` : '';
+          note = reason === 'Idle' ? `no requests for ${idle.after}; no uptime windows to start it again: kserve-reclaimer wake ${key}` : '';
         } else if (t?.load) {
           note = `traffic: ${t.load.rps} req/s for another ${Math.ceil(t.load.remainingSeconds)} s (${t.servedTotal} requests served)`;
         } else {
