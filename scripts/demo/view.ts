@@ -63,7 +63,6 @@ export function clock(ms: number): string {
 
 /** Visible length of a string with ANSI colour codes. */
 function visible(s: string): number {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 
@@ -78,7 +77,6 @@ export function truncate(s: string, width: number): string {
   let out = '';
   let n = 0;
   for (let i = 0; i < s.length && n < width - 1; ) {
-    // eslint-disable-next-line no-control-regex
     const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i));
     if (m) {
       out += m[0];
