@@ -1,8 +1,9 @@
 // `sleep ns/name`: stops the InferenceService now, recorded as the daemon's own stop (reason Sleep),
 // so the daemon starts it again at its schedule's next Running transition.
 import { parseArgs } from "node:util";
-import { CONNECTION_OPTIONS, CONNECTION_USAGE, CommandError, connect, reporting } from "./cluster.ts";
-import { compileEntry, evaluate, handsOff, parseTarget, sleepMessage, sleepPatch } from "./inspect.ts";
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, connect, reporting } from "./cluster.ts";
+import { annotateService } from "./annotate.ts";
+import { parseTarget, sleepMessage, sleepPatch } from "./inspect.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 
 export const sleepCommand: Command = {
@@ -28,16 +29,8 @@ ${CONNECTION_USAGE}`,
     if (positionals.length !== 1) throw new UsageError("sleep takes exactly one InferenceService: sleep <namespace>/<name>");
     const target = parseTarget(positionals[0], values.namespace ?? "", "sleep");
     return reporting("sleep", io, async () => {
-      const client = connect(values);
-      const name = target.name;
-      const namespace = target.namespace || client.defaultNamespace;
-      const isvc = await client.getInferenceService(namespace, name);
-      const schedules = (await client.listSchedules(namespace)).map(compileEntry);
       const now = io.now();
-      const e = evaluate(isvc, schedules, now);
-      const refused = handsOff(e);
-      if (refused) throw new CommandError(`${e.key}: not changed: ${refused}`);
-      await client.patchAnnotations(namespace, name, sleepPatch(e, now));
+      const e = await annotateService(connect(values), target, now, (ev) => sleepPatch(ev, now));
       io.out(`${sleepMessage(e, now).join("\n")}\n`);
       return EXIT_OK;
     });

@@ -1,8 +1,9 @@
 // `wake ns/name [--for 2h]`: sets reclaimer.dev/keep-running-until on the InferenceService; the daemon
 // starts it (if stopped) and keeps it up until then. The clock is read here and only here.
 import { parseArgs } from "node:util";
-import { CONNECTION_OPTIONS, CONNECTION_USAGE, CommandError, connect, reporting } from "./cluster.ts";
-import { compileEntry, evaluate, handsOff, parseFor, parseTarget, scheduleInactiveNote, wakeMessage, wakePatch } from "./inspect.ts";
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, connect, reporting } from "./cluster.ts";
+import { annotateService } from "./annotate.ts";
+import { parseFor, parseTarget, scheduleInactiveNote, wakeMessage, wakePatch } from "./inspect.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 
 export const DEFAULT_WAKE_FOR = "2h";
@@ -31,16 +32,8 @@ ${CONNECTION_USAGE}`,
     const forMs = parseFor(values.for);
     const target = parseTarget(positionals[0], values.namespace ?? "", "wake");
     return reporting("wake", io, async () => {
-      const client = connect(values);
-      const name = target.name;
-      const namespace = target.namespace || client.defaultNamespace;
-      const isvc = await client.getInferenceService(namespace, name);
-      const schedules = (await client.listSchedules(namespace)).map(compileEntry);
       const now = io.now();
-      const e = evaluate(isvc, schedules, now);
-      const refused = handsOff(e);
-      if (refused) throw new CommandError(`${e.key}: not changed: ${refused}`);
-      await client.patchAnnotations(namespace, name, wakePatch(e, now, forMs));
+      const e = await annotateService(connect(values), target, now, (ev) => wakePatch(ev, now, forMs));
       io.out(`${wakeMessage(e, now, forMs).join("\n")}\n`);
       const note = scheduleInactiveNote(e);
       if (note) io.err(`warning: ${note}\n`);
