@@ -7,12 +7,14 @@ import { systemTimers, type TimerHandle, type Timers } from '../sources/kube/run
 
 /**
  * Defaults: a schedule boundary flips many services at once (08:00 Monday), and the product
- * promise is the last annotation within 1 s of the boundary for 1,000 services. A burst of 1,000
- * lets the first 1,000 writes go at once (bounded by the concurrency of 32 in flight, so the
- * apiserver sees a steady pipeline, not 1,000 sockets); 500 QPS sustained then refills. The
- * apiserver's own API Priority and Fairness still protects it from this client.
+ * promise is the last annotation within 1 s of the boundary for 1,000 services and within 5 s for
+ * 5,000. The limiter alone needs max(0, N - burst) / qps seconds: a burst of 1,000 lets the first
+ * 1,000 writes go at once, and 1,000 QPS sustained brings 5,000 to 4 s (500 QPS would be 8 s).
+ * The concurrency of 32 in flight is what bounds the load: the apiserver sees a steady pipeline
+ * of at most 32 requests, never 1,000 sockets, and its API Priority and Fairness still protects
+ * it from this client. Measured in docs/performance.md (npm run bench:boundary).
  */
-export const DEFAULT_WRITE_QPS = 500;
+export const DEFAULT_WRITE_QPS = 1000;
 export const DEFAULT_WRITE_BURST = 1000;
 export const DEFAULT_WRITE_CONCURRENCY = 32;
 

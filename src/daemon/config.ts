@@ -47,7 +47,7 @@ export const DaemonConfig = z.object({
   prometheusHeader: z.array(z.string().regex(/^[A-Za-z0-9-]+:\s*.*$/, '--prometheus-header must be "Name: value"')).default([]),
   prometheusTimeout: duration("prometheus-timeout").prefault("10s"),
   idleInterval: duration("idle-interval").prefault("15s"),
-  // The write limiter's own defaults (500/s, burst 1000, 32 in flight): measured in docs/performance.md.
+  // The write limiter's own defaults (1000/s, burst 1000, 32 in flight): measured in docs/performance.md.
   kubeQps: positiveNumber("kube-qps").prefault(String(DEFAULT_WRITE_QPS)),
   kubeBurst: positiveNumber("kube-burst").prefault(String(DEFAULT_WRITE_BURST)),
   dryRun: bool.default(false),
