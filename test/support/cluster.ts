@@ -531,9 +531,11 @@ async function boot(
 
   // KServe CRDs, namespace and ConfigMap.
   const crdDir = join(cfg.kserveDir, 'config', 'crd', 'full');
-  const crds = readdirSync(crdDir).filter((f) => f.startsWith('serving.kserve.io_') && f.endsWith('.yaml')).flatMap((f) => yamlDocs(join(crdDir, f)));
+  const kserveCrds = readdirSync(crdDir).filter((f) => f.startsWith('serving.kserve.io_') && f.endsWith('.yaml')).flatMap((f) => yamlDocs(join(crdDir, f)));
+  // And this repository's own ServingSchedule CRD, so `kserve-reclaimer run` works against `up` as it is.
+  const crds = [...kserveCrds, ...yamlDocs(join(repoRoot, 'deploy', 'crds', 'reclaimer.dev_servingschedules.yaml'))];
   await createAll(apiserverUrl, adminAuth, crds);
-  await launcher.waitFor('kube-apiserver', `${crds.length} KServe CRDs established`, async () => {
+  await launcher.waitFor('kube-apiserver', `${kserveCrds.length} KServe CRDs and the ServingSchedule CRD established`, async () => {
     const list = await client.list<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
     const established = list.items.filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'));
     return established.length >= crds.length;
