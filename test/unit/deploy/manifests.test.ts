@@ -144,7 +144,7 @@ test("the Deployment: 2 replicas, leader election, POD_NAME from the downward AP
 test("the Deployment is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, requests and limits", () => {
   assert.deepEqual(podSpec.template.spec["securityContext"], { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
   assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
-  assert.deepEqual(container.resources, { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } });
+  assert.deepEqual(container.resources, { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "512Mi" } });
   assert.equal(podSpec.template.spec["serviceAccountName"], "kserve-reclaimer");
   assert.ok(podSpec.template.spec["topologySpreadConstraints"], "spread across nodes");
   assert.ok((podSpec.template.spec["affinity"] as { podAntiAffinity?: unknown }).podAntiAffinity, "anti-affinity across nodes");
