@@ -566,11 +566,6 @@ export class Reconciler {
     }
     for (const { k } of governed) this.#enqueue(k, undefined);
   }
-
-  /** For `status` and tests: the last decision per service. */
-  decisions(): ReadonlyMap<string, { decision: Decision; schedule: string | undefined; gpus: number }> {
-    return this.#decisions;
-  }
 }
 
 function trafficRequest(service: string, idle: NonNullable<ServingScheduleSpec["idle"]>): TrafficRequest {
