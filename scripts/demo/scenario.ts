@@ -10,6 +10,7 @@
 //   embedder (1 GPU)                 idle-45s: no windows, only an idle policy; the simulator sends it
 //                                    traffic for 30 s, then nothing, and 45 s later it is Stopped (Idle).
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { gpuInferenceService } from '../../test/support/kube.ts';
 
 export const NAMESPACE = 'demo';
 export const IDLE_AFTER_S = 45;
@@ -38,25 +39,7 @@ export function nextMinute(now: number, leadMs: number): number {
 }
 
 function isvc(name: string, gpus: number, labels: Record<string, string>, annotations: Record<string, string> = {}): KubernetesObject {
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name, namespace: NAMESPACE, labels: { 'app.kubernetes.io/part-of': 'kserve-reclaimer-demo', ...labels }, annotations },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: 'registry.invalid/demo/model-server:1.0',
-          resources: {
-            requests: { cpu: '1', memory: '8Gi', 'nvidia.com/gpu': String(gpus) },
-            limits: { cpu: '1', memory: '8Gi', 'nvidia.com/gpu': String(gpus) },
-          },
-        }],
-      },
-    },
-  } as KubernetesObject;
+  return gpuInferenceService(NAMESPACE, name, { gpus, labels: { 'app.kubernetes.io/part-of': 'kserve-reclaimer-demo', ...labels }, annotations, image: 'registry.invalid/demo/model-server:1.0' });
 }
 
 function servingSchedule(name: string, spec: Record<string, unknown>): KubernetesObject {

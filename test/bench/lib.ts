@@ -8,6 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadDaemonConfig } from '../../src/daemon/config.ts';
+import { gpuInferenceService } from '../support/kube.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS_DIR = join(ROOT, 'test', 'bench', 'results');
@@ -124,22 +125,7 @@ export function namespaceName(i: number): string {
 
 /** A plain InferenceService (no KServe controller needed: nothing reconciles it). */
 export function isvc(namespace: string, name: string, gpus = 1): Record<string, unknown> {
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name, namespace, annotations: { 'serving.kserve.io/deploymentMode': 'Standard' } },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: 'registry.invalid/fake-llm:1.0',
-          resources: { requests: { cpu: '100m', memory: '256Mi', 'nvidia.com/gpu': String(gpus) }, limits: { 'nvidia.com/gpu': String(gpus) } },
-        }],
-      },
-    },
-  };
+  return gpuInferenceService(namespace, name, { gpus }) as unknown as Record<string, unknown>;
 }
 
 export function servingSchedule(namespace: string, name: string, spec: Record<string, unknown>): Record<string, unknown> {

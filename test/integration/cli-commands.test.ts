@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { clusterFromEnv } from '../support/cluster.ts';
-import { condition, eventually, kubeClient, readOrUndefined, type InferenceService } from '../support/kube.ts';
+import { condition, eventually, gpuInferenceService, kubeClient, readOrUndefined, type InferenceService } from '../support/kube.ts';
 import { kubeconfigForServiceAccount } from '../support/serviceAccount.ts';
 import { compileSchedule } from '../../src/schedule/index.ts';
 import { nextRunning, rfc3339 } from '../../src/cli/inspect.ts';
@@ -56,22 +56,7 @@ function assertOneLineError(r: Run, pattern: RegExp): void {
 }
 
 function isvc(name: string, labels: Record<string, string>, annotations: Record<string, string> = {}): InferenceService {
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name, namespace: ns, labels, annotations: { 'serving.kserve.io/deploymentMode': 'Standard', ...annotations } },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: 'registry.invalid/fake-llm:1.0',
-          resources: { requests: { cpu: '1', memory: '2Gi', 'nvidia.com/gpu': '1' }, limits: { cpu: '1', memory: '2Gi', 'nvidia.com/gpu': '1' } },
-        }],
-      },
-    },
-  } as InferenceService;
+  return gpuInferenceService(ns, name, { labels, annotations }) as InferenceService;
 }
 
 const ref = (name: string) => ({ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name, namespace: ns } });

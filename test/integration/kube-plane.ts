@@ -220,28 +220,4 @@ export async function createNamespace(objects: KubernetesObjectApi, name: string
   await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-/** A Standard-mode GPU InferenceService manifest. */
-export function isvcManifest(namespace: string, name: string, opts: { gpus?: number; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): KubernetesObject {
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: {
-      name,
-      namespace,
-      labels: opts.labels,
-      annotations: { 'serving.kserve.io/deploymentMode': 'Standard', ...opts.annotations },
-    },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        containers: [
-          {
-            name: 'kserve-container',
-            image: 'registry.invalid/fake-llm:1.0',
-            resources: { limits: { 'nvidia.com/gpu': String(opts.gpus ?? 1) }, requests: { 'nvidia.com/gpu': String(opts.gpus ?? 1) } },
-          },
-        ],
-      },
-    },
-  } as KubernetesObject;
-}
+export { gpuInferenceService as isvcManifest } from '../support/kube.ts';

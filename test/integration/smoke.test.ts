@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1Pod, V1Deployment, V1Node } from '@kubernetes/client-node';
 import { clusterFromEnv } from '../support/cluster.ts';
 import { SimulatorClient } from '../support/simulator.ts';
-import { condition, eventually, kubeClient, mergePatch, promQuery, readOrUndefined, type InferenceService } from '../support/kube.ts';
+import { condition, eventually, gpuInferenceService, kubeClient, mergePatch, promQuery, readOrUndefined, type InferenceService } from '../support/kube.ts';
 
 const env = clusterFromEnv();
 const { objects } = kubeClient(env.kubeconfigPath);
@@ -21,25 +21,7 @@ let predictorNode = '';
 const ISVC_LABEL = 'serving.kserve.io/inferenceservice';
 
 function gpuIsvc(isvcName: string, gpus: number): InferenceService {
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name: isvcName, namespace: ns, annotations: { 'serving.kserve.io/deploymentMode': 'Standard' } },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: 'registry.invalid/fake-llm:1.0',
-          resources: {
-            requests: { cpu: '1', memory: '2Gi', 'nvidia.com/gpu': String(gpus) },
-            limits: { cpu: '1', memory: '2Gi', 'nvidia.com/gpu': String(gpus) },
-          },
-        }],
-      },
-    },
-  };
+  return gpuInferenceService(ns, isvcName, { gpus }) as InferenceService;
 }
 
 const isvcRef = (n: string) => ({ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: n, namespace: ns } });

@@ -130,25 +130,7 @@ export async function createNamespace(objects: KubernetesObjectApi, name: string
   await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-export function gpuService(namespace: string, name: string, opts: { gpus?: number; labels?: Record<string, string>; annotations?: Record<string, string> } = {}): KubernetesObject {
-  const gpus = String(opts.gpus ?? 1);
-  return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name, namespace, labels: opts.labels ?? {}, annotations: { 'serving.kserve.io/deploymentMode': 'Standard', ...opts.annotations } },
-    spec: {
-      predictor: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: 'registry.invalid/fake-llm:1.0',
-          resources: { requests: { cpu: '100m', memory: '256Mi', 'nvidia.com/gpu': gpus }, limits: { 'nvidia.com/gpu': gpus } },
-        }],
-      },
-    },
-  } as KubernetesObject;
-}
+export { gpuInferenceService as gpuService } from './kube.ts';
 
 export function schedule(namespace: string, name: string, spec: Record<string, unknown>): KubernetesObject {
   return { apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name, namespace }, spec } as KubernetesObject;

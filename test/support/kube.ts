@@ -61,3 +61,30 @@ export async function promQuery(prometheusUrl: string, query: string): Promise<{
   if (body.status !== 'success' || !body.data) throw new Error(`PromQL ${query}: ${body.error ?? res.status}`);
   return body.data.result;
 }
+
+export type GpuServiceOptions = { gpus?: number; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string };
+
+/**
+ * The one InferenceService manifest of the tests, benchmarks and demo: a Standard-mode predictor
+ * container requesting `gpus` nvidia.com/gpu (default 1), one replica. kwok "runs" its pod on a
+ * GPU node; without the KServe controller nothing reconciles it, which the benchmarks rely on.
+ */
+export function gpuInferenceService(namespace: string, name: string, opts: GpuServiceOptions = {}): KubernetesObject & { spec: unknown } {
+  const gpus = String(opts.gpus ?? 1);
+  return {
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
+    metadata: { name, namespace, labels: opts.labels ?? {}, annotations: { 'serving.kserve.io/deploymentMode': 'Standard', ...opts.annotations } },
+    spec: {
+      predictor: {
+        minReplicas: 1,
+        maxReplicas: 1,
+        containers: [{
+          name: 'kserve-container',
+          image: opts.image ?? 'registry.invalid/fake-llm:1.0',
+          resources: { requests: { cpu: '100m', memory: '256Mi', 'nvidia.com/gpu': gpus }, limits: { 'nvidia.com/gpu': gpus } },
+        }],
+      },
+    },
+  };
+}
