@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { generatePki, type Pki } from '../support/certs.ts';
 import { freePort, startProcess, stopProcessGroup, tailFile, type Started } from '../support/processes.ts';
-import { httpGet } from '../support/cluster.ts';
+import { apiserverArgs, httpGet } from '../support/cluster.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -137,25 +137,7 @@ export async function startKubePlane(opts: { log?: (m: string) => void } = {}): 
   const adminAuth = { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key };
   let apiserver: Started | undefined;
   const startApiserver = async () => {
-    apiserver = startProcess('kube-apiserver', join(bins, 'hyperkube'), [
-      'kube-apiserver',
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      `--cert-dir=${join(dir, 'apiserver')}`,
-      `--tls-cert-file=${pki.apiserver.cert}`,
-      `--tls-private-key-file=${pki.apiserver.key}`,
-      `--client-ca-file=${pki.ca.cert}`,
-      `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=RBAC',
-      '--disable-admission-plugins=ServiceAccount',
-      '--allow-privileged=true',
-      `--service-account-issuer=${apiserverUrl}`,
-      `--service-account-key-file=${pki.serviceAccount.publicKey}`,
-      `--service-account-signing-key-file=${pki.serviceAccount.privateKey}`,
-      '--v=1',
-    ], { logPath: join(dir, 'logs', 'kube-apiserver.log'), ports: [apiPort] });
+    apiserver = startProcess('kube-apiserver', join(bins, 'hyperkube'), apiserverArgs({ etcdPort, apiPort, dir, pki, apiserverUrl }), { logPath: join(dir, 'logs', 'kube-apiserver.log'), ports: [apiPort] });
     const a = apiserver;
     await waitFor('kube-apiserver readyz', a, async () => (await httpGet(`${apiserverUrl}/readyz`, adminAuth)).status === 200);
   };

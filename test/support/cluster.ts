@@ -371,6 +371,29 @@ async function createAll(apiserverUrl: string, auth: HttpsAuth, objects: Kuberne
 }
 
 /** Starts the whole control plane. On any failure, stops what was started and rethrows. */
+/** kube-apiserver's flags, as controller-runtime's envtest sets them (also used by test/integration/kube-plane.ts). */
+export function apiserverArgs(o: { etcdPort: number; apiPort: number; dir: string; pki: Pki; apiserverUrl: string }): string[] {
+  return [
+    'kube-apiserver',
+    `--etcd-servers=http://127.0.0.1:${o.etcdPort}`,
+    `--cert-dir=${join(o.dir, 'apiserver')}`,
+    `--tls-cert-file=${o.pki.apiserver.cert}`,
+    `--tls-private-key-file=${o.pki.apiserver.key}`,
+    `--client-ca-file=${o.pki.ca.cert}`,
+    `--secure-port=${o.apiPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    '--allow-privileged=true',
+    `--service-account-issuer=${o.apiserverUrl}`,
+    `--service-account-key-file=${o.pki.serviceAccount.publicKey}`,
+    `--service-account-signing-key-file=${o.pki.serviceAccount.privateKey}`,
+    '--v=1',
+  ];
+}
+
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? defaultLog;
   const nodes = opts.nodes ?? 4;
@@ -435,26 +458,7 @@ async function boot(
   ], { ports: [etcdPort, etcdPeerPort] });
   await launcher.waitFor('etcd', 'healthy', async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)).body.includes('"true"'));
 
-  // kube-apiserver, flags as controller-runtime's envtest sets them
-  launcher.start('kube-apiserver', bin('hyperkube'), [
-    'kube-apiserver',
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    `--cert-dir=${join(dir, 'apiserver')}`,
-    `--tls-cert-file=${pki.apiserver.cert}`,
-    `--tls-private-key-file=${pki.apiserver.key}`,
-    `--client-ca-file=${pki.ca.cert}`,
-    `--secure-port=${apiPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    '--service-cluster-ip-range=10.0.0.0/24',
-    '--authorization-mode=RBAC',
-    '--disable-admission-plugins=ServiceAccount',
-    '--allow-privileged=true',
-    `--service-account-issuer=${apiserverUrl}`,
-    `--service-account-key-file=${pki.serviceAccount.publicKey}`,
-    `--service-account-signing-key-file=${pki.serviceAccount.privateKey}`,
-    '--v=1',
-  ], { ports: [apiPort] });
+  launcher.start('kube-apiserver', bin('hyperkube'), apiserverArgs({ etcdPort, apiPort, dir, pki, apiserverUrl }), { ports: [apiPort] });
   const adminAuth = { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key };
   await launcher.waitFor('kube-apiserver', 'ready', async () => (await httpGet(`${apiserverUrl}/readyz`, adminAuth)).status === 200, 90_000);
   writeFileSync(kubeconfigPath, kubeconfigYaml(apiserverUrl, pki));
