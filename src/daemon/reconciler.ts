@@ -181,9 +181,18 @@ export class Reconciler {
     if (prev?.schedule) this.#markDirty(prev.schedule);
   }
 
-  /** After an informer restart: its cache may hold changes it never announced. */
+  /** After an informer restart: its cache may hold changes it never announced, deletions included. */
   resync(): void {
-    for (const s of this.#p.schedules.list()) this.onScheduleChanged(s);
+    const schedules = this.#p.schedules.list();
+    const liveSchedules = new Set(schedules.map((s) => key(s.metadata.namespace, s.metadata.name)));
+    for (const [k, e] of this.#schedules) if (!liveSchedules.has(k)) this.onScheduleDeleted(e.obj);
+    for (const s of schedules) this.onScheduleChanged(s);
+    const liveServices = new Set(this.#p.services.list().map((s) => key(s.metadata.namespace, s.metadata.name)));
+    for (const k of [...this.#decisions.keys()]) {
+      if (liveServices.has(k)) continue;
+      const [namespace, name] = splitKey(k);
+      this.onServiceDeleted({ metadata: { namespace, name } });
+    }
     this.#evaluateAll(undefined);
   }
 
