@@ -6,6 +6,7 @@
 // `.catch`) instead of dropping the whole service from the cache, where the daemon could neither
 // act on it nor report it. Only metadata.name and metadata.namespace are required.
 import { z } from 'zod';
+import { ObjectMeta, optString } from './objectMeta.ts';
 import type { ResourceRef } from './informer.ts';
 
 export const ISVC_GROUP = 'serving.kserve.io';
@@ -18,8 +19,6 @@ export const ISVC_RESOURCE: ResourceRef = { group: ISVC_GROUP, version: ISVC_VER
 export const DEPLOYMENT_MODE_ANNOTATION = 'serving.kserve.io/deploymentMode';
 export const AUTOSCALER_CLASS_ANNOTATION = 'serving.kserve.io/autoscalerClass';
 
-const optString = z.string().optional().catch(undefined);
-const stringMap = z.record(z.string(), z.string()).optional().catch(undefined);
 /** A resource quantity as it comes from the API: "2", 2, "500m". */
 const Quantity = z.union([z.string(), z.number()]);
 const ResourceList = z.record(z.string(), Quantity).optional().catch(undefined);
@@ -99,17 +98,7 @@ export type Condition = z.infer<typeof Condition>;
 export const InferenceService = z.object({
   apiVersion: optString,
   kind: optString,
-  metadata: z.object({
-    name: z.string().min(1),
-    namespace: z.string().min(1),
-    uid: optString,
-    resourceVersion: optString,
-    generation: z.number().optional().catch(undefined),
-    labels: stringMap,
-    annotations: stringMap,
-    creationTimestamp: optString,
-    deletionTimestamp: optString,
-  }),
+  metadata: ObjectMeta,
   spec: z
     .object({ predictor: PredictorSpec, transformer: TransformerSpec, explainer: ExplainerSpec })
     .optional()
