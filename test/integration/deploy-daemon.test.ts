@@ -9,7 +9,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { clusterFromEnv } from '../support/cluster.ts';
+import { clusterFromEnv, pinnedBinary } from '../support/cluster.ts';
 import { eventually, readOrUndefined, condition } from '../support/kube.ts';
 import { kubeconfigForServiceAccount } from '../support/serviceAccount.ts';
 import { DaemonProcess, kube, apply, createNamespace, gpuService, schedule, hhmm, nextBoundary, metricValue } from '../support/daemon.ts';
@@ -21,8 +21,7 @@ const NS = `sa-${Date.now().toString(36).slice(-5)}`;
 let daemon: DaemonProcess | undefined;
 
 function kustomizeBase(): KubernetesObject[] {
-  const kustomize = execFileSync(join(repoRoot, 'test', 'cluster', 'build-helm'), ['--print', 'kustomize'], { encoding: 'utf8' }).trim();
-  const text = execFileSync(kustomize, ['build', join(repoRoot, 'deploy')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const text = execFileSync(pinnedBinary('kustomize'), ['build', join(repoRoot, 'deploy')], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return parseAllDocuments(text).map((d) => d.toJS() as KubernetesObject).filter((o) => o !== null);
 }
 

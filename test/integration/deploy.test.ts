@@ -3,20 +3,19 @@
 // dryRun=All and then for real, side by side (namespaces kserve-reclaimer and
 // kserve-reclaimer-helm); then the installed ServiceAccounts are checked to have exactly the
 // rights the manifests promise: no Secrets, no deleting InferenceServices.
-// helm and kustomize are built from their Go modules by test/cluster/build-helm (cached).
-import { test, after, before } from 'node:test';
+// helm and kustomize are built from their Go modules by test/cluster/build, which the runner runs first.
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { clusterFromEnv } from '../support/cluster.ts';
+import { clusterFromEnv, pinnedBinary } from '../support/cluster.ts';
 import { eventually, kubeClient } from '../support/kube.ts';
 import { kubeconfigForServiceAccount } from '../support/serviceAccount.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const buildTools = join(repoRoot, 'test', 'cluster', 'build-helm');
 const FIELD_MANAGER = 'kserve-reclaimer-deploy-test';
 const HELM_RELEASE = 'kserve-reclaimer-helm';
 const HELM_NAMESPACE = 'kserve-reclaimer-helm';
@@ -26,10 +25,6 @@ const KUSTOMIZE_WATCHED = ['ml-team-a', 'ml-team-b'];
 const cluster = clusterFromEnv();
 const { kc, objects } = kubeClient(cluster.kubeconfigPath);
 const created: KubernetesObject[] = [];
-
-function tool(name: 'helm' | 'kustomize'): string {
-  return execFileSync(buildTools, ['--print', name], { encoding: 'utf8' }).trim();
-}
 
 function parse(text: string): KubernetesObject[] {
   return parseAllDocuments(text)
@@ -41,12 +36,12 @@ function parse(text: string): KubernetesObject[] {
 }
 
 function kustomize(dir: string): KubernetesObject[] {
-  return parse(execFileSync(tool('kustomize'), ['build', join(repoRoot, dir)], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  return parse(execFileSync(pinnedBinary('kustomize'), ['build', join(repoRoot, dir)], { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
 function helmTemplate(args: string[]): KubernetesObject[] {
   return parse(
-    execFileSync(tool('helm'), ['template', HELM_RELEASE, join(repoRoot, 'deploy', 'helm', 'kserve-reclaimer'), '--namespace', HELM_NAMESPACE, '--include-crds', ...args], {
+    execFileSync(pinnedBinary('helm'), ['template', HELM_RELEASE, join(repoRoot, 'deploy', 'helm', 'kserve-reclaimer'), '--namespace', HELM_NAMESPACE, '--include-crds', ...args], {
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     }),
@@ -106,10 +101,6 @@ async function waitForCrds(names: string[]): Promise<void> {
     });
   }
 }
-
-before(() => {
-  execFileSync(buildTools, [], { stdio: 'inherit' });
-});
 
 after(async () => {
   // everything this file created except the ServingSchedule CRD, which other tests share

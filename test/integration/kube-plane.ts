@@ -114,7 +114,7 @@ export async function startKubePlane(opts: { log?: (m: string) => void } = {}): 
   const log = opts.log ?? ((m: string) => process.stderr.write(`[kube-plane] ${m}\n`));
   const bins = binDir();
   for (const b of ['etcd', 'hyperkube']) {
-    if (!existsSync(join(bins, b))) throw new Error(`${join(bins, b)} missing: run test/cluster/build etcd hyperkube`);
+    if (!existsSync(join(bins, b))) throw new Error(`${join(bins, b)} missing: run test/cluster/build`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'kserve-reclaimer-kube-'));
   mkdirSync(join(dir, 'logs'));

@@ -197,10 +197,22 @@ export async function stopClusterDir(dir: string, opts: { keepDir?: boolean; log
   if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * The path of a binary built by test/cluster/build (helm, kustomize, ...). It never builds: the
+ * runners (test/integration/run.ts, the demo, the benchmarks) run the build before any test, and a
+ * missing binary here means a runner skipped it, which must fail loudly.
+ */
+export function pinnedBinary(name: string): string {
+  const path = join(execFileSync(buildScript, ['--print-bin-dir'], { encoding: 'utf8' }).trim(), name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: test/cluster/build builds it (the integration runner runs it first)`);
+  return path;
+}
+
 function ensureBuilt(log: (message: string) => void): string {
-  log('checking pinned binaries (test/cluster/build) ...');
+  log('checking pinned binaries (test/cluster/build; on a new machine it compiles them first: about 15 minutes on 2 cores) ...');
   try {
-    execFileSync(buildScript, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(buildScript, [], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    for (const line of out.split('\n')) if (/^build: (built|done)/.test(line)) log(line);
   } catch (err) {
     const out = `${(err as { stdout?: Buffer }).stdout?.toString() ?? ''}${(err as { stderr?: Buffer }).stderr?.toString() ?? ''}`;
     throw new ComponentError('build', `test/cluster/build failed:\n${out.trim()}`, { cause: err });
