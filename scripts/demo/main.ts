@@ -354,7 +354,7 @@ let cursorHidden = false;
 const stats = { stops: new Map<string, number>(), starts: 0 };
 
 try {
-  progress('building what is missing of the local control plane (test/cluster/build; the first run on a machine compiles it from source, 10-15 minutes on 2 cores; later: a stamp check)');
+  progress('building what is missing of the local control plane (test/cluster/build; the first run on a machine compiles it from source, 15-20 minutes on 2 cores; later: a stamp check)');
   await buildControlPlane();
   const built = Date.now();
   progress(`binaries ready in ${secs(built - t0)}; starting the local control plane`);
