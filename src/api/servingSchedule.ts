@@ -4,9 +4,9 @@
 // (`x-kubernetes-validations` in .meta()), so the apiserver rejects what `validate` rejects.
 import { z } from "zod";
 import { DateTime, IANAZone } from "luxon";
-import { Cron } from "croner";
 import { parseDuration } from "./duration.ts";
 import { cronProblem } from "./cron.ts";
+import { compileCron, cronDayProfile, sameCronInstants } from "../schedule/cron.ts";
 
 export const GROUP = "reclaimer.dev";
 export const VERSION = "v1alpha1";
@@ -107,33 +107,39 @@ const CronExpression = z
   .max(128)
   .regex(new RegExp(CRON_PATTERN), { message: "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)", abort: true })
   .superRefine((expr, ctx) => {
-    const problem = cronProblem(expr);
-    if (problem) {
-      ctx.addIssue({ code: "custom", message: problem });
-      return;
-    }
-    if (!cronFiresEver(expr)) ctx.addIssue({ code: "custom", message: "never fires (no date matches its day-of-month and month fields)" });
+    const problem = cronProblem(expr) ?? neverFires(expr);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
-/** Whether a valid expression matches any instant at all ("0 0 30 2 *" does not). Zone-independent. */
-function cronFiresEver(expr: string): boolean {
-  try {
-    return new Cron(expr, { paused: true, timezone: "UTC", legacyMode: true }).nextRun(new Date(Date.UTC(2000, 0, 1))) !== null;
-  } catch {
-    return true; // a parser disagreement is reported by cronProblem, not here
-  }
+/** Why a syntactically valid expression matches no instant at all ("0 0 30 2 *"), or undefined. Zone-independent. */
+function neverFires(expr: string): string | undefined {
+  if (cronDayProfile(compileCron(expr)).fires) return undefined;
+  const [, , dom = "", month = "", dow = ""] = expr.trim().split(/\s+/);
+  if ((dow === "*" || dow === "?") && /^[\d,\-/]+$/.test(dom)) return `day-of-month "${dom}" never occurs in month "${month}"`;
+  return "never fires (no date matches its day-of-month, month and day-of-week fields)";
+}
+
+const CRON_FORMS = 'a 5-field cron expression in timeZone: lists, ranges, steps, names; "L" and "nW" in day-of-month, "nL" and "n#k" in day-of-week, "?" for "*"';
+
+/** Both expressions valid and firing at the same instants, however written ("1-5" and "MON-FRI"). */
+function sameInstants(start: string, stop: string): boolean {
+  if (cronProblem(start) || cronProblem(stop) || neverFires(start) || neverFires(stop)) return false;
+  return sameCronInstants(compileCron(start), compileCron(stop));
 }
 
 export const UptimeCron = z
   .strictObject({
     cron: z
       .strictObject({
-        start: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service starts running." }),
-        stop: CronExpression.meta({ description: "5-field cron expression in timeZone: when the service stops." }),
+        start: CronExpression.meta({ description: `When the service starts running, ${CRON_FORMS}.` }),
+        stop: CronExpression.meta({ description: `When the service stops, ${CRON_FORMS}.` }),
       })
-      .refine((c) => c.start.trim().split(/\s+/).join(" ") !== c.stop.trim().split(/\s+/).join(" "), {
-        message: "stop must differ from start (the window would be empty)",
-        path: ["stop"],
+      .superRefine((c, ctx) => {
+        if (c.start.trim().split(/\s+/).join(" ") === c.stop.trim().split(/\s+/).join(" ")) {
+          ctx.addIssue({ code: "custom", message: "stop must differ from start (the window would be empty)", path: ["stop"] });
+        } else if (sameInstants(c.start, c.stop)) {
+          ctx.addIssue({ code: "custom", message: "stop fires at exactly the same instants as start, only written differently (the window would be empty)", path: ["stop"] });
+        }
       })
       .meta({
         description: "Running from each start instant to the next stop instant.",
@@ -222,9 +228,16 @@ export const CustomMetric = z
   })
   .meta({ description: "A custom request-rate query and how its series map to InferenceServices." });
 
+/** Bounds of idle.after and warmup, checked where the schedule is validated (CLI and daemon alike). */
+export const IDLE_AFTER_MIN_MS = 10_000;
+export const IDLE_AFTER_MAX_MS = 168 * 3_600_000;
+export const WARMUP_MAX_MS = 24 * 3_600_000;
+/** NaN (too many digits to count) is out of bounds too. */
+const withinBounds = (ms: number, min: number, max: number) => Number.isFinite(ms) && ms >= min && ms <= max;
+
 export const IdlePolicy = z
   .strictObject({
-    after: Duration.meta({ description: "Stop a Running service that served no more than threshold req/s for this long." }),
+    after: Duration.meta({ description: "Stop a Running service that served no more than threshold req/s for this long (10s to 168h)." }),
     threshold: z.number().min(0).default(0).meta({ description: "Requests per second at or below which a service counts as idle." }),
     metric: MetricPreset.default("kserve").meta({ description: "Where request rates come from: a preset, or custom." }),
     custom: CustomMetric.optional(),
@@ -234,7 +247,13 @@ export const IdlePolicy = z
       .meta({ description: "What unknown traffic (query error, Prometheus down, absent series) means. Unknown is never zero." }),
   })
   .refine((p) => p.metric !== "custom" || p.custom !== undefined, { message: "metric custom needs custom.query and custom.serviceLabel", path: ["custom"] })
-  .refine((p) => parseDuration(p.after) > 0, { message: "must be longer than 0s", path: ["after"] })
+  .refine((p) => parseDuration(p.after) !== 0, { message: "must be longer than 0s", path: ["after"], abort: true })
+  // Shorter than a few scrape intervals reads as no data; longer than a week is not "idle" any more, and
+  // the range query over it gets expensive.
+  .refine((p) => withinBounds(parseDuration(p.after), IDLE_AFTER_MIN_MS, IDLE_AFTER_MAX_MS), {
+    message: "must be between 10s and 168h (a week)",
+    path: ["after"],
+  })
   .meta({
     description: "Stop services that serve no traffic (used by the daemon, not by plan).",
     "x-kubernetes-validations": [
@@ -262,7 +281,9 @@ export const ServingScheduleSpec = z
       .optional()
       .meta({ description: "Services run inside any window and are stopped outside all of them. Absent: always Running (idle-only policy)." }),
     exceptions: z.array(ScheduleException).max(MAX_EXCEPTIONS).optional().meta({ description: "Absolute overrides; first match in list order wins." }),
-    warmup: Duration.optional().meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time." }),
+    warmup: Duration.refine((d) => withinBounds(parseDuration(d), 0, WARMUP_MAX_MS), { message: "must be at most 24h" })
+      .optional()
+      .meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time (at most 24h)." }),
     idle: IdlePolicy.optional(),
     suspend: z.boolean().default(false).meta({ description: "The daemon changes nothing while true." }),
     dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),

@@ -2,11 +2,22 @@
 // the cluster for the daemon). Pure. Problems carry a field path ("spec.uptime[1].cron.stop") and a
 // one-line message meant for people; the zod schema decides what is valid, this module only words it.
 import { z } from "zod";
-import { API_VERSION, GROUP, KIND, ServingSchedule } from "./servingSchedule.ts";
+import { API_VERSION, GROUP, KIND, isCronUptime, ServingSchedule, type ServingScheduleSpec } from "./servingSchedule.ts";
+import { compileSchedule, formatInstant, type CompiledSchedule } from "../schedule/engine.ts";
+import { firstQuickFlip, MIN_FLIP_GAP_MS } from "../schedule/flips.ts";
 
 export type PathSegment = string | number;
 export type Problem = { path: string; segments: PathSegment[]; message: string };
-export type ValidationResult = { ok: true; schedule: ServingSchedule } | { ok: false; problems: Problem[] };
+/** Warnings are about valid schedules that are most likely a mistake; they never make one invalid. */
+export type ValidationResult = { ok: true; schedule: ServingSchedule; warnings: Problem[] } | { ok: false; problems: Problem[] };
+
+/**
+ * Where the check for schedules that flip too often looks: the year from this fixed instant. Fixed,
+ * not the current time, so that `validate` and the daemon's status say the same about a schedule on
+ * any day; a year, so that a pattern confined to some months or weekdays is seen too.
+ */
+export const FLIP_CHECK_FROM = Date.UTC(2026, 0, 1);
+export const FLIP_CHECK_DAYS = 366;
 
 /** `spec.uptime[1].cron.stop` from ["spec", "uptime", 1, "cron", "stop"]. */
 export function formatPath(segments: readonly PathSegment[]): string {
@@ -29,9 +40,45 @@ export function validateServingSchedule(obj: unknown): ValidationResult {
   }
   const { status: _ignored, ...rest } = obj as Record<string, unknown>;
   const result = ServingSchedule.safeParse(rest, { error: messageFor });
-  if (result.success) return { ok: true, schedule: result.data };
+  if (result.success) return { ok: true, schedule: result.data, warnings: flipWarnings(result.data.spec) };
   const problems = result.error.issues.flatMap((i) => fromIssue(i as Issue, [], rest));
   return { ok: false, problems: dedupe(mixedForms(problems, rest)) };
+}
+
+/**
+ * A warning when the schedule changes state less than 10 minutes after its previous change, at the
+ * uptime entry that does so on its own (with the schedule's zone and warm-up), or at spec.uptime when
+ * only entries together do (a window ending 5 minutes before the next begins).
+ */
+function flipWarnings(spec: ServingScheduleSpec): Problem[] {
+  const until = FLIP_CHECK_FROM + FLIP_CHECK_DAYS * 86_400_000;
+  const flips = (s: ServingScheduleSpec) => {
+    let compiled: CompiledSchedule;
+    try {
+      compiled = compileSchedule(s);
+    } catch {
+      return undefined; // what the engine cannot compile is reported as a problem, not here
+    }
+    const pair = firstQuickFlip(compiled, FLIP_CHECK_FROM, until, MIN_FLIP_GAP_MS);
+    return pair && { compiled, pair };
+  };
+  if (!spec.uptime || spec.uptime.length === 0) return [];
+  const whole = flips(spec);
+  if (!whole) return [];
+  const own = spec.uptime.flatMap((u, i) => {
+    const found = spec.uptime && spec.uptime.length > 1 ? flips({ ...spec, uptime: [u], exceptions: [] }) : whole;
+    return found ? [problem(["spec", "uptime", i, ...(isCronUptime(u) ? ["cron"] : [])], flipMessage(found.compiled, found.pair))] : [];
+  });
+  return own.length > 0 ? own : [problem(["spec", "uptime"], flipMessage(whole.compiled, whole.pair))];
+}
+
+function flipMessage(s: CompiledSchedule, [a, b]: [{ at: number; state: string }, { at: number; state: string }]): string {
+  const gap = b.at - a.at;
+  const apart = gap % 60_000 === 0 ? `${gap / 60_000} minute${gap === 60_000 ? "" : "s"}` : `${Math.round(gap / 1000)} seconds`;
+  return (
+    `warning: changes state ${apart} after the previous change (${a.state} at ${formatInstant(s, a.at)}, ${b.state} at ${formatInstant(s, b.at)}); ` +
+    `a schedule that flips more often than every ${MIN_FLIP_GAP_MS / 60_000} minutes thrashes GPUs, as every start loads the model again`
+  );
 }
 
 /** An uptime entry with keys of both forms gets one problem saying so instead of the details of either form. */

@@ -17,7 +17,8 @@ export type ServiceReport = {
 
 export type StatusInput = {
   generation: number | undefined;
-  valid: { ok: true } | { ok: false; message: string };
+  /** warnings: "path: warning: ..." lines of a valid spec that is most likely a mistake (see src/api/validate.ts). */
+  valid: { ok: true; warnings?: readonly string[] } | { ok: false; message: string };
   /** undefined when the schedule has no idle policy. */
   metrics: { ok: true } | { ok: false; message: string } | undefined;
   services: ServiceReport[];
@@ -55,7 +56,10 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
   const cond = (type: string, status: "True" | "False" | "Unknown", reason: string, message: string) =>
     conditions.push(keepTransitionTime(input.previous, { type, status, reason, message, lastTransitionTime: iso(input.now), ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}) }));
 
-  if (input.valid.ok) cond("Valid", "True", "Valid", "the spec is valid");
+  // A warning keeps the schedule Valid and working, so it rides on the Valid condition rather than
+  // adding a condition type that tools would have to learn.
+  if (input.valid.ok && (input.valid.warnings?.length ?? 0) > 0) cond("Valid", "True", "ValidWithWarnings", `the spec is valid; ${input.valid.warnings?.join("; ")}`);
+  else if (input.valid.ok) cond("Valid", "True", "Valid", "the spec is valid");
   else cond("Valid", "False", "Invalid", input.valid.message);
   if (input.metrics === undefined) cond("MetricsAvailable", "True", "NotRequired", "no idle policy: request rates are not read");
   else if (input.metrics.ok) cond("MetricsAvailable", "True", "QuerySucceeded", "request rates are available");

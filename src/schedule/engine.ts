@@ -25,12 +25,15 @@
 //       next day at `to` when to < from; "24:00" = next day 00:00. A window whose bounds resolve
 //       (DST) to end <= start is empty (e.g. 02:30-03:00 on a 02:00->03:00 day).
 //     - Cron form {cron: {start, stop}} (5 fields, classic semantics: when day-of-month and
-//       day-of-week are both restricted, a day matching either fires), in timeZone: Running from
+//       day-of-week are both restricted, a day matching either fires; day-of-month also takes L and
+//       nW, day-of-week nL and n#k, which count as values of their field in that rule; which local
+//       dates fire never depends on DST, see src/schedule/cron.ts), in timeZone: Running from
 //       each start instant to the first stop instant at or after it. A start while running does
 //       nothing, a stop while stopped does nothing; a start and a stop at the same instant leave it
 //       Stopped (a zero-length window). To know whether a cron window is open at t the engine looks
-//       back from t for the latest start and the latest stop, at most CRON_LOOKBACK_DAYS (8 years
-//       + 2 days, longer than any valid expression's period, so Feb 29 crons are seen too).
+//       back from t for the latest start and the latest stop, at least CRON_LOOKBACK_DAYS (8 years
+//       + 2 days, so Feb 29 crons are seen too) and longer for an expression with longer gaps
+//       between firings ("0 8 * 2 1#5", a fifth Monday in February, recurs only every 28-40 years).
 //     - Windows are united: overlapping and adjacent windows (of any form) merge, so there is no
 //       Stopped instant at a seam and no transition there.
 //
@@ -48,7 +51,7 @@ import type { ScheduleException, ServingScheduleSpec } from "../api/servingSched
 import { isCronUptime } from "../api/servingSchedule.ts";
 import { parseDuration } from "../api/duration.ts";
 import { DAY_MS, MINUTE_MS, weekday } from "./civil.ts";
-import { compileCron, cronInstantsBetween, lastCronInstantBefore, type CronMatcher } from "./cron.ts";
+import { compileCron, cronDayProfile, cronInstantsBetween, lastCronInstantBefore, type CronMatcher } from "./cron.ts";
 import { parseDays, parseTimeOfDay } from "./days.ts";
 import { zoneOffsets, type ZoneOffsets } from "./zone.ts";
 
@@ -144,8 +147,8 @@ function windowIntervals(w: DayWindow | CronWindow, zone: ZoneOffsets, lo: numbe
     return;
   }
   // Cron form: state just before lo from the latest start and stop, then walk the events in [lo, hi].
-  const lastStart = lastCronInstantBefore(w.start, zone, lo, CRON_LOOKBACK_DAYS);
-  const lastStop = lastCronInstantBefore(w.stop, zone, lo, CRON_LOOKBACK_DAYS);
+  const lastStart = latestCronInstantBefore(w.start, zone, lo);
+  const lastStop = latestCronInstantBefore(w.stop, zone, lo);
   let openSince: number | undefined = lastStart !== undefined && (lastStop === undefined || lastStart > lastStop) ? lastStart : undefined;
   const starts = cronInstantsBetween(w.start, zone, lo, hi);
   const stops = cronInstantsBetween(w.stop, zone, lo, hi);
@@ -166,6 +169,18 @@ function windowIntervals(w: DayWindow | CronWindow, zone: ZoneOffsets, lo: numbe
     }
   }
   if (openSince !== undefined) out.push({ s: openSince, e: Infinity });
+}
+
+/**
+ * The latest instant before `before`, however long ago: "0 8 * 2 1#5" can go 40 years without firing.
+ * The expression's longest gap costs a walk over the calendar, so it is only asked for when the usual
+ * look-back finds nothing.
+ */
+function latestCronInstantBefore(c: CronMatcher, zone: ZoneOffsets, before: number): number | undefined {
+  const found = lastCronInstantBefore(c, zone, before, CRON_LOOKBACK_DAYS);
+  if (found !== undefined) return found;
+  const longest = cronDayProfile(c).longestGapDays + 2;
+  return longest > CRON_LOOKBACK_DAYS ? lastCronInstantBefore(c, zone, before, longest) : undefined;
 }
 
 type Piece = { at: number; state: State; reason: Reason; detail: string | undefined };

@@ -254,3 +254,23 @@ test("validate CLI (child process): exit codes, one line per problem on stderr, 
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /Unknown option '--strict'/);
 });
+
+test("validate CLI (child process): a schedule that flips more often than every 10 minutes is a warning line, exit 0", () => {
+  const dir = mkdtempSync(join(tmpdir(), "validate-flip-"));
+  const file = join(dir, "flip.yaml");
+  writeFileSync(file, `${HEAD}  uptime:\n    - cron: {start: "*/2 * * * *", stop: "1-59/2 * * * *"}\n`);
+  const r = spawnSync(process.execPath, ["src/cli/main.ts", "validate", file], { cwd: new URL("../../../", import.meta.url), encoding: "utf8" });
+  assert.deepEqual([r.status, r.stdout], [0, "1 schedule valid in 1 file\n"]);
+  assert.equal(
+    r.stderr,
+    `${file}:8: ns/s: spec.uptime[0].cron: warning: changes state 1 minute after the previous change ` +
+      "(Stopped at 2026-01-01T00:01:00.000+00:00, Running at 2026-01-01T00:02:00.000+00:00); " +
+      "a schedule that flips more often than every 10 minutes thrashes GPUs, as every start loads the model again\n",
+  );
+});
+
+test("validate: cron start and stop that differ only in how they are written are one problem at stop", () => {
+  assert.deepEqual(problems('  uptime:\n    - cron:\n        start: "0 8 * * MON-FRI"\n        stop: "0 8 * * 1-5"\n'), [
+    "f.yaml:10: ns/s: spec.uptime[0].cron.stop: stop fires at exactly the same instants as start, only written differently (the window would be empty)",
+  ]);
+});
