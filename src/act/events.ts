@@ -100,9 +100,9 @@ export class EventRecorder {
     this.timers = opts.timers ?? systemTimers;
   }
 
-  /** Fire-and-forget. */
+  /** Fire-and-forget: failures are logged here, never left to reject. */
   record(obj: InvolvedObject, type: EventType, reason: EventReason, message: string): void {
-    void this.recordAsync(obj, type, reason, message);
+    this.recordAsync(obj, type, reason, message).catch((err: unknown) => this.logger.warn('events: record failed', { reason, error: errorMessage(err) }));
   }
 
   /** Records an Event; resolves with what was written (never rejects). */
@@ -200,7 +200,7 @@ export class EventRecorder {
     entry.timer = this.timers.setTimeout(() => {
       entry.timer = undefined;
       if (this.entries.get(key) !== entry) return;
-      void this.enqueueWrite(entry);
+      this.enqueueWrite(entry).catch((err: unknown) => this.logger.warn('events: deferred write failed', { reason: entry.reason, error: errorMessage(err) }));
     }, Math.max(1, wait));
   }
 

@@ -5,7 +5,8 @@
 //
 // The write is a JSON merge patch on /status computed as the difference between the current and
 // the desired status: changed keys set, removed keys set to null, arrays replaced whole. No
-// resourceVersion precondition: the daemon (leader) owns the status.
+// resourceVersion precondition: the daemon (leader) owns the status. Every status is capped in
+// size first (capStatus).
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { ResourceRef } from '../sources/kube/informer.ts';
 import { SERVING_SCHEDULE_RESOURCE } from '../sources/kube/servingSchedule.ts';
@@ -78,6 +79,65 @@ export function createMergePatch(from: unknown, to: unknown): Record<string, unk
   return patch;
 }
 
+// ---- the size cap ----
+
+/**
+ * Bounds of a written status. Its strings come partly from what people write on services (names,
+ * annotations), and one object's status must stay far below etcd's 1.5 MB object limit however many
+ * services a schedule selects: lists are cut with a count of the rest, strings are cut.
+ */
+export const STATUS_LIMITS = {
+  /** Services listed; `running`, `stopped` and `gpusReclaimed` still count all of them. */
+  services: 500,
+  /** A service's or a condition's message. */
+  message: 1024,
+  /** Names, reasons, states and times. */
+  word: 253,
+  /** The whole status as JSON. */
+  bytes: 256 * 1024,
+} as const;
+
+function cut(value: unknown, max: number): unknown {
+  return typeof value === 'string' && value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+function capStrings(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = cut(v, k === 'message' ? STATUS_LIMITS.message : STATUS_LIMITS.word);
+  return out;
+}
+
+/**
+ * The status within STATUS_LIMITS. When services are left out, the Ready condition says how many.
+ * Idempotent: a capped status is returned unchanged, so comparing with what was written holds.
+ */
+export function capStatus<T extends Record<string, unknown>>(status: T): T {
+  const out: Record<string, unknown> = capStrings(status);
+  const all = Array.isArray(status.services) ? (status.services as unknown[]) : undefined;
+  const services = all?.map((s) => (isPlainObject(s) ? capStrings(s) : s));
+  const conditions = Array.isArray(status.conditions) ? status.conditions.map((c: unknown) => (isPlainObject(c) ? capStrings(c) : c)) : undefined;
+  if (conditions) out.conditions = conditions;
+  if (services === undefined || all === undefined) return out as T;
+  let keep = Math.min(services.length, STATUS_LIMITS.services);
+  for (;;) {
+    const listed = services.slice(0, keep);
+    const rest = services.length - keep;
+    const withNote = rest > 0 && conditions ? conditions.map((c) => noteOmitted(c, rest)) : conditions;
+    const candidate = { ...out, services: listed, ...(withNote ? { conditions: withNote } : {}) };
+    if (keep === 0 || canonicalJson(candidate).length <= STATUS_LIMITS.bytes) return candidate as unknown as T;
+    keep = Math.floor(keep / 2);
+  }
+}
+
+const OMITTED = /; (\d+) more services? not listed in status$/;
+
+function noteOmitted(condition: unknown, rest: number): unknown {
+  if (!isPlainObject(condition) || condition.type !== 'Ready' || typeof condition.message !== 'string') return condition;
+  const note = `; ${rest} more service${rest === 1 ? '' : 's'} not listed in status`;
+  const base = condition.message.replace(OMITTED, '');
+  return { ...condition, message: `${base.slice(0, STATUS_LIMITS.message - note.length)}${note}` };
+}
+
 export type ScheduleStatusWriterOptions = {
   kubeConfig: KubeConfig;
   limiter: WriteLimiter;
@@ -107,6 +167,7 @@ export class ScheduleStatusWriter {
   /** Writes `desired` as the status of namespace/name unless it is already there. Never throws. */
   async write(namespace: string, name: string, desired: Record<string, unknown>, current: CurrentObject): Promise<StatusWriteResult> {
     const key = `${namespace}/${name}`;
+    desired = capStatus(desired);
     const canonical = canonicalJson(desired);
     const currentRv = current?.metadata?.resourceVersion;
     if (current !== undefined && canonicalJson(current.status ?? {}) === canonical) {

@@ -11,10 +11,16 @@ import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../
 import { parseScheduleObject, SERVING_SCHEDULE_RESOURCE, type ScheduleObject } from "../sources/kube/servingSchedule.ts";
 import type { ResourceRef } from "../sources/kube/informer.ts";
 import { EXIT_INVALID, PROGRAM, type CliIO } from "./io.ts";
+import { visible } from "./visible.ts";
 
 /** A failure to report in one line on stderr, exit 1. */
 export class CommandError extends Error {
   override name = "CommandError";
+}
+
+/** 409: the object changed after it was read (the patch carried the resourceVersion it was decided on). */
+export class ConflictError extends CommandError {
+  override name = "ConflictError";
 }
 
 /** The connection flags every cluster command takes (parseArgs options). */
@@ -35,7 +41,8 @@ export type ClusterClient = {
   getInferenceService(namespace: string, name: string): Promise<InferenceService>;
   listInferenceServices(namespace: string | undefined): Promise<InferenceService[]>;
   listSchedules(namespace: string | undefined): Promise<ScheduleObject[]>;
-  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<Record<string, string>>;
+  /** With `resourceVersion`, the patch applies only to that version of the object; else ConflictError. */
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<Record<string, string>>;
 };
 
 export function connect(flags: { kubeconfig?: string | undefined; context?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ClusterClient {
@@ -83,11 +90,12 @@ export function connect(flags: { kubeconfig?: string | undefined; context?: stri
           : await api.listNamespacedCustomObject({ ...coords(SERVING_SCHEDULE_RESOURCE), namespace })) as { items?: unknown[] };
         return (list.items ?? []).map(parseScheduleObject);
       }),
-    patchAnnotations: async (namespace, name, annotations) => {
+    patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
       const patcher = new AnnotationPatcher({ kubeConfig: kc, limiter: new WriteLimiter(), transientRetries: 1 });
-      const r = await call(`InferenceService ${namespace}/${name}`, () => patcher.patchAnnotations(namespace, name, annotations));
+      const r = await call(`InferenceService ${namespace}/${name}`, () => patcher.patchAnnotations(namespace, name, annotations, { resourceVersion }));
       if (r.kind === "ok") return r.annotations;
-      const code = r.kind === "notFound" ? 404 : r.kind === "conflict" ? 409 : r.code;
+      if (r.kind === "conflict") throw new ConflictError(`InferenceService ${namespace}/${name} changed while deciding: ${r.message}`);
+      const code = r.kind === "notFound" ? 404 : r.code;
       throw new CommandError(describeFailure(`InferenceService ${namespace}/${name}`, server, { code, message: r.message, body: { reason: r.kind === "error" ? r.reason : undefined, message: r.message } }));
     },
   };
@@ -135,7 +143,7 @@ export async function reporting(command: string, io: CliIO, body: () => Promise<
     return await body();
   } catch (err) {
     if (err instanceof CommandError) {
-      io.err(`${PROGRAM} ${command}: ${err.message}\n`);
+      io.err(`${PROGRAM} ${command}: ${visible(err.message)}\n`);
       return EXIT_INVALID;
     }
     throw err;

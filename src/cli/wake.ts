@@ -18,7 +18,7 @@ if it is stopped and does not stop it (schedule, idle) before then; afterwards i
 again. A service no ServingSchedule selects is started directly (serving.kserve.io/stop: "false").
 A service with reclaimer.dev/exclude: "true" (or in ModelMesh mode) is refused: nothing is written, exit 1.
 
-  --for            how long: 2h (default), 90m, 1h30m
+  --for            how long: 2h (default), 90m, 1h30m; from 1m to 8784h
   -n, --namespace  namespace when the argument is only <name> (default: the context's)
 ${CONNECTION_USAGE}`,
   run(argv: string[], io: CliIO): Promise<number> {

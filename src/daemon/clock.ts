@@ -1,18 +1,20 @@
 // The only place the daemon reads the wall clock or arms timers. Everything else is handed `now`.
+import { MAX_TIMER_DELAY_MS } from "../api/duration.ts";
+
 export type Cancel = () => void;
 
 export type Clock = {
   now(): number;
-  /** Run fn at the instant (epoch ms), or at once if it has passed. Long waits are chained, since setTimeout caps at ~24.8 days. */
+  /** Run fn at the instant (epoch ms), or at once if it has passed; never for NaN or +Infinity. Long waits are chained, since setTimeout caps at ~24.8 days. */
   at(instant: number, fn: () => void): Cancel;
   every(ms: number, fn: () => void): Cancel;
 };
 
-const MAX_DELAY = 2 ** 31 - 1;
-
 export const systemClock: Clock = {
   now: () => Date.now(),
   at(instant, fn) {
+    // No instant is "never"; a NaN delay would otherwise become a 1 ms timer that re-arms forever.
+    if (Number.isNaN(instant) || instant === Number.POSITIVE_INFINITY) return () => {};
     let timer: NodeJS.Timeout | undefined;
     let cancelled = false;
     const arm = () => {
@@ -22,7 +24,7 @@ export const systemClock: Clock = {
         fn();
         return;
       }
-      timer = setTimeout(arm, Math.min(delay, MAX_DELAY));
+      timer = setTimeout(arm, Math.min(delay, MAX_TIMER_DELAY_MS));
       timer.unref?.();
     };
     // Timers are armed on the next turn, so a callback that re-arms from inside a firing never recurses.
@@ -34,8 +36,20 @@ export const systemClock: Clock = {
     };
   },
   every(ms, fn) {
-    const timer = setInterval(fn, ms);
-    timer.unref?.();
-    return () => clearInterval(timer);
+    // setInterval past 2^31-1 ms would tick every millisecond: longer periods are chained instead.
+    if (ms <= MAX_TIMER_DELAY_MS) {
+      const timer = setInterval(fn, Math.max(1, ms));
+      timer.unref?.();
+      return () => clearInterval(timer);
+    }
+    let cancel: Cancel = () => {};
+    const next = () => {
+      cancel = systemClock.at(Date.now() + ms, () => {
+        next();
+        fn();
+      });
+    };
+    next();
+    return () => cancel();
   },
 };

@@ -11,11 +11,18 @@ export class KeyedQueue {
 
   run(key: string, work: () => Promise<void>): Promise<void> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(work).catch((err: unknown) => this.onError(key, err));
-    this.tails.set(key, next);
-    void next.finally(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
+    const next = previous.then(work).catch((err: unknown) => {
+      // A failing error handler must not turn this key's chain into an unhandled rejection.
+      try {
+        this.onError(key, err);
+      } catch {
+        // nothing left to report it to
+      }
     });
+    this.tails.set(key, next);
+    next.then(() => {
+      if (this.tails.get(key) === next) this.tails.delete(key);
+    }, () => undefined);
     return next;
   }
 

@@ -2,7 +2,8 @@
 // src/decide/ what each InferenceService should be, applies that through src/act/, confirms that
 // KServe acted, and reports. It holds no state that the cluster does not also hold, except caches
 // that make it fast (compiled schedules, the last decision per service) and timers.
-import { STOP, STATE, isStopSet } from "../api/annotations.ts";
+import { STOP, STATE, isStopSet, readKeepRunningUntil, readState } from "../api/annotations.ts";
+import { parseDuration } from "../api/duration.ts";
 import type { ServingScheduleSpec, ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { validateServingSchedule } from "../api/validate.ts";
 import { compileSchedule, stateAt, nextTransition, type CompiledSchedule } from "../schedule/index.ts";
@@ -12,7 +13,7 @@ import { scheduleMoment, serviceFacts, sinceOf, toMs } from "../decide/facts.ts"
 import { buildStatus, reclaimedBy, type ServiceReport } from "../decide/status.ts";
 import type { Clock, Cancel } from "./clock.ts";
 import { KeyedQueue } from "./queue.ts";
-import { canonicalJson } from "../act/scheduleStatus.ts";
+import { canonicalJson, capStatus } from "../act/scheduleStatus.ts";
 import type { Logger } from "../report/log.ts";
 import type { ReclaimerMetrics } from "../report/metrics.ts";
 import type { TrafficRequest, TrafficReading } from "../sources/prometheus/traffic.ts";
@@ -51,6 +52,8 @@ export type ReconcilerPorts = {
   services: { list(): IsvcObject[]; get(namespace: string, name: string): IsvcObject | undefined };
   schedules: { list(): ScheduleObject[]; get(namespace: string, name: string): ScheduleObject | undefined };
   gpusOf(isvc: IsvcObject): number;
+  /** Why some of the service's GPU requests were not counted (not whole GPU counts); none when all were. */
+  gpuProblemsOf?(isvc: IsvcObject): readonly string[];
   /** KServe deployment mode: status, else the annotation, else the cluster default. */
   modeOf(isvc: IsvcObject): string;
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion: string | undefined): Promise<PatchOutcome>;
@@ -71,7 +74,7 @@ export type ReconcilerOptions = {
 };
 
 type CompiledEntry =
-  | { ok: true; key: string; obj: ScheduleObject; spec: ServingScheduleSpec; compiled: CompiledSchedule; createdAt: number; moment?: ScheduleMoment; momentValidUntil?: number; momentFrom?: number }
+  | { ok: true; key: string; obj: ScheduleObject; spec: ServingScheduleSpec; compiled: CompiledSchedule; createdAt: number; warnings?: string[]; moment?: ScheduleMoment; momentValidUntil?: number; momentFrom?: number }
   | { ok: false; key: string; obj: ScheduleObject; message: string; createdAt: number };
 
 type Pending = { action: "stop" | "start"; deadline: number; cancel: Cancel; since: number };
@@ -98,6 +101,10 @@ export class Reconciler {
   readonly #metricsOk = new Map<string, { ok: true } | { ok: false; message: string }>();
   readonly #lastSkipEvent = new Map<string, string>();
   readonly #conflictReported = new Map<string, string>();
+  /** Per service: the input problems (bad GPU request, keep-running-until, record) last reported, by Event reason. */
+  readonly #inputProblems = new Map<string, Map<string, string>>();
+  /** Per service: consecutive failed reconciles, for the retry backoff and one Event per failure. */
+  readonly #failures = new Map<string, { count: number; message: string }>();
   readonly #dirtyStatus = new Set<string>();
   /** Per schedule: GPUs it keeps stopped now, GPU-hours so far, and since when `gpus` has held. */
   readonly #reclaim = new Map<string, { gpus: number; hours: number; since: number }>();
@@ -110,15 +117,41 @@ export class Reconciler {
   constructor(ports: ReconcilerPorts, options: ReconcilerOptions) {
     this.#p = ports;
     this.#o = options;
-    this.#queue = new KeyedQueue((k, err) => this.#p.log.error("reconcile failed", { service: k, err }));
+    this.#queue = new KeyedQueue((k, err) => this.#reconcileFailed(k, err));
+  }
+
+  /**
+   * One service's handling threw: a bug or an input nobody foresaw. It is that service's problem,
+   * not the daemon's: logged, counted, shown on the service as an Event, and retried with backoff;
+   * every other service goes on.
+   */
+  #reconcileFailed(k: string, err: unknown): void {
+    const message = errorText(err);
+    const before = this.#failures.get(k);
+    const count = (before?.count ?? 0) + 1;
+    this.#failures.set(k, { count, message });
+    const retryInMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(count - 1, 16));
+    this.#p.log.error("reconcile failed; retrying", { service: k, attempt: count, retryInMs, err: message, stack: err instanceof Error ? err.stack : undefined });
+    this.#p.metrics.error("reconcile");
+    const [ns, name] = splitKey(k);
+    const isvc = this.#p.services.get(ns, name);
+    if (!isvc) return;
+    if (before?.message !== message) this.#p.event(isvcRef(isvc), "Warning", "ReconcileFailed", `could not decide or act on this service: ${message}; retrying`);
+    this.#armServiceTimer(k, this.#p.clock.now() + retryInMs, undefined);
+  }
+
+  /** Report a failure of work not tied to one service (status, idle tick) the same way, without a retry of its own. */
+  #failed(kind: "status" | "idle", what: string, err: unknown): void {
+    this.#p.log.error(what, { err: errorText(err), stack: err instanceof Error ? err.stack : undefined });
+    this.#p.metrics.error(kind);
   }
 
   /** Caches are synced: rebuild everything from the cluster, catch up, arm timers. */
   start(): void {
     for (const s of this.#p.schedules.list()) this.#compile(s);
     this.#evaluateAll(undefined);
-    this.#idleTimer = this.#p.clock.every(this.#o.idleIntervalMs, () => void this.idleTick());
-    void this.idleTick();
+    this.#idleTimer = this.#p.clock.every(this.#o.idleIntervalMs, () => this.#runIdleTick());
+    this.#runIdleTick();
     this.#armed = true;
   }
 
@@ -134,7 +167,11 @@ export class Reconciler {
     for (const t of this.#serviceTimers.values()) t.cancel();
     for (const p of this.#pending.values()) p.cancel();
     await this.#queue.drain();
-    await this.flushStatus();
+    await this.flushStatus().catch((err: unknown) => this.#failed("status", "status flush at shutdown failed", err));
+  }
+
+  #runIdleTick(): void {
+    this.idleTick().catch((err: unknown) => this.#failed("idle", "idle tick failed", err));
   }
 
   // ---- informer events ----
@@ -173,6 +210,8 @@ export class Reconciler {
     this.#traffic.delete(k);
     this.#lastSkipEvent.delete(k);
     this.#conflictReported.delete(k);
+    this.#inputProblems.delete(k);
+    this.#failures.delete(k);
     this.#pending.get(k)?.cancel();
     this.#pending.delete(k);
     this.#notConfirmed.delete(k);
@@ -232,7 +271,8 @@ export class Reconciler {
     const prior = obj.status?.gpuHoursReclaimed;
     // GPU-hours survive restarts and failovers through the status they were last written to.
     if (!this.#reclaim.has(k)) this.#reclaim.set(k, { gpus: 0, hours: typeof prior === "number" ? prior : 0, since: this.#p.clock.now() });
-    this.#schedules.set(k, { ok: true, key: k, obj, spec: parsed.schedule.spec, compiled, createdAt });
+    const warnings = parsed.warnings.map((w) => `${w.path}: ${w.message}`);
+    this.#schedules.set(k, { ok: true, key: k, obj, spec: parsed.schedule.spec, compiled, createdAt, warnings });
     this.#armScheduleTimer(k);
     this.#markDirty(k);
     this.#updateInvalidGauge();
@@ -287,7 +327,7 @@ export class Reconciler {
 
   #enqueue(k: string, boundary: number | undefined): void {
     if (this.#stopped) return;
-    void this.#queue.run(k, () => this.#reconcile(k, boundary));
+    this.#queue.run(k, () => this.#reconcile(k, boundary)).catch((err: unknown) => this.#reconcileFailed(k, err));
   }
 
   #governing(isvc: IsvcObject): { entry: Extract<CompiledEntry, { ok: true }> | undefined; overruled: string[] } {
@@ -317,6 +357,8 @@ export class Reconciler {
     const moment = entry ? this.#moment(entry, now) : undefined;
     const traffic = entry?.spec.idle ? this.#traffic.get(k) ?? { kind: "unknown" as const, why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" } : undefined;
     const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun });
+    if (entry) this.#reportInputProblems(k, isvc);
+    else this.#inputProblems.delete(k);
 
     const previous = this.#decisions.get(k);
     const since = sinceOf(isvc);
@@ -327,6 +369,7 @@ export class Reconciler {
     if (entry) this.#markDirty(entry.key);
     this.#armServiceTimer(k, decision.recheckAt, moment?.next?.at);
     this.#reportSkip(k, isvc, decision);
+    this.#failures.delete(k);
 
     if (decision.action === "none") return;
     const annotations: Record<string, string | null> = {};
@@ -425,6 +468,30 @@ export class Reconciler {
 
   // ---- reports ----
 
+  /**
+   * Inputs the daemon ignores (a GPU request that is no whole GPU count, a keep-running-until that is
+   * not RFC 3339, an unreadable record) are decided as if absent; each is reported once per service
+   * and value, not on every reconcile.
+   */
+  #reportInputProblems(k: string, isvc: IsvcObject): void {
+    const annotations = isvc.metadata.annotations;
+    const keep = readKeepRunningUntil(annotations);
+    const state = readState(annotations);
+    const gpuProblems = this.#p.gpuProblemsOf?.(isvc) ?? [];
+    const current = new Map<string, string>();
+    if (gpuProblems.length > 0) current.set("InvalidGpuRequest", `GPUs not counted: ${gpuProblems.slice(0, 5).join("; ")}${gpuProblems.length > 5 ? `; and ${gpuProblems.length - 5} more` : ""}`);
+    if (keep.kind === "invalid") current.set("InvalidKeepRunningUntil", keep.why);
+    if (state.kind === "invalid") current.set("InvalidStateRecord", `${state.why}; treated as no record`);
+    const reported = this.#inputProblems.get(k) ?? new Map<string, string>();
+    for (const [reason, message] of current) {
+      if (reported.get(reason) === message) continue;
+      this.#p.log.warn("ignored input", { service: k, reason, message });
+      this.#p.event(isvcRef(isvc), "Warning", reason, message);
+    }
+    if (current.size > 0) this.#inputProblems.set(k, current);
+    else this.#inputProblems.delete(k);
+  }
+
   #reportSkip(k: string, isvc: IsvcObject, decision: Decision): void {
     const skip = decision.skip;
     if (!skip || skip === "NotSelected") {
@@ -460,7 +527,7 @@ export class Reconciler {
     if (this.#statusTimer || this.#stopped) return;
     this.#statusTimer = this.#p.clock.at(this.#p.clock.now() + this.#o.statusDebounceMs, () => {
       this.#statusTimer = undefined;
-      void this.flushStatus();
+      this.flushStatus().catch((err: unknown) => this.#failed("status", "status flush failed", err));
     });
   }
 
@@ -503,34 +570,33 @@ export class Reconciler {
       list.push({ name: splitKey(k)[1], decision: d.decision, gpus: d.gpus, since: d.since, nextTransition: d.decision.recheckAt, notConfirmed: this.#notConfirmed.has(k) });
       reports.set(d.schedule, list);
     }
+    // One schedule's failure (building or writing its status) is reported, and the others are written.
     await Promise.all(
-      dirty.map(async (s) => {
-        const entry = this.#schedules.get(s);
-        if (!entry) return;
-        const [ns, name] = splitKey(s);
-        const next = entry.ok ? nextTransition(entry.compiled, now) : undefined;
-        const status = buildStatus({
-          generation: entry.obj.metadata.generation,
-          valid: entry.ok ? { ok: true } : { ok: false, message: entry.message },
-          metrics: entry.ok && entry.spec.idle ? this.#metricsOk.get(s) ?? { ok: true } : undefined,
-          services: reports.get(s) ?? [],
-          next,
-          gpuHoursReclaimed: this.#settle(s, now)?.hours ?? 0,
-          previous: entry.obj.status,
-          now,
-        });
-        // GPU-hours grow every second while GPUs are reclaimed. Writing them on every tick would
-        // make a status write per schedule per tick at rest; they are carried along with the
-        // next real change instead, and /metrics has the live figure.
-        const before = entry.obj.status;
-        if (before !== undefined && canonicalJson({ ...status, gpuHoursReclaimed: before.gpuHoursReclaimed }) === canonicalJson(before)) return;
-        try {
-          await this.#p.writeStatus(ns, name, status);
-        } catch (err) {
-          this.#p.log.warn("status write failed", { schedule: s, err });
-        }
-      }),
+      dirty.map((s) => this.#flushOne(s, now, reports).catch((err: unknown) => this.#failed("status", `status of ${s} failed`, err))),
     );
+  }
+
+  async #flushOne(s: string, now: number, reports: Map<string, ServiceReport[]>): Promise<void> {
+    const entry = this.#schedules.get(s);
+    if (!entry) return;
+    const [ns, name] = splitKey(s);
+    const next = entry.ok ? nextTransition(entry.compiled, now) : undefined;
+    const status = capStatus(buildStatus({
+      generation: entry.obj.metadata.generation,
+      valid: entry.ok ? { ok: true, warnings: entry.warnings ?? [] } : { ok: false, message: entry.message },
+      metrics: entry.ok && entry.spec.idle ? this.#metricsOk.get(s) ?? { ok: true } : undefined,
+      services: reports.get(s) ?? [],
+      next,
+      gpuHoursReclaimed: this.#settle(s, now)?.hours ?? 0,
+      previous: entry.obj.status,
+      now,
+    }));
+    // GPU-hours grow every second while GPUs are reclaimed. Writing them on every tick would
+    // make a status write per schedule per tick at rest; they are carried along with the
+    // next real change instead, and /metrics has the live figure.
+    const before = entry.obj.status;
+    if (before !== undefined && canonicalJson({ ...status, gpuHoursReclaimed: before.gpuHoursReclaimed }) === canonicalJson(before)) return;
+    await this.#p.writeStatus(ns, name, status);
   }
 
   // ---- idle ----
@@ -549,7 +615,13 @@ export class Reconciler {
     }
     const idleSchedules = [...this.#schedules.values()].filter((e): e is Extract<CompiledEntry, { ok: true }> => e.ok && e.spec.idle !== undefined);
     if (idleSchedules.length === 0) return;
-    const reading = this.#p.readTraffic && requests.length > 0 ? await this.#p.readTraffic(requests) : undefined;
+    let reading: TrafficReading | undefined;
+    try {
+      reading = this.#p.readTraffic && requests.length > 0 ? await this.#p.readTraffic(requests) : undefined;
+    } catch (err) {
+      // A reader that throws instead of answering "unknown": every rate is unknown this tick.
+      this.#failed("idle", "reading request rates failed", err);
+    }
     for (const q of reading?.queries ?? []) {
       this.#p.metrics.prometheusQuery(q.preset, q.latencySeconds, q.ok);
       this.#p.metrics.setMetricsSourceAvailable(q.preset, q.ok);
@@ -560,7 +632,11 @@ export class Reconciler {
     }
     for (const e of idleSchedules) {
       const idle = e.spec.idle!;
-      const outcome = reading?.queries.find((q) => q.preset === idle.metric && q.window === idle.after);
+      // The query's window is in PromQL form ("1800s") and the policy's as written ("30m"): compare durations, not text.
+      const window = parseDuration(idle.after);
+      // A custom query's error can quote its namespace's series: only that namespace may see it.
+      const ns = e.obj.metadata.namespace;
+      const outcome = reading?.queries.find((q) => q.preset === idle.metric && parseDuration(q.window) === window && (q.namespace === undefined || q.namespace === ns));
       const status: { ok: true } | { ok: false; message: string } = !this.#p.readTraffic
         ? { ok: false, message: "no Prometheus configured (--prometheus-url)" }
         : outcome === undefined || outcome.ok
@@ -579,6 +655,15 @@ export class Reconciler {
 
 function trafficRequest(service: string, idle: NonNullable<ServingScheduleSpec["idle"]>): TrafficRequest {
   return { service, preset: idle.metric, window: idle.after, custom: idle.custom };
+}
+
+/** A failing service is retried after 5 s, then 10 s, ..., at most every 5 minutes. */
+const RETRY_FIRST_MS = 5_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 function isvcRef(isvc: IsvcObject): ObjectRef {

@@ -20,7 +20,7 @@
 //   7. Running and idle: Ready for at least `idle.after` and at most `threshold` req/s over that
 //      window: stop with reason Idle. Unknown traffic is never zero: it follows whenMetricsUnavailable.
 //   8. `suspend` and dry runs decide everything and apply nothing.
-import { isStopSet, readState, EXCLUDE, KEEP_RUNNING_UNTIL, type ReclaimerState } from "../api/annotations.ts";
+import { isStopSet, parseRfc3339, readKeepRunningUntil, readState, EXCLUDE, type ReclaimerState } from "../api/annotations.ts";
 import type { IdlePolicy } from "../api/servingSchedule.ts";
 import { parseDuration } from "../api/duration.ts";
 import type { State, StateAt, Transition } from "../schedule/index.ts";
@@ -146,11 +146,11 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
     ...extra,
   });
 
-  // 2. keep-running-until
-  const keepRaw = annotations[KEEP_RUNNING_UNTIL];
-  if (keepRaw !== undefined) {
-    const until = Date.parse(keepRaw);
-    if (Number.isFinite(until) && now < until) {
+  // 2. keep-running-until (not RFC 3339: as if absent; the shell reports it)
+  const keep = readKeepRunningUntil(annotations);
+  if (keep.kind === "ok") {
+    const { until, raw: keepRaw } = keep;
+    if (now < until) {
       if (stopSet) {
         return { action: "start", desired: "Running", reason: "KeepRunningUntil", message: `kept running until ${keepRaw}`, record: make("start", "KeepRunningUntil"), recheckAt: until };
       }
@@ -180,7 +180,7 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
     };
   }
   if (record?.action === "hold" && !stopSet) {
-    const until = record.until === undefined ? Number.POSITIVE_INFINITY : Date.parse(record.until);
+    const until = record.until === undefined ? Number.POSITIVE_INFINITY : parseRfc3339(record.until) ?? Number.NEGATIVE_INFINITY;
     if (now < until) {
       const idle = idleDecision(input, schedule, make);
       if (idle) return idle;
@@ -266,8 +266,7 @@ function idleEligibleAt(input: DecideInput, schedule: ScheduleMoment): number | 
 }
 
 function actedInstant(record: ReclaimerState): number {
-  const t = Date.parse(record.transition ?? record.at);
-  return Number.isFinite(t) ? t : Number.NEGATIVE_INFINITY;
+  return parseRfc3339(record.transition ?? record.at) ?? Number.NEGATIVE_INFINITY;
 }
 
 function optionalTransition(schedule: ScheduleMoment): Partial<ReclaimerState> {

@@ -29,6 +29,7 @@ export class ReclaimerMetrics {
   readonly #schedulesInvalid: Gauge<string>;
   readonly #leader: Gauge<string>;
   readonly #sourceAvailable: Gauge<"preset">;
+  readonly #errors: Counter<"kind">;
   readonly #gpusBySchedule = new Map<string, number>();
 
   constructor(options: MetricsOptions = {}) {
@@ -110,6 +111,12 @@ export class ReclaimerMetrics {
       labelNames: ["preset"],
       registers,
     });
+    this.#errors = new Counter({
+      name: "kserve_reclaimer_errors_total",
+      help: "Failures the daemon survived and reported, by kind: reconcile (one service's handling failed; retried), status, idle, event, unhandledRejection, uncaughtException.",
+      labelNames: ["kind"],
+      registers,
+    });
     this.#leader.set(0);
     this.#schedulesInvalid.set(0);
     this.#gpusReclaimed.set(0);
@@ -147,6 +154,7 @@ export class ReclaimerMetrics {
 
   /** GPUs a schedule currently keeps reclaimed; the unlabelled total follows. */
   setScheduleGpusReclaimed(namespace: string, schedule: string, gpus: number): void {
+    if (!Number.isFinite(gpus)) return;
     this.#gpusBySchedule.set(JSON.stringify([namespace, schedule]), gpus);
     this.#scheduleGpusReclaimed.set({ namespace, schedule }, gpus);
     this.#updateGpuTotal();
@@ -161,7 +169,13 @@ export class ReclaimerMetrics {
   }
 
   addGpuHoursReclaimed(hours: number): void {
-    if (hours > 0) this.#gpuHours.inc(hours);
+    // prom-client throws on a non-finite increment; a bad figure must not take the daemon down.
+    if (Number.isFinite(hours) && hours > 0) this.#gpuHours.inc(hours);
+  }
+
+  /** A failure that was caught, logged and survived (see the help text for the kinds). */
+  error(kind: "reconcile" | "status" | "idle" | "event" | "unhandledRejection" | "uncaughtException"): void {
+    this.#errors.inc({ kind });
   }
 
   unconfirmed(action: TransitionAction): void {

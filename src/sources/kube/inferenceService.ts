@@ -174,14 +174,46 @@ const SUFFIX: Record<string, number> = {
   '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
   Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
+const DECIMAL_EXPONENT: Record<string, number> = { '': 0, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[eE]([+-]?\d+))?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+/** The apiserver's own quantities are short; a longer text is not one anyone meant. */
+const MAX_QUANTITY_TEXT = 64;
 
-/** A Kubernetes quantity as a number; undefined when it does not parse. */
+/** A Kubernetes quantity as a number; undefined when it does not parse or is not finite. */
 export function parseQuantity(q: string | number): number | undefined {
   if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
+  const text = q.trim();
+  if (text.length > MAX_QUANTITY_TEXT) return undefined;
+  const m = QUANTITY.exec(text);
   if (!m) return undefined;
-  const mult = SUFFIX[m[2] ?? ''];
-  return mult === undefined ? undefined : Number(m[1]) * mult;
+  const [, mantissa = '', exponent = '0', suffix = ''] = m;
+  const decimal = DECIMAL_EXPONENT[suffix];
+  // Decimal suffixes fold into the exponent, so "1.005k" is exactly 1005, not 1004.9999999999999.
+  const n = decimal !== undefined ? Number(`${mantissa}e${Number(exponent) + decimal}`) : Number(`${mantissa}e${exponent}`) * (SUFFIX[suffix] ?? Number.NaN);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * More GPUs than one container or one InferenceService can hold on any real cluster: a request
+ * beyond them is a mistake, reported, and not counted (GPU-hours must not be made up).
+ */
+export const MAX_GPUS_PER_CONTAINER = 1024;
+export const MAX_GPUS_PER_SERVICE = 100_000;
+
+export type GpuQuantity = { ok: true; gpus: number } | { ok: false; why: string };
+
+/**
+ * A GPU request or limit as a whole number of GPUs. Kubernetes only schedules extended resources
+ * in whole units, so "1.5", "500m", "-1", "1e400" or "abc" are reported, never rounded.
+ */
+export function parseGpuQuantity(q: string | number): GpuQuantity {
+  const shown = typeof q === 'number' ? String(q) : JSON.stringify(q.length > 32 ? `${q.slice(0, 32)}…` : q);
+  const n = parseQuantity(q);
+  if (n === undefined) return { ok: false, why: `${shown} is not a Kubernetes quantity` };
+  if (n < 0) return { ok: false, why: `${shown} is negative` };
+  if (!Number.isInteger(n)) return { ok: false, why: `${shown} is not a whole number of GPUs` };
+  if (n > MAX_GPUS_PER_CONTAINER) return { ok: false, why: `${shown} is more than ${MAX_GPUS_PER_CONTAINER} GPUs for one container` };
+  return { ok: true, gpus: n };
 }
 
 /** `<vendor>/gpu` extended resources, plus Habana Gaudi (KServe's DefaultGPUResourceTypeList). */
@@ -189,16 +221,22 @@ export function isGpuResource(name: string): boolean {
   return name.endsWith('/gpu') || name === 'habana.ai/gaudi';
 }
 
-/** GPUs of one container: per GPU resource, its limit, else its request; summed over resources. */
-export function containerGpus(resources: z.infer<typeof ResourceRequirements>): number {
+/**
+ * GPUs of one container: per GPU resource, its limit, else its request; summed over resources.
+ * A value that is not a whole number of GPUs counts 0 and is described in `problems`.
+ */
+export function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = 'container'): number {
   if (!resources) return 0;
   const names = new Set([...Object.keys(resources.limits ?? {}), ...Object.keys(resources.requests ?? {})]);
   let total = 0;
   for (const name of names) {
     if (!isGpuResource(name)) continue;
+    const fromLimit = resources.limits?.[name] !== undefined;
     const q = resources.limits?.[name] ?? resources.requests?.[name];
-    const n = q === undefined ? undefined : parseQuantity(q);
-    if (n !== undefined && n > 0) total += Math.ceil(n);
+    if (q === undefined) continue;
+    const parsed = parseGpuQuantity(q);
+    if (parsed.ok) total += parsed.gpus;
+    else problems?.push(`${where}: ${fromLimit ? 'limits' : 'requests'}.${name} ${parsed.why}`);
   }
   return total;
 }
@@ -267,20 +305,21 @@ export function multiNodeGpus(headGpus: number, workerGpus: number, tensorParall
   return { head: 1, workers: total - 1, nodes: total };
 }
 
-/** Per-component breakdown of gpusOf. */
-export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}): ComponentGpus[] {
+/** Per-component breakdown of gpusOf; requests that are not whole GPU counts are described in `problems`. */
+export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}, problems?: string[]): ComponentGpus[] {
   const mode = deploymentModeOf(isvc, opts.defaultDeploymentMode);
   // ModelMesh: the model runs in the ServingRuntime's shared pods, not in pods of this service.
   if (mode === 'ModelMesh') return [];
   const autoscaler = isvc.metadata.annotations?.[AUTOSCALER_CLASS_ANNOTATION];
   const out: ComponentGpus[] = [];
   const spec = isvc.spec;
+  const gpus = (resources: z.infer<typeof ResourceRequirements>, where: string) => containerGpus(resources, problems, where);
 
   const predictor = spec?.predictor;
   if (predictor) {
     let implementation = 0;
-    for (const key of PREDICTOR_IMPLEMENTATIONS) implementation += containerGpus(predictor[key]?.resources);
-    const containers = (predictor.containers ?? []).map((c) => containerGpus(c.resources));
+    for (const key of PREDICTOR_IMPLEMENTATIONS) implementation += gpus(predictor[key]?.resources, `predictor.${key}`);
+    const containers = (predictor.containers ?? []).map((c, i) => gpus(c.resources, `predictor.containers[${c.name ?? i}]`));
     let perReplica = implementation + containers.reduce((a, b) => a + b, 0);
     let workers = 0;
     const ws = predictor.workerSpec;
@@ -288,7 +327,7 @@ export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}): Com
       // The head's GPU count is its main container's (the implementation's, else containers[0]).
       const headMain = implementation > 0 ? implementation : (containers[0] ?? 0);
       const sidecars = perReplica - headMain;
-      const mn = multiNodeGpus(headMain, containerGpus(ws.containers?.[0]?.resources), ws.tensorParallelSize, ws.pipelineParallelSize);
+      const mn = multiNodeGpus(headMain, gpus(ws.containers?.[0]?.resources, 'predictor.workerSpec.containers[0]'), ws.tensorParallelSize, ws.pipelineParallelSize);
       perReplica = mn.head + sidecars;
       workers = mn.workers;
     }
@@ -298,20 +337,38 @@ export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}): Com
   for (const component of ['transformer', 'explainer'] as const) {
     const c = spec?.[component];
     if (!c) continue;
-    let perReplica = (c.containers ?? []).reduce((a, x) => a + containerGpus(x.resources), 0);
-    if (component === 'explainer') perReplica += containerGpus(spec?.explainer?.art?.resources);
+    let perReplica = (c.containers ?? []).reduce((a, x, i) => a + gpus(x.resources, `${component}.containers[${x.name ?? i}]`), 0);
+    if (component === 'explainer') perReplica += gpus(spec?.explainer?.art?.resources, 'explainer.art');
     const replicas = replicasAtRest(c.minReplicas, mode, autoscaler);
     out.push({ component, perReplica, replicas, workers: 0, total: perReplica * replicas });
   }
   return out;
 }
 
+export type GpuCount = {
+  /** Whole GPUs, 0..MAX_GPUS_PER_SERVICE: what accounting may use. */
+  gpus: number;
+  /** Why some requests were not counted (empty when all were whole GPU counts). */
+  problems: string[];
+};
+
 /**
  * GPUs a running InferenceService holds at rest, from its spec: every component's containers (the
  * predictor implementation's, `containers[]`, and for a multi-node predictor the head and worker
  * pods), any `<vendor>/gpu` resource (limit, else request), times the replicas it keeps at rest
- * (replicasAtRest). Init containers are not counted.
+ * (replicasAtRest). Init containers are not counted. Requests that are not whole GPU counts count
+ * 0; a total beyond MAX_GPUS_PER_SERVICE counts 0 as a whole, since no part of it can be trusted.
  */
+export function gpuCount(isvc: InferenceService, opts: GpuOptions = {}): GpuCount {
+  const problems: string[] = [];
+  const total = gpuBreakdown(isvc, opts, problems).reduce((a, c) => a + c.total, 0);
+  if (!Number.isSafeInteger(total) || total > MAX_GPUS_PER_SERVICE) {
+    problems.push(`${Number.isFinite(total) ? total : 'an unbounded number of'} GPUs in total (replicas times GPUs per replica) is more than ${MAX_GPUS_PER_SERVICE}`);
+    return { gpus: 0, problems };
+  }
+  return { gpus: total, problems };
+}
+
 export function gpusOf(isvc: InferenceService, opts: GpuOptions = {}): number {
-  return gpuBreakdown(isvc, opts).reduce((a, c) => a + c.total, 0);
+  return gpuCount(isvc, opts).gpus;
 }

@@ -26,15 +26,37 @@ export type Timers = {
   clearTimeout(handle: TimerHandle): void;
 };
 
+/** setTimeout's own ceiling (2^31-1 ms): a longer delay would fire after 1 ms. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/** A timer that may wait longer than setTimeout can: re-armed in steps of at most MAX_DELAY. */
+class LongTimer {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(fn: () => void, ms: number) {
+    // NaN waits no time rather than becoming a 1 ms timer by accident; Infinity never fires.
+    const due = Date.now() + (Number.isNaN(ms) ? 0 : Math.max(0, ms));
+    const arm = () => {
+      const left = due - Date.now();
+      if (left === Number.POSITIVE_INFINITY) return;
+      if (left > MAX_DELAY) this.#set(arm, MAX_DELAY);
+      else this.#set(fn, left);
+    };
+    arm();
+  }
+  #set(fn: () => void, ms: number): void {
+    this.#timer = setTimeout(fn, Math.max(0, ms));
+    // Timers of the adapters never keep the process alive on their own.
+    this.#timer.unref();
+  }
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
 export const systemTimers: Timers = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    // Timers of the adapters never keep the process alive on their own.
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => new LongTimer(fn, ms),
+  clearTimeout: (handle) => (handle as LongTimer | undefined)?.clear(),
 };
 
 /** Resolves after `ms` on the given timers (rejects with the signal's reason when aborted). */

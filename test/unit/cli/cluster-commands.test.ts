@@ -21,7 +21,7 @@ test("usage errors exit 2 with the reason", async () => {
   const cases: [string[], RegExp][] = [
     [["wake"], /wake takes exactly one InferenceService/],
     [["wake", "a/b/c"], /"a\/b\/c" is not <namespace>\/<name>/],
-    [["wake", "ml/llama", "--for", "soon"], /--for must be a duration/],
+    [["wake", "ml/llama", "--for", "soon"], /--for: must be a duration/],
     [["sleep"], /sleep takes exactly one InferenceService/],
     [["sleep", "a", "b"], /sleep takes exactly one/],
     [["status", "-n", "a", "-A"], /give -n or -A, not both/],
