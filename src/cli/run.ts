@@ -1,8 +1,10 @@
-// `kserve-reclaimer run`: the daemon. Configuration errors are listed and exit 2; the daemon's own
-// failures after start are logged as JSON by the daemon itself.
+// `kserve-reclaimer run`: the daemon. Configuration errors are listed and exit 2; a metrics address
+// it cannot listen on exits 1 (the flag is fine, the host is not); the daemon's own failures after
+// start are logged as JSON by the daemon itself.
 import { runDaemon } from "../daemon/main.ts";
 import { ConfigError, DAEMON_FLAGS } from "../daemon/config.ts";
 import { KubeConfigError } from "../sources/kube/client.ts";
+import { ListenError } from "../report/http.ts";
 import { EXIT_USAGE, type Command } from "./io.ts";
 
 export const runCommand: Command = {
@@ -13,11 +15,24 @@ export const runCommand: Command = {
     try {
       return await runDaemon(argv, process.env);
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof KubeConfigError) {
-        io.err(`kserve-reclaimer run: ${err.message}\n`);
+      // One line per problem, each complete on its own: log collectors keep lines, not messages.
+      if (err instanceof ConfigError) {
+        io.err(err.problems.map((p) => `kserve-reclaimer run: invalid configuration: ${oneLine(p)}\n`).join(""));
         return EXIT_USAGE;
+      }
+      if (err instanceof KubeConfigError) {
+        io.err(`kserve-reclaimer run: ${oneLine(err.message)}\n`);
+        return EXIT_USAGE;
+      }
+      if (err instanceof ListenError) {
+        io.err(`kserve-reclaimer run: ${err.message} (--metrics-addr)\n`);
+        return 1;
       }
       throw err;
     }
   },
 };
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ");
+}

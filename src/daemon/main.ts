@@ -1,7 +1,7 @@
 // The one place that wires the daemon together: configuration, adapters in (informers, Prometheus,
 // the lease), the reconciler, adapters out (patcher, events, status, /metrics). Everything here is
 // construction and lifecycle; the decisions live in src/decide/.
-import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
+import { exposedCredentials, loadDaemonConfig, type DaemonConfig } from "./config.ts";
 import { systemClock } from "./clock.ts";
 import { Reconciler, type IsvcObject, type ObjectRef, type ScheduleObject as ReconcilerSchedule } from "./reconciler.ts";
 import { createLogger, type Logger } from "../report/log.ts";
@@ -9,11 +9,12 @@ import { ReclaimerMetrics } from "../report/metrics.ts";
 import { startReportServer, type ReportServer } from "../report/http.ts";
 import { loadKubeConfig } from "../sources/kube/client.ts";
 import { Informer } from "../sources/kube/informer.ts";
-import { ISVC_RESOURCE, parseInferenceService, gpusOf, deploymentModeOf, type DeploymentMode } from "../sources/kube/inferenceService.ts";
+import { ISVC_RESOURCE, parseInferenceService, gpuCount, deploymentModeOf, type DeploymentMode } from "../sources/kube/inferenceService.ts";
 import { SERVING_SCHEDULE_RESOURCE, parseScheduleObject } from "../sources/kube/servingSchedule.ts";
 import { LeaderElector, defaultIdentity } from "../sources/kube/lease.ts";
 import { createPrometheusClient, type PrometheusClient } from "../sources/prometheus/client.ts";
 import { readTraffic } from "../sources/prometheus/traffic.ts";
+import type { CustomQueryPolicy } from "../sources/prometheus/presets.ts";
 import { WriteLimiter } from "../act/writeLimiter.ts";
 import { AnnotationPatcher } from "../act/patcher.ts";
 import { EventRecorder } from "../act/events.ts";
@@ -21,18 +22,25 @@ import { ScheduleStatusWriter } from "../act/scheduleStatus.ts";
 import type { ServingScheduleStatus } from "../api/servingSchedule.ts";
 
 /** What the informer keeps per InferenceService: only what decisions read, with GPUs and mode computed once. */
-type CachedIsvc = IsvcObject & { gpus: number; mode: DeploymentMode };
+type CachedIsvc = IsvcObject & { gpus: number; gpuProblems: readonly string[]; mode: DeploymentMode };
+
+/** How long shutdown may spend writing what is still queued (Events, patches); Kubernetes' default grace period is 30 s. */
+const SHUTDOWN_WRITE_BUDGET_MS = 10_000;
 
 /** An informer silent for longer than this is reported by /healthz (a healthy idle watch is reopened every 150 s). */
 const STALE_AFTER_MS = 5 * 60_000;
 
-export type Daemon = { stop(reason: string): Promise<void>; done: Promise<void> };
+export type Daemon = { stop(reason: string): Promise<void>; done: Promise<void>; metrics: ReclaimerMetrics };
 
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Daemon> {
   const clusterDefault: DeploymentMode = config.defaultDeploymentMode === "ModelMesh" ? "ModelMesh" : config.defaultDeploymentMode === "Knative" || config.defaultDeploymentMode === "Serverless" ? "Knative" : "Standard";
   const { kubeConfig, source } = loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig });
   const identity = config.identity ?? defaultIdentity();
   log.info("starting", { kubeconfig: source, namespaces: config.namespaces.length ? config.namespaces : "all", identity, dryRun: config.dryRun, leaderElect: config.leaderElect });
+  const exposed = exposedCredentials(config);
+  if (exposed !== undefined) log.warn("insecure Prometheus credentials allowed (--prometheus-allow-insecure-credentials)", { problem: exposed });
+  const customQueries: CustomQueryPolicy = config.allowCustomQueries ? { allowed: true, namespaceLabel: config.customQueryNamespaceLabel } : { allowed: false };
+  if (customQueries.allowed) log.info("custom idle queries allowed, each confined to its schedule's namespace", { label: customQueries.namespaceLabel });
 
   const metrics = new ReclaimerMetrics();
   const limiter = new WriteLimiter({ qps: config.kubeQps, burst: config.kubeBurst });
@@ -50,6 +58,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     logger: log,
     transform: (raw) => {
       const isvc = parseInferenceService(raw);
+      const gpus = gpuCount(isvc, { defaultDeploymentMode: clusterDefault });
       const slim: CachedIsvc = {
         metadata: pickDefined({
           name: isvc.metadata.name,
@@ -61,7 +70,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
           annotations: isvc.metadata.annotations,
         }) as CachedIsvc["metadata"],
         status: { conditions: (isvc.status?.conditions ?? []).map((c) => pickDefined(c) as { type: string; status: string }) },
-        gpus: gpusOf(isvc, { defaultDeploymentMode: clusterDefault }),
+        gpus: gpus.gpus,
+        gpuProblems: gpus.problems,
         mode: deploymentModeOf(isvc, clusterDefault),
       };
       return slim;
@@ -77,6 +87,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       services: { list: () => services.list(), get: (ns, name) => services.get(ns, name) },
       schedules: { list: () => schedules.list() as ReconcilerSchedule[], get: (ns, name) => schedules.get(ns, name) as ReconcilerSchedule | undefined },
       gpusOf: (isvc) => (isvc as CachedIsvc).gpus,
+      gpuProblemsOf: (isvc) => (isvc as CachedIsvc).gpuProblems,
       modeOf: (isvc) => (isvc as CachedIsvc).mode,
       patchAnnotations: async (ns, name, annotations, resourceVersion) => {
         const r = await patcher.patchAnnotations(ns, name, annotations, { resourceVersion });
@@ -89,7 +100,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         const r = await statusWriter.write(ns, name, status as Record<string, unknown>, schedules.get(ns, name));
         if (r.kind === "error") metrics.kubernetesApiError("patch", "servingschedules/status", r.code ?? "unknown");
       },
-      readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests) : undefined,
+      readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests, customQueries) : undefined,
     },
     {
       dryRun: config.dryRun,
@@ -180,7 +191,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         if (!leading) return;
         // Lost the lease while running: another replica may act now. Stop at once, never act twice.
         log.warn("lost leadership; stopping", { identity });
-        void stop("lost leadership");
+        stop("lost leadership").catch((err: unknown) => reportUnexpected(log, metrics, "uncaughtException", err));
       },
       onNewLeader: (leader) => log.info("leader", { leader }),
     });
@@ -194,11 +205,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       log.info("stopping", { reason });
       leading = false;
       await reconciler.stop();
-      try {
-        await limiter.drain(10_000);
-      } catch (err) {
-        log.warn("writes still pending at shutdown", { err: err instanceof Error ? err.message : String(err) });
-      }
+      await drainWrites({ events, limiter, log }, SHUTDOWN_WRITE_BUDGET_MS);
       await elector?.stop();
       metrics.setLeader(false);
       await Promise.all([services.stop(), schedules.stop()]);
@@ -210,18 +217,79 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     return stopping;
   }
 
-  return { stop, done };
+  return { stop, done, metrics };
+}
+
+/**
+ * At shutdown, Events still batched (repeats waiting for their interval) are written first, then
+ * every queued write drains, all within one budget. Closing the limiter first would drop them.
+ */
+export async function drainWrites(
+  parts: { events: { flush(): Promise<void> }; limiter: { drain(timeoutMs?: number): Promise<void> }; log: Pick<Logger, "warn"> },
+  budgetMs: number,
+  now: () => number = Date.now,
+): Promise<void> {
+  const deadline = now() + budgetMs;
+  const flushed = await settlesWithin(parts.events.flush(), budgetMs);
+  if (!flushed) parts.log.warn("Events still pending at shutdown", { budgetMs });
+  try {
+    await parts.limiter.drain(Math.max(0, deadline - now()));
+  } catch (err) {
+    parts.log.warn("writes still pending at shutdown", { err: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** True when `p` settled within `ms`; never rejects. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Something escaped every handler: a bug. Per-service work already catches its own failures, so
+ * what lands here is logged with its stack and counted, and the daemon goes on; exiting would
+ * only restart into the same state, and a crash loop would stop every namespace's schedules.
+ */
+function reportUnexpected(log: Logger, metrics: ReclaimerMetrics | undefined, kind: "unhandledRejection" | "uncaughtException", err: unknown): void {
+  try {
+    log.error(kind === "unhandledRejection" ? "unhandled promise rejection; continuing" : "uncaught exception; continuing", {
+      err: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    metrics?.error(kind);
+  } catch {
+    // the logger itself failed: nothing left to report to
+  }
 }
 
 /** `run`: start, then stop cleanly on SIGTERM/SIGINT (drain patches, release the lease). */
 export async function runDaemon(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadDaemonConfig(args, env);
   const log = createLogger(config.logLevel);
-  const daemon = await startDaemon(config, log);
-  const onSignal = (sig: string) => void daemon.stop(sig);
-  process.once("SIGTERM", () => onSignal("SIGTERM"));
-  process.once("SIGINT", () => onSignal("SIGINT"));
-  await daemon.done;
+  let metrics: ReclaimerMetrics | undefined;
+  const onRejection = (err: unknown) => reportUnexpected(log, metrics, "unhandledRejection", err);
+  const onException = (err: unknown) => reportUnexpected(log, metrics, "uncaughtException", err);
+  process.on("unhandledRejection", onRejection);
+  process.on("uncaughtException", onException);
+  try {
+    const daemon = await startDaemon(config, log);
+    metrics = daemon.metrics;
+    const onSignal = (sig: string) => daemon.stop(sig).catch((err: unknown) => onException(err));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    await daemon.done;
+  } finally {
+    process.off("unhandledRejection", onRejection);
+    process.off("uncaughtException", onException);
+  }
   // Everything is drained and released; a socket kept alive by a library must not hold the exit.
   setTimeout(() => process.exit(0), 200).unref();
   return 0;

@@ -23,6 +23,28 @@ export type ReportServerOptions = {
 
 export type ReportServer = { port: number; address: string; close(): Promise<void> };
 
+/** The server could not listen: a port in use, a host that is not local, no permission. */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+  readonly code: string | undefined;
+  constructor(address: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const reasons: Record<string, string> = {
+      EADDRINUSE: "address in use",
+      EADDRNOTAVAIL: "address not available on this host",
+      EACCES: "permission denied",
+      ENOTFOUND: "host not found",
+    };
+    const why = typeof code === "string" ? (reasons[code] ?? code) : cause instanceof Error ? cause.message : String(cause);
+    super(`cannot listen on ${address}: ${why}`, { cause });
+    this.code = typeof code === "string" ? code : undefined;
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 async function runCheck(check: Check): Promise<CheckResult> {
   try {
     const result = await check();
@@ -71,9 +93,11 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
   });
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 30_000;
+  const host = options.host ?? "0.0.0.0";
+  const port = options.port ?? 8080;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8080, options.host ?? "0.0.0.0", () => {
+    server.once("error", (error) => reject(new ListenError(hostPort(host, port), error)));
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });

@@ -10,8 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startPrometheus, type RunningPrometheus } from "../support/prometheus.ts";
-import { createPrometheusClient, type PrometheusClientOptions } from "../../src/sources/prometheus/client.ts";
+import { createPrometheusClient, type PrometheusClient, type PrometheusClientOptions, type VectorSample } from "../../src/sources/prometheus/client.ts";
 import { readTraffic, type TrafficReading, type TrafficRequest } from "../../src/sources/prometheus/traffic.ts";
+import type { CustomQueryPolicy } from "../../src/sources/prometheus/presets.ts";
+
+const CUSTOM_ALLOWED: CustomQueryPolicy = { allowed: true, namespaceLabel: "namespace" };
 
 const RPS = 10; // requests per second of the busy services
 const started = Date.now();
@@ -84,8 +87,8 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-// A custom query may reshape labels; here it moves the kserve series into namespace "other".
-const custom = { query: 'label_replace(rate(request_predict_seconds_count[$window]), "namespace", "other", "", "")', namespaceLabel: "namespace", serviceLabel: "model_name", serviceLabelFormat: "{name}" };
+// A custom query may reshape labels within its own namespace; here model_name "a" becomes "a-custom".
+const custom = { query: 'label_replace(rate(request_predict_seconds_count[$window]), "model_name", "$1-custom", "model_name", "(.+)")', namespaceLabel: "namespace", serviceLabel: "model_name", serviceLabelFormat: "{name}" };
 const requests: TrafficRequest[] = [
   { service: "ml/a", preset: "kserve", window: "5s" },
   { service: "ml/b", preset: "kserve", window: "5s" },
@@ -96,7 +99,7 @@ const requests: TrafficRequest[] = [
   { service: "kn/b", preset: "knative", window: "5s" },
   { service: "mesh/a", preset: "istio", window: "5s" },
   { service: "mesh/b", preset: "istio", window: "5s" },
-  { service: "other/a", preset: "custom", window: "5s", custom },
+  { service: "ml/a-custom", preset: "custom", window: "5s", custom },
   // Same query as ml/a with the window written differently: shares its query.
   { service: "ml/a-hour", preset: "custom", window: "1h", custom: { ...custom, serviceLabelFormat: "{name}-hour" } },
 ];
@@ -111,11 +114,11 @@ async function readWhenScraped(options: PrometheusClientOptions, services: strin
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reading = await readTraffic(client, requests);
+      const reading = await readTraffic(client, requests, CUSTOM_ALLOWED);
       if (services.every((s) => reading.byService.get(s)?.kind === "known")) {
         if (!fullWindow) return reading;
         await sleep(5_500);
-        return await readTraffic(client, requests);
+        return await readTraffic(client, requests, CUSTOM_ALLOWED);
       }
       if (Date.now() > deadline) assert.fail(`not known after ${timeoutMs} ms: ${JSON.stringify([...reading.byService], null, 1)}`);
       await sleep(250);
@@ -143,7 +146,7 @@ test("batched queries per preset: busy > 0, constant counter = 0, absent series 
   near(rps(reading, "llm/a"), 2 * RPS); // both finished_reason series are summed
   near(rps(reading, "kn/a"), RPS); // the transformer's series is not added
   near(rps(reading, "mesh/a"), RPS); // reporter="source" is not added
-  near(rps(reading, "other/a"), RPS);
+  near(rps(reading, "ml/a-custom"), RPS);
   for (const s of ["ml/b", "llm/b", "kn/b", "mesh/b"]) assert.equal(rps(reading, s), 0, s);
 
   const c = reading.byService.get("ml/c");
@@ -159,6 +162,64 @@ test("batched queries per preset: busy > 0, constant counter = 0, absent series 
   client.close();
   const diluted = rps(hourly, "ml/a");
   assert.ok(diluted > 0 && diluted < RPS / 50, `1h rate of a young counter: ${diluted}`);
+});
+
+/** A client that remembers what was sent and what came back, to check the daemon's queries themselves. */
+function recording(inner: PrometheusClient): PrometheusClient & { log: { promql: string; samples: VectorSample[] }[] } {
+  const log: { promql: string; samples: VectorSample[] }[] = [];
+  return {
+    log,
+    async query(promql, options) {
+      const result = await inner.query(promql, options);
+      log.push({ promql, samples: result.kind === "ok" ? result.samples : [] });
+      return result;
+    },
+    close: () => inner.close(),
+  };
+}
+
+test("a tenant's custom query naming another namespace cannot see that namespace's series", async () => {
+  const direct = createPrometheusClient({ baseUrl: prom.url });
+  const client = recording(direct);
+  try {
+    // The data is there: the same PromQL sent as written (as before confinement) reads namespace ml.
+    const foreign = 'sum by (namespace, model_name) (rate(request_predict_seconds_count{namespace="ml"}[$window]))';
+    const raw = await direct.query(foreign.replaceAll("$window", "5s"));
+    assert.equal(raw.kind, "ok");
+    assert.ok(raw.kind === "ok" && raw.samples.some((s) => s.labels["namespace"] === "ml"), "namespace ml has series");
+
+    // Off by default: nothing is sent at all.
+    const off = await readTraffic(client, [{ service: "llm/a", preset: "custom", window: "5s", custom: { ...custom, query: foreign } }]);
+    assert.equal(client.log.length, 0);
+    const offResult = off.byService.get("llm/a");
+    assert.equal(offResult?.kind, "unknown");
+    if (offResult?.kind === "unknown") assert.match(offResult.why, /custom queries are disabled by the cluster admin/);
+
+    // Allowed, from a schedule in namespace llm: every selector is pinned to llm, so even a query
+    // for every metric name and namespace returns llm's series only.
+    const hostile = [
+      foreign,
+      'sum by (namespace, model_name) (rate({__name__=~"request_predict_seconds_count|vllm:request_success_total", namespace=~".+"}[$window]))',
+      'sum by (namespace, model_name) (rate(request_predict_seconds_count{namespace!="llm"}[$window]) or on() vector(1))',
+      'label_replace(max_over_time(rate(request_predict_seconds_count{namespace="ml"}[2s])[$window:1s]), "namespace", "llm", "", "")',
+    ];
+    const reading = await readTraffic(
+      client,
+      hostile.map((query, i) => ({ service: `llm/t${i}`, preset: "custom", window: "5s", custom: { ...custom, query } })),
+      CUSTOM_ALLOWED,
+    );
+    assert.equal(client.log.length, hostile.length);
+    assert.ok(reading.queries.every((q) => q.ok), JSON.stringify(reading.queries));
+    for (const { promql, samples } of client.log) {
+      assert.doesNotMatch(promql, /namespace="ml"|namespace=~|namespace!=/, promql);
+      for (const sample of samples) assert.notEqual(sample.labels["namespace"], "ml", `${promql} -> ${JSON.stringify(sample.labels)}`);
+    }
+    // vllm:request_success_total does exist in llm, so the __name__ query does return something: llm's.
+    assert.ok(client.log[1]?.samples.some((s) => s.labels["namespace"] === "llm"), JSON.stringify(client.log[1]));
+    for (const [service, result] of reading.byService) assert.equal(result.kind, "unknown", `${service}: ${JSON.stringify(result)}`);
+  } finally {
+    client.close();
+  }
 });
 
 test("bearer token file (rotated) and custom headers reach Prometheus through a recording proxy", async (t) => {
@@ -220,7 +281,7 @@ test("TLS with a custom CA and client certificates (mTLS) against Prometheus' ow
 test("Prometheus stopped: every service unknown with the error, queries failed, nothing thrown", async () => {
   await prom.stop();
   const client = createPrometheusClient({ baseUrl: prom.url, timeoutMs: 2_000 });
-  const reading = await readTraffic(client, requests);
+  const reading = await readTraffic(client, requests, CUSTOM_ALLOWED);
   client.close();
   assert.equal(reading.byService.size, requests.length);
   for (const [service, result] of reading.byService) {

@@ -72,6 +72,19 @@ export const PrometheusVector = z.array(
 );
 export type PrometheusVector = z.infer<typeof PrometheusVector>;
 
+/**
+ * The URL with any `user:password@` replaced, for messages and logs. Works on text that is not a
+ * valid URL too, since that is exactly when it ends up in an error message.
+ */
+export function redactUrl(text: string): string {
+  const scheme = /^[^/?#]*\/\//.exec(text)?.[0] ?? "";
+  const rest = text.slice(scheme.length);
+  const end = rest.search(/[/?#]/);
+  // The last "@" of the authority ends the user info; a password may itself contain "@".
+  const at = rest.lastIndexOf("@", end < 0 ? rest.length : end - 1);
+  return at < 0 ? text : `${scheme}<redacted>${rest.slice(at)}`;
+}
+
 /** Prometheus' float text: "1.5", "NaN", "+Inf", "-Inf". */
 export function parsePromFloat(text: string): number {
   if (text === "+Inf" || text === "Inf") return Number.POSITIVE_INFINITY;
@@ -148,7 +161,7 @@ async function readSecretFile(path: string, what: string): Promise<string> {
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
   const base = new URL(options.baseUrl);
   if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new TypeError(`Prometheus URL must be http or https: ${options.baseUrl}`);
+    throw new TypeError(`Prometheus URL must be http or https: ${redactUrl(options.baseUrl)}`);
   }
   if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
     throw new TypeError("client TLS needs both a certificate file and a key file");

@@ -3,6 +3,7 @@
 // daemon never sends one query per service. docs/metrics-presets.md documents every preset.
 import type { MetricPreset } from "../../api/servingSchedule.ts";
 import { parseDuration } from "../../api/duration.ts";
+import { checkScoped, scopeToNamespace } from "./scope.ts";
 
 /** The fields of the API's CustomMetric that the query needs (defaults already applied by zod). */
 export type CustomMetricSpec = {
@@ -17,7 +18,19 @@ export type TrafficQuerySpec = {
   preset: MetricPreset;
   window: string;
   custom?: CustomMetricSpec | undefined;
+  /** The namespace asking (the schedule's); a custom query is confined to it. */
+  namespace?: string | undefined;
 };
+
+/**
+ * Whether schedules may run their own PromQL, which the daemon sends with its own Prometheus
+ * credentials. When allowed, every selector is pinned to `namespaceLabel="<schedule namespace>"`.
+ */
+export type CustomQueryPolicy = { allowed: false } | { allowed: true; namespaceLabel: string };
+
+export const CUSTOM_QUERIES_OFF: CustomQueryPolicy = { allowed: false };
+
+export const CUSTOM_QUERIES_DISABLED = "custom queries are disabled by the cluster admin (kserve-reclaimer run --allow-custom-queries)";
 
 /** A query ready to send, with the mapping of its result series back to "namespace/name". */
 export type PreparedQuery = {
@@ -31,7 +44,11 @@ export type PreparedQuery = {
   serviceOf: (labels: Readonly<Record<string, string>>) => string | undefined;
 };
 
-export type PrepareResult = { kind: "ok"; query: PreparedQuery } | { kind: "error"; error: string };
+export type PrepareResult =
+  | { kind: "ok"; query: PreparedQuery }
+  | { kind: "error"; error: string }
+  /** A custom query while the cluster admin has not allowed them: not the schedule author's mistake. */
+  | { kind: "disabled"; error: string };
 
 type PresetDefinition = {
   /** Metric selector inside rate(), without the range. */
@@ -101,13 +118,19 @@ function keyOf(namespace: string | undefined, name: string | undefined): string 
   return `${namespace}/${name}`;
 }
 
-/** Builds the batched query for a spec. Pure; problems in the spec come back as an error, never thrown. */
-export function prepareQuery(spec: TrafficQuerySpec): PrepareResult {
+/**
+ * Builds the batched query for a spec. Pure; problems in the spec come back as an error, never thrown.
+ * Custom queries are refused unless `policy` allows them, so forgetting to pass it is the safe mistake.
+ */
+export function prepareQuery(spec: TrafficQuerySpec, policy: CustomQueryPolicy = CUSTOM_QUERIES_OFF): PrepareResult {
   const window = promWindow(spec.window);
   if (window === undefined) return { kind: "error", error: `window ${JSON.stringify(spec.window)} is not a duration of at least 1s` };
 
   if (spec.preset === "custom") {
+    if (!policy.allowed) return { kind: "disabled", error: CUSTOM_QUERIES_DISABLED };
     const custom = spec.custom;
+    const namespace = spec.namespace;
+    if (namespace === undefined) return { kind: "error", error: "a custom query needs the namespace it is confined to" };
     if (custom === undefined) return { kind: "error", error: "metric custom needs custom.query and custom.serviceLabel" };
     for (const [field, label] of [["namespaceLabel", custom.namespaceLabel], ["serviceLabel", custom.serviceLabel]] as const) {
       if (!LABEL_NAME.test(label)) return { kind: "error", error: `custom.${field} ${JSON.stringify(label)} is not a Prometheus label name` };
@@ -117,17 +140,25 @@ export function prepareQuery(spec: TrafficQuerySpec): PrepareResult {
     if (format === undefined) {
       return { kind: "error", error: `custom.serviceLabelFormat ${JSON.stringify(custom.serviceLabelFormat)} must contain "{name}" exactly once` };
     }
-    const inner = custom.query.replaceAll("$window", window);
+    const scoped = scopeToNamespace(custom.query.replaceAll("$window", window), policy.namespaceLabel, namespace);
+    if (scoped.kind === "error") return { kind: "error", error: `custom.query ${scoped.error}` };
     const { namespaceLabel, serviceLabel } = custom;
+    // Wrapped in sum by: one series per service whatever the user's query keeps or drops. The
+    // newlines keep a trailing comment in the user's query from swallowing the closing parenthesis.
+    const promql = `sum by (${namespaceLabel}, ${serviceLabel}) (\n${scoped.promql}\n)`;
+    const problem = checkScoped(promql, policy.namespaceLabel, namespace);
+    if (problem !== undefined) return { kind: "error", error: `custom.query ${problem}` };
     return {
       kind: "ok",
       query: {
-        key: JSON.stringify(["custom", window, custom.query, namespaceLabel, serviceLabel, custom.serviceLabelFormat]),
+        key: JSON.stringify(["custom", namespace, policy.namespaceLabel, window, custom.query, namespaceLabel, serviceLabel, custom.serviceLabelFormat]),
         preset: "custom",
         window,
-        // Wrapped in sum by: one series per service whatever the user's query keeps or drops.
-        promql: `sum by (${namespaceLabel}, ${serviceLabel}) (${inner})`,
+        promql,
         serviceOf: (labels) => {
+          // A series naming another namespace (label_replace, or a label the tenant's own pods
+          // export) must not stand in for that namespace's services.
+          if (labels[namespaceLabel] !== namespace) return undefined;
           const value = labels[serviceLabel];
           if (value === undefined || value.length <= format.prefix.length + format.suffix.length) return undefined;
           if (!value.startsWith(format.prefix) || !value.endsWith(format.suffix)) return undefined;

@@ -7,7 +7,7 @@
 // with the reason, and the daemon applies whenMetricsUnavailable to it.
 import type { MetricPreset } from "../../api/servingSchedule.ts";
 import type { PrometheusClient } from "./client.ts";
-import { prepareQuery, type CustomMetricSpec, type PreparedQuery } from "./presets.ts";
+import { CUSTOM_QUERIES_OFF, prepareQuery, type CustomMetricSpec, type CustomQueryPolicy, type PreparedQuery } from "./presets.ts";
 
 export type TrafficRequest = {
   /** "namespace/name" of the InferenceService. */
@@ -32,6 +32,11 @@ export type QueryOutcome = {
   series: number;
   /** Services answered by this query. */
   services: number;
+  /**
+   * Set for custom queries: the one namespace whose services asked. Their errors can quote that
+   * namespace's series, so they belong in that namespace's Events and status only.
+   */
+  namespace?: string;
 };
 
 export type TrafficReading = {
@@ -40,13 +45,17 @@ export type TrafficReading = {
   queries: QueryOutcome[];
 };
 
-type Group = { prepared: PreparedQuery; services: string[] };
+type Group = { prepared: PreparedQuery; services: string[]; namespace: string | undefined };
+
+function namespaceOf(service: string): string {
+  return service.slice(0, service.indexOf("/"));
+}
 
 /**
  * Reads the traffic of every requested service. Never rejects: query problems become
- * "unknown" results and failed QueryOutcomes.
+ * "unknown" results and failed QueryOutcomes. Custom queries run only when `policy` allows them.
  */
-export async function readTraffic(client: PrometheusClient, requests: readonly TrafficRequest[]): Promise<TrafficReading> {
+export async function readTraffic(client: PrometheusClient, requests: readonly TrafficRequest[], policy: CustomQueryPolicy = CUSTOM_QUERIES_OFF): Promise<TrafficReading> {
   const byService = new Map<string, TrafficResult>();
   const queries: QueryOutcome[] = [];
   const groups = new Map<string, Group>();
@@ -54,30 +63,32 @@ export async function readTraffic(client: PrometheusClient, requests: readonly T
   for (const request of requests) latest.set(request.service, request);
 
   for (const request of latest.values()) {
-    const prepared = prepareQuery(request);
-    if (prepared.kind === "error") {
-      byService.set(request.service, { kind: "unknown", why: `invalid metric spec: ${prepared.error}` });
-      queries.push({ preset: request.preset, window: request.window, promql: undefined, ok: false, error: prepared.error, latencySeconds: 0, series: 0, services: 1 });
+    const namespace = namespaceOf(request.service);
+    const prepared = prepareQuery({ ...request, namespace }, policy);
+    if (prepared.kind !== "ok") {
+      byService.set(request.service, { kind: "unknown", why: prepared.kind === "disabled" ? prepared.error : `invalid metric spec: ${prepared.error}` });
+      queries.push({ preset: request.preset, window: request.window, promql: undefined, ok: false, error: prepared.error, latencySeconds: 0, series: 0, services: 1, ...(request.preset === "custom" ? { namespace } : {}) });
       continue;
     }
     const group = groups.get(prepared.query.key);
-    if (group === undefined) groups.set(prepared.query.key, { prepared: prepared.query, services: [request.service] });
+    if (group === undefined) groups.set(prepared.query.key, { prepared: prepared.query, services: [request.service], namespace: request.preset === "custom" ? namespace : undefined });
     else group.services.push(request.service);
   }
 
   await Promise.all(
-    [...groups.values()].map(async ({ prepared, services }) => {
+    [...groups.values()].map(async ({ prepared, services, namespace }) => {
+      const scope = namespace === undefined ? {} : { namespace };
       const result = await client.query(prepared.promql);
       if (result.kind === "error") {
         for (const service of services) {
           byService.set(service, { kind: "unknown", why: `${prepared.preset} query failed: ${result.error}` });
         }
-        queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: false, error: result.error, latencySeconds: result.latencySeconds, series: 0, services: services.length });
+        queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: false, error: result.error, latencySeconds: result.latencySeconds, series: 0, services: services.length, ...scope });
         return;
       }
       const rates = ratesByService(prepared, result.samples);
       for (const service of services) byService.set(service, classify(prepared, rates.get(service)));
-      queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: true, latencySeconds: result.latencySeconds, series: result.samples.length, services: services.length });
+      queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: true, latencySeconds: result.latencySeconds, series: result.samples.length, services: services.length, ...scope });
     }),
   );
   return { byService, queries };

@@ -1,10 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { prepareQuery, promWindow, parseServiceLabelFormat, type TrafficQuerySpec, type PreparedQuery } from "../../../src/sources/prometheus/presets.ts";
+import { prepareQuery, promWindow, parseServiceLabelFormat, type TrafficQuerySpec, type PreparedQuery, type CustomQueryPolicy } from "../../../src/sources/prometheus/presets.ts";
+
+const ALLOWED: CustomQueryPolicy = { allowed: true, namespaceLabel: "namespace" };
 
 function prepared(spec: TrafficQuerySpec): PreparedQuery {
-  const result = prepareQuery(spec);
-  assert.equal(result.kind, "ok", result.kind === "error" ? result.error : "");
+  const result = prepareQuery({ namespace: "a", ...spec }, ALLOWED);
+  assert.equal(result.kind, "ok", result.kind !== "ok" ? result.error : "");
   if (result.kind !== "ok") throw new Error("unreachable");
   return result.query;
 }
@@ -58,23 +60,23 @@ test("series labels map to namespace/name per preset", () => {
   }
 });
 
-test("custom: $window substituted, wrapped in sum by, label format mapped", () => {
+test("custom: $window substituted, confined to the namespace, wrapped in sum by, label format mapped", () => {
   const q = prepared({
     preset: "custom",
     window: "10m",
     custom: { query: 'rate(my_requests_total{code!~"5.."}[$window]) + 0*rate(x[$window])', namespaceLabel: "ns", serviceLabel: "app", serviceLabelFormat: "{name}-predictor" },
   });
-  assert.equal(q.promql, 'sum by (ns, app) (rate(my_requests_total{code!~"5.."}[600s]) + 0*rate(x[600s]))');
+  assert.equal(q.promql, 'sum by (ns, app) (\nrate(my_requests_total{code!~"5..", namespace="a"}[600s]) + 0*rate(x{namespace="a"}[600s])\n)');
   assert.equal(q.serviceOf({ ns: "a", app: "llama-predictor" }), "a/llama");
   assert.equal(q.serviceOf({ ns: "a", app: "llama" }), undefined);
   assert.equal(q.serviceOf({ ns: "a", app: "-predictor" }), undefined);
   assert.equal(q.serviceOf({ app: "llama-predictor" }), undefined);
 
   const prefixed = prepared({ preset: "custom", window: "1m", custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "isvc-{name}" } });
-  assert.equal(prefixed.serviceOf({ namespace: "n", svc: "isvc-x" }), "n/x");
-  assert.equal(prefixed.serviceOf({ namespace: "n", svc: "x" }), undefined);
+  assert.equal(prefixed.serviceOf({ namespace: "a", svc: "isvc-x" }), "a/x");
+  assert.equal(prefixed.serviceOf({ namespace: "a", svc: "x" }), undefined);
   const plain = prepared({ preset: "custom", window: "1m", custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "{name}" } });
-  assert.equal(plain.serviceOf({ namespace: "n", svc: "x" }), "n/x");
+  assert.equal(plain.serviceOf({ namespace: "a", svc: "x" }), "a/x");
 });
 
 test("invalid specs are errors, not exceptions and not injected PromQL", () => {
@@ -88,7 +90,7 @@ test("invalid specs are errors, not exceptions and not injected PromQL", () => {
     { preset: "custom", window: "5m", custom: { ...custom, serviceLabelFormat: "predictor" } },
     { preset: "custom", window: "5m", custom: { ...custom, serviceLabelFormat: "{name}-{name}" } },
   ];
-  for (const spec of bad) assert.equal(prepareQuery(spec).kind, "error", JSON.stringify(spec));
+  for (const spec of bad) assert.equal(prepareQuery({ namespace: "a", ...spec }, ALLOWED).kind, "error", JSON.stringify(spec));
 });
 
 test("dedup keys: same preset and window share a query; equivalent windows too; custom specs differ", () => {

@@ -100,7 +100,7 @@ test("istio: several series of one service are summed; NaN and negative values a
     { service: "ml/n", preset: "istio", window: "1m" },
     { service: "ml/neg", preset: "custom", window: "1m", custom },
     { service: "ml/inf", preset: "custom", window: "1m", custom },
-  ]);
+  ], { allowed: true, namespaceLabel: "namespace" });
   assert.deepEqual(reading.byService.get("ml/a"), { kind: "known", rps: 3 });
   for (const s of ["ml/n", "ml/neg", "ml/inf"]) assert.equal(reading.byService.get(s)?.kind, "unknown", s);
   assert.equal(fake.sent.length, 2);
@@ -111,7 +111,7 @@ test("an invalid spec is unknown for its service and sends nothing; an empty req
   const reading = await readTraffic(fake.client, [
     { service: "ml/a", preset: "custom", window: "1m" },
     { service: "ml/b", preset: "kserve", window: "never" },
-  ]);
+  ], { allowed: true, namespaceLabel: "namespace" });
   assert.equal(fake.sent.length, 0);
   for (const s of ["ml/a", "ml/b"]) {
     const r = reading.byService.get(s);
