@@ -2,14 +2,15 @@
 // hands their text here. Multi-document YAML; other kinds are skipped silently (a manifests directory
 // holds Deployments too), but reclaimer.dev objects of an unknown version or kind are errors, and so is
 // a ServingSchedule under another apiVersion (a typo would otherwise be skipped unnoticed).
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, type Document, type Node } from "yaml";
+import { Composer, LineCounter, Parser, isMap, isSeq, isScalar, isPair, type Document, type Node } from "yaml";
 import type { ServingSchedule } from "./servingSchedule.ts";
 import { classifyDocument, formatPath, scheduleName, validateServingSchedule, type PathSegment } from "./validate.ts";
 
 /** One problem, located: `<file>:<line>: <namespace/name>: <field path>: <message>`. */
 export type LocatedProblem = { file: string; line: number; name: string; path: string; message: string };
 export type LocatedSchedule = { file: string; line: number; name: string; schedule: ServingSchedule };
-export type ParsedManifests = { schedules: LocatedSchedule[]; problems: LocatedProblem[] };
+/** `warnings` (messages starting "warning: ") are about valid schedules and never make them invalid. */
+export type ParsedManifests = { schedules: LocatedSchedule[]; problems: LocatedProblem[]; warnings?: LocatedProblem[] };
 
 export function formatProblem(p: LocatedProblem): string {
   const parts = [`${p.file}:${p.line}`, p.name];
@@ -18,18 +19,27 @@ export function formatProblem(p: LocatedProblem): string {
   return parts.join(": ");
 }
 
+/** Most YAML documents read from one file; the parser stops at the next one, so the work is bounded too. */
+export const MAX_DOCUMENTS = 1000;
+
 /** Parses one file's text. `file` is only used to label problems. */
 export function parseManifests(text: string, file: string): ParsedManifests {
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const composer = new Composer({ uniqueKeys: true });
   const out: ParsedManifests = { schedules: [], problems: [] };
-  const list = Array.isArray(docs) ? docs : [];
   const lineOf = (offset: number) => lc.linePos(offset).line;
-  for (const doc of list) {
+  let count = 0;
+  // lazily, document by document, so that a file of endless documents stops at the limit
+  for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) {
+    if (++count > MAX_DOCUMENTS) {
+      const message = `more than ${MAX_DOCUMENTS} YAML documents in one file, the most read: the rest is not checked; split the file`;
+      out.problems.push({ file, line: lineOf(doc.range[0]), name: "-", path: "", message });
+      break;
+    }
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        out.problems.push({ file, line: e.linePos?.[0]?.line ?? lineOf(e.pos[0]), name: "-", path: "", message: `YAML: ${yamlMessage(e.message)}` });
-      }
+      // one error per document: after the first, the parser's view of the rest (a Helm template, say) is noise
+      const e = doc.errors[0] as (typeof doc.errors)[number];
+      out.problems.push({ file, line: e.linePos?.[0]?.line ?? lineOf(e.pos[0]), name: "-", path: "", message: `YAML: ${yamlMessage(e.message)}` });
       continue;
     }
     if (doc.contents === null) continue; // an empty document (e.g. after a trailing ---)
@@ -51,6 +61,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     const result = validateServingSchedule(obj);
     if (result.ok) {
       out.schedules.push({ file, line: lineOf(doc.contents.range?.[0] ?? 0), name, schedule: result.schedule });
+      for (const w of result.warnings) (out.warnings ??= []).push({ file, line: locate(w.segments), name, path: w.path, message: w.message });
     } else {
       const located = result.problems.map((p) => ({ file, line: locate(p.segments), name, path: p.path, message: p.message }));
       out.problems.push(...located.sort((a, b) => a.line - b.line));
@@ -101,6 +112,7 @@ export function parseSources(sources: readonly { path: string; text: string }[])
   for (const src of sources) {
     const parsed = parseManifests(src.text, src.path);
     out.problems.push(...parsed.problems);
+    if (parsed.warnings) (out.warnings ??= []).push(...parsed.warnings);
     for (const s of parsed.schedules) {
       const first = seen.get(s.name);
       if (first) {

@@ -1,7 +1,7 @@
 // The pure half of `status`, `wake` and `sleep`: from objects read from the cluster, what governs a
 // service, what the daemon would decide now (the same decide() the daemon runs), what to patch, and
 // how to print it. No I/O and no clock: `now` is an argument.
-import { EXCLUDE, KEEP_RUNNING_UNTIL, STATE, STOP, isStopSet, readState, writeState, type ParsedState } from "../api/annotations.ts";
+import { EXCLUDE, KEEP_RUNNING_UNTIL, STATE, STOP, isStopSet, parseRfc3339, readState, writeState, type ParsedState } from "../api/annotations.ts";
 import { API_VERSION, KIND, type ServiceStatus, type ServingScheduleSpec, type ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { validateServingSchedule } from "../api/validate.ts";
 import { decide, type Decision, type ScheduleMoment, type ServiceFacts, type Traffic } from "../decide/decide.ts";
@@ -12,6 +12,8 @@ import { deploymentModeOf, gpusOf, type DeploymentMode, type InferenceService } 
 import type { ScheduleObject } from "../sources/kube/servingSchedule.ts";
 import { formatLocal } from "../plan/plan.ts";
 import { UsageError } from "./io.ts";
+import { parseBoundedDuration } from "../api/duration.ts";
+import { visible } from "./visible.ts";
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments
@@ -25,17 +27,14 @@ export function parseTarget(text: string | undefined, defaultNamespace: string, 
   return parts.length === 2 ? { namespace: parts[0] as string, name: parts[1] as string } : { namespace: defaultNamespace, name: parts[0] as string };
 }
 
-/** --for: a positive Go-style duration ("2h", "90m", "1h30m"). */
-export function parseFor(text: string): number {
-  const ms = parseGoDuration(text);
-  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--for must be a duration such as 2h, 90m or 1h30m, not "${text}"`);
-  return ms;
-}
+/** wake --for: a minute to a year; longer is a typo, and beyond year 275760 no date exists to write. */
+export const WAKE_FOR_BOUNDS = { min: 60_000, max: 366 * 24 * 3_600_000 } as const;
 
-function parseGoDuration(text: string): number {
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
-  if (!m || text.trim() === "") return Number.NaN;
-  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+/** --for: a Go-style duration ("2h", "90m", "1h30m") within WAKE_FOR_BOUNDS. */
+export function parseFor(text: string): number {
+  const parsed = parseBoundedDuration("--for", text.trim(), WAKE_FOR_BOUNDS);
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return parsed.ms;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -208,7 +207,7 @@ export function wakeMessage(e: Evaluation, now: number, forMs: number): string[]
     lines.push(`${e.key}: ${KEEP_RUNNING_UNTIL} set to ${when(until, now)}`);
     lines.push(stopped ? `  no ServingSchedule selects it: started it directly (${STOP}: "false"); nothing will stop it at that time` : `  no ServingSchedule selects it: the daemon does not manage it; the annotation has no effect until a schedule selects it`);
   }
-  return lines;
+  return lines.map(visible);
 }
 
 function nextAfter(compiled: CompiledSchedule, at: number): Transition | undefined {
@@ -219,21 +218,21 @@ export function sleepMessage(e: Evaluation, now: number): string[] {
   const lines = [`${e.key}: stopped (${STOP}: "true", recorded as the daemon's stop, reason Sleep)`];
   if (!e.governing) {
     lines.push("  no ServingSchedule selects it: it stays stopped until someone runs `wake` or removes the annotation");
-    return lines;
+    return lines.map(visible);
   }
   const next = nextRunning(e.governing.compiled, now);
   if (next) lines.push(`  ${e.governing.key} starts it again at its next Running transition: ${when(next.at, now, e.governing.compiled)}`);
   else lines.push(`  ${e.governing.key} has no Running transition ahead: it stays stopped until someone runs \`wake\` or removes the annotation`);
   if (e.governing.spec.suspend) lines.push(`  note: ${e.governing.key} is suspended: the daemon starts nothing until it is resumed`);
   else if (e.governing.spec.dryRun) lines.push(`  note: ${e.governing.key} is in dry-run mode: the daemon starts nothing while it is`);
-  return lines;
+  return lines.map(visible);
 }
 
 export function scheduleInactiveNote(e: Evaluation): string | undefined {
   const s = e.governing?.spec;
   if (!s) return undefined;
-  if (s.suspend) return `${e.governing?.key} is suspended: the daemon will not act on this until it is resumed`;
-  if (s.dryRun) return `${e.governing?.key} is in dry-run mode: the daemon will not act on this while it is`;
+  if (s.suspend) return visible(`${e.governing?.key} is suspended: the daemon will not act on this until it is resumed`);
+  if (s.dryRun) return visible(`${e.governing?.key} is in dry-run mode: the daemon will not act on this while it is`);
   return undefined;
 }
 
@@ -323,8 +322,9 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
   const keep = j.annotations.keepRunningUntil;
   if (keep === null) ann(KEEP_RUNNING_UNTIL, "-");
   else {
-    const ms = Date.parse(keep);
-    ann(KEEP_RUNNING_UNTIL, Number.isFinite(ms) ? `${keep} (${ms > now ? relative(ms, now) : `expired ${span(now - ms)} ago`})` : `${keep} (not an RFC 3339 time: ignored)`);
+    // the daemon's own reading, so status never disagrees with what it decides
+    const ms = parseRfc3339(keep);
+    ann(KEEP_RUNNING_UNTIL, ms !== undefined ? `${keep} (${ms > now ? relative(ms, now) : `expired ${span(now - ms)} ago`})` : `${keep.slice(0, 64)} (not an RFC 3339 time: ignored)`);
   }
   ann(EXCLUDE, j.annotations.exclude === null ? "-" : JSON.stringify(j.annotations.exclude));
   lines.push("Conditions:");
@@ -346,7 +346,8 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
     if (e.upcoming.length === 0) lines.push("  (none ahead)");
     for (const t of e.upcoming) lines.push(`  ${formatLocal(e.governing.compiled, t.at)}  ${t.state.padEnd(7)}  ${t.reason}${t.detail ? `: ${t.detail}` : ""}  (${relative(t.at, now)})`);
   }
-  return `${lines.join("\n")}\n`;
+  // annotation values, condition reasons, the state record and Prometheus' answers are anyone's text
+  return `${lines.map(visible).join("\n")}\n`;
 }
 
 function describeRecord(r: { action: string; reason: string; schedule: string; at: string; until?: string | undefined }, now: number): string {
@@ -494,12 +495,14 @@ export function renderOverview(o: StatusOverviewJson, entries: readonly Schedule
           liveText(r.live, now),
         ]);
       }
-      lines.push(...columns(table).map((l) => `  ${l}`));
+      // escaped before the widths are measured, so the columns line up as printed
+      lines.push(...columns(table.map((r) => r.map(visible))).map((l) => `  ${l}`));
     }
-    blocks.push(lines.join("\n"));
+    // names, condition messages and records in .status are written by whoever may write the status
+    blocks.push(lines.map(visible).join("\n"));
   }
   if (o.schedules.length === 0) blocks.push("no ServingSchedule found");
-  if (o.notSelected.length > 0) blocks.push(`Not selected by any valid ServingSchedule (the daemon leaves them alone):\n${o.notSelected.map((n) => `  ${n}`).join("\n")}`);
+  if (o.notSelected.length > 0) blocks.push(`Not selected by any valid ServingSchedule (the daemon leaves them alone):\n${o.notSelected.map((n) => `  ${visible(n)}`).join("\n")}`);
   return `${blocks.join("\n\n")}\n`;
 }
 
@@ -508,8 +511,8 @@ function liveText(live: ServiceRow["live"], now: number): string {
   const parts: string[] = [];
   if (live.exclude?.toLowerCase() === "true") parts.push("excluded");
   if (live.keepRunningUntil !== null) {
-    const ms = Date.parse(live.keepRunningUntil);
-    if (Number.isFinite(ms) && ms > now) parts.push(`keep-running ${span(ms - now)}`);
+    const ms = parseRfc3339(live.keepRunningUntil);
+    if (ms !== undefined && ms > now) parts.push(`keep-running ${span(ms - now)}`);
   }
   if (live.stop !== null && live.state === null && live.stop.toLowerCase() === "true") parts.push("stopped by a person");
   return parts.length === 0 ? "-" : parts.join(", ");

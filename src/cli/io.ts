@@ -24,4 +24,12 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * Input within the rules but beyond what a command will compute or read (exit 2). The message says
+ * the limit and how to narrow the input, so no usage hint follows it.
+ */
+export class LimitError extends UsageError {
+  override name = "LimitError";
+}
+
 export const PROGRAM = "kserve-reclaimer";

@@ -7,7 +7,8 @@ import { runCommand } from "./run.ts";
 import { statusCommand } from "./status.ts";
 import { wakeCommand } from "./wake.ts";
 import { sleepCommand } from "./sleep.ts";
-import { EXIT_USAGE, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
+import { EXIT_USAGE, LimitError, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
+import { visible } from "./visible.ts";
 
 /** The command table. The daemon adds run, status, wake and sleep here. */
 export const COMMANDS: readonly Command[] = [validateCommand, planCommand, runCommand, statusCommand, wakeCommand, sleepCommand];
@@ -35,7 +36,7 @@ export async function main(argv: readonly string[], io: CliIO, commands: readonl
   if (name === "help" || name === "--help" || name === "-h") {
     const topic = rest[0] === undefined ? undefined : commands.find((c) => c.name === rest[0]);
     if (rest[0] !== undefined && !topic) {
-      io.err(`${PROGRAM}: unknown command "${rest[0]}"\n\n${usage(commands)}`);
+      io.err(`${PROGRAM}: unknown command "${visible(rest[0])}"\n\n${usage(commands)}`);
       return EXIT_USAGE;
     }
     io.out(topic ? `Usage: ${PROGRAM} ${topic.usage}\n` : usage(commands));
@@ -43,7 +44,7 @@ export async function main(argv: readonly string[], io: CliIO, commands: readonl
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.err(`${PROGRAM}: unknown command "${name}"\n\n${usage(commands)}`);
+    io.err(`${PROGRAM}: unknown command "${visible(name)}"\n\n${usage(commands)}`);
     return EXIT_USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -53,8 +54,12 @@ export async function main(argv: readonly string[], io: CliIO, commands: readonl
   try {
     return await command.run(rest, io);
   } catch (e) {
+    if (e instanceof LimitError) {
+      io.err(`${PROGRAM} ${command.name}: ${visible(e.message)}\n`);
+      return EXIT_USAGE;
+    }
     if (e instanceof UsageError || isParseArgsError(e)) {
-      io.err(`${PROGRAM} ${command.name}: ${(e as Error).message}\nRun '${PROGRAM} help ${command.name}' for usage.\n`);
+      io.err(`${PROGRAM} ${command.name}: ${visible((e as Error).message)}\nRun '${PROGRAM} help ${command.name}' for usage.\n`);
       return EXIT_USAGE;
     }
     throw e;
@@ -82,7 +87,7 @@ if (import.meta.main) {
     },
     (e: unknown) => {
       // a bug, not bad input: say so in one line; the stack only when asked for
-      process.stderr.write(`${PROGRAM}: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`${PROGRAM}: internal error: ${visible(e instanceof Error ? e.message : String(e))}\n`);
       if (process.env.KSERVE_RECLAIMER_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ""}\n`);
       process.exitCode = 70;
     },

@@ -2,25 +2,28 @@
 // src/plan/plan.ts. The clock is read here (for the default --from), and only here.
 // `plan --cluster [-n ns | -A]`: the same, for the ServingSchedules in the cluster.
 import { parseArgs } from "node:util";
-import { formatProblem, parseSources } from "../api/manifests.ts";
+import { formatProblem } from "../api/manifests.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
-import { DEFAULT_DAYS, parseTimeArg, planSchedule, PlanRangeError, renderPlanJson, renderPlanTable, type SchedulePlan, type TimeArg, type UntilArg } from "../plan/plan.ts";
-import { readSources } from "./files.ts";
+import { DEFAULT_DAYS, MAX_DAYS, MAX_TRANSITIONS, parseTimeArg, planSchedule, PlanLimitError, PlanRangeError, renderPlanJson, renderPlanTable, type SchedulePlan, type TimeArg, type UntilArg } from "../plan/plan.ts";
+import { readManifests } from "./files.ts";
+import { visible } from "./visible.ts";
 import { CONNECTION_OPTIONS, connect, reporting } from "./cluster.ts";
 import { compileEntry } from "./inspect.ts";
-import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
+import { EXIT_INVALID, EXIT_OK, LimitError, UsageError, type CliIO, type Command } from "./io.ts";
 
 export const planCommand: Command = {
   name: "plan",
   summary: "print when each ServingSchedule runs and stops",
-  usage: `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]
+  usage: `plan -f <file|dir|->... [--from ISO] [--until ISO | --days N] [--output table|json]
        plan --cluster [-n namespace | -A] [--from ISO] [--until ISO | --days N] [--output table|json]
 
-  -f, --filename   file or directory with ServingSchedules (repeatable; positional paths work too)
+  -f, --filename   file or directory with ServingSchedules, - for standard input (repeatable;
+                   positional paths work too; at most 1 MiB and 1000 documents per file)
   --from           start of the interval (default: now). With "Z" or an offset it is an instant;
                    without ("2026-12-01", "2026-12-01T08:00") it is local time in each schedule's zone
   --until          end of the interval, same forms as --from
-  --days           length of the interval in calendar days of each schedule's zone (default: ${DEFAULT_DAYS})
+  --days           length of the interval in calendar days of each schedule's zone (default: ${DEFAULT_DAYS},
+                   at most ${MAX_DAYS}; a schedule with more than ${MAX_TRANSITIONS} changes in it is refused)
   -o, --output     table (default) or json
   --cluster        read the ServingSchedules from the cluster instead of files; invalid ones are
                    reported on stderr (exit 1), the others planned
@@ -60,7 +63,9 @@ The plan lists the state right after --from and every state change in (--from, -
     let until: UntilArg = { kind: "days", days: DEFAULT_DAYS };
     if (values.until !== undefined) until = { kind: "time", at: timeArg("--until", values.until) };
     if (values.days !== undefined) {
-      if (!/^[1-9][0-9]{0,3}$/.test(values.days)) throw new UsageError(`--days must be a whole number from 1 to 9999, not "${values.days}"`);
+      if (!/^[1-9][0-9]{0,3}$/.test(values.days) || Number(values.days) > MAX_DAYS) {
+        throw new UsageError(`--days must be a whole number from 1 to ${MAX_DAYS}, not "${values.days}"`);
+      }
       until = { kind: "days", days: Number(values.days) };
     }
 
@@ -70,6 +75,7 @@ The plan lists the state right after --from and every state change in (--from, -
         plans = list.map((s) => planSchedule(s.name, s.spec, from, until, s.file));
       } catch (e) {
         if (e instanceof PlanRangeError) throw new UsageError(e.message);
+        if (e instanceof PlanLimitError) throw new LimitError(e.message);
         throw e;
       }
       io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans));
@@ -81,7 +87,7 @@ The plan lists the state right after --from and every state change in (--from, -
         const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);
         const entries = (await client.listSchedules(namespace)).map(compileEntry).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         const invalid = entries.filter((e) => !e.ok);
-        for (const e of invalid) io.err(`${e.key}: invalid: ${e.message}\n`);
+        for (const e of invalid) io.err(`${visible(`${e.key}: invalid: ${e.message}`)}\n`);
         const valid = entries.flatMap((e) => (e.ok ? [{ name: e.key, spec: e.spec }] : []));
         if (entries.length === 0) {
           io.err(`no ServingSchedule found ${namespace === undefined ? "in any namespace" : `in namespace ${namespace}`}\n`);
@@ -92,15 +98,16 @@ The plan lists the state right after --from and every state change in (--from, -
       });
     }
 
-    const { schedules, problems } = parseSources(readSources(paths));
-    for (const p of problems) io.err(`${formatProblem(p)}\n`);
-    if (problems.length > 0) return EXIT_INVALID;
-    if (schedules.length === 0) {
-      io.err("no ServingSchedule found\n");
-      return EXIT_INVALID;
-    }
-    render(schedules.map((s) => ({ name: s.name, spec: s.schedule.spec, ...(s.file === undefined ? {} : { file: s.file }) })));
-    return EXIT_OK;
+    return readManifests(paths).then(({ schedules, problems }) => {
+      for (const p of problems) io.err(`${visible(formatProblem(p))}\n`);
+      if (problems.length > 0) return EXIT_INVALID;
+      if (schedules.length === 0) {
+        io.err("no ServingSchedule found\n");
+        return EXIT_INVALID;
+      }
+      render(schedules.map((s) => ({ name: s.name, spec: s.schedule.spec, ...(s.file === undefined ? {} : { file: s.file }) })));
+      return EXIT_OK;
+    });
   },
 };
 

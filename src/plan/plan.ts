@@ -14,6 +14,7 @@ import {
   type Transition,
 } from "../schedule/index.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
+import { visible } from "../cli/visible.ts";
 
 /**
  * A time given on the command line: an absolute instant (ISO 8601 with "Z" or an offset), or a local
@@ -24,6 +25,15 @@ export type TimeArg = { kind: "instant"; ms: number } | { kind: "local"; localMs
 export type UntilArg = { kind: "time"; at: TimeArg } | { kind: "days"; days: number };
 
 export const DEFAULT_DAYS = 7;
+/** Longest interval a plan covers, in days (about ten years); bounds the work for every schedule. */
+export const MAX_DAYS = 3660;
+/**
+ * Most transitions one schedule may have in a plan. Office hours (2 a day) over MAX_DAYS fit; a
+ * schedule that flaps every minute reaches it within a week, and is refused instead of planned.
+ */
+export const MAX_TRANSITIONS = 10_000;
+/** Stretch of time handed to the engine at once: the work done past the limit is at most this much. */
+export const CHUNK_MS = DAY_MS;
 
 const TIME_ARG = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -75,13 +85,52 @@ export class PlanRangeError extends Error {
   override name = "PlanRangeError";
 }
 
+/** The plan would be too large to compute or print: refused, with how to narrow it. */
+export class PlanLimitError extends Error {
+  override name = "PlanLimitError";
+}
+
+/**
+ * The real changes in (from, until], asked of the engine one CHUNK_MS at a time so that a consumer
+ * that stops early (at a limit) also stops the engine. Chunks are half-open like transitionsBetween,
+ * so a change on a chunk boundary is produced exactly once.
+ */
+export function* lazyTransitions(
+  s: CompiledSchedule,
+  from: number,
+  until: number,
+  between: (s: CompiledSchedule, from: number, until: number) => Transition[] = transitionsBetween,
+): Generator<Transition, void, undefined> {
+  for (let lo = from; lo < until; lo += CHUNK_MS) yield* between(s, lo, Math.min(lo + CHUNK_MS, until));
+}
+
+/** At most `limit` transitions; `complete` is false when there were more (one more was looked at, no further). */
+export function takeTransitions(source: Iterable<Transition>, limit: number): { transitions: Transition[]; complete: boolean } {
+  const transitions: Transition[] = [];
+  for (const t of source) {
+    if (transitions.length === limit) return { transitions, complete: false };
+    transitions.push(t);
+  }
+  return { transitions, complete: true };
+}
+
 /** The plan of one schedule over (from, until]: its state right after `from`, then every real change. */
-export function planSchedule(name: string, spec: ServingScheduleSpec, from: TimeArg, until: UntilArg, file?: string): SchedulePlan {
+export function planSchedule(name: string, spec: ServingScheduleSpec, from: TimeArg, until: UntilArg, file?: string, limit: number = MAX_TRANSITIONS): SchedulePlan {
   const compiled = compileSchedule(spec);
   const fromMs = resolveTime(from, compiled);
   const untilMs = resolveUntil(until, fromMs, compiled);
   if (!(untilMs > fromMs)) {
     throw new PlanRangeError(`${name}: the end of the interval (${formatInstant(compiled, untilMs)}) is not after its start (${formatInstant(compiled, fromMs)})`);
+  }
+  // a day of slack: --days MAX_DAYS may be an hour longer across daylight saving
+  if (untilMs - fromMs > (MAX_DAYS + 1) * DAY_MS) {
+    throw new PlanRangeError(`${name}: the interval from ${formatInstant(compiled, fromMs)} to ${formatInstant(compiled, untilMs)} is longer than ${MAX_DAYS} days, the most a plan covers: give a later --from or an earlier --until`);
+  }
+  const { transitions, complete } = takeTransitions(lazyTransitions(compiled, fromMs, untilMs), limit);
+  if (!complete) {
+    throw new PlanLimitError(
+      `${name}: more than ${limit} transitions between ${formatInstant(compiled, fromMs)} and ${formatInstant(compiled, untilMs)}, the most a plan lists: plan fewer --days (or an earlier --until) or make the schedule change less often`,
+    );
   }
   return {
     name,
@@ -91,7 +140,7 @@ export function planSchedule(name: string, spec: ServingScheduleSpec, from: Time
     from: fromMs,
     until: untilMs,
     initial: stateAt(compiled, fromMs),
-    transitions: transitionsBetween(compiled, fromMs, untilMs),
+    transitions,
   };
 }
 
@@ -216,7 +265,7 @@ function ruler(): string {
 
 export const LEGEND = `${GLYPHS.running} running  ${GLYPHS.warmup} warm-up  ${GLYPHS.runningException} running (exception)  ${GLYPHS.stopped} stopped  ${GLYPHS.stoppedException} stopped (exception)`;
 
-/** The plan for people: per schedule, a header, the transitions and the week view. */
+/** The plan for people: per schedule, a header, the transitions and the week view; names, paths and exception reasons through visible(). */
 export function renderPlanTable(plans: readonly SchedulePlan[]): string {
   const blocks = plans.map((p) => {
     const seconds = [p.from, p.until, ...p.transitions.map((t) => t.at)].some((ms) => ms % MINUTE_MS !== 0);
@@ -228,7 +277,7 @@ export function renderPlanTable(plans: readonly SchedulePlan[]): string {
     lines.push(`  ${formatLocal(p.compiled, p.until, seconds)}  (end)`);
     lines.push("");
     lines.push(...weekView(p).map((l) => `  ${l}`));
-    return lines.join("\n");
+    return lines.map(visible).join("\n");
   });
   if (plans.length === 0) return "";
   return `${blocks.join("\n\n")}\n\n  ${LEGEND}\n`;

@@ -101,7 +101,7 @@ test("plan: usage errors exit 2 with one message; invalid files exit 1 with vali
   const cases: [string[], RegExp][] = [
     [["plan"], /plan needs -f <file\|dir>/],
     [["plan", "-f", f, "--until", "2027-01-01", "--days", "3"], /give --until or --days, not both/],
-    [["plan", "-f", f, "--days", "0"], /--days must be a whole number from 1 to 9999, not "0"/],
+    [["plan", "-f", f, "--days", "0"], /--days must be a whole number from 1 to 3660, not "0"/],
     [["plan", "-f", f, "--from", "next monday"], /--from must be an ISO 8601 date or date-time/],
     [["plan", "-f", f, "--from", "2027-02-29"], /--from must be an ISO 8601/],
     [["plan", "-f", f, "--from", "2027-01-02", "--until", "2027-01-01"], /is not after its start/],
