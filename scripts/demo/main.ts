@@ -9,25 +9,25 @@
 //   npm run demo -- --keep                leaves the cluster (and the daemon) running on exit
 //
 // When stdout is not a terminal the live view becomes a log: one line per change.
-import { parseArgs } from 'node:util';
-import { spawn } from 'node:child_process';
-import { openSync, readSync, fstatSync, closeSync, existsSync, readFileSync } from 'node:fs';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
-import { startCluster, CLUSTER_ENV_FILE, type Cluster } from '../../test/support/cluster.ts';
-import { freePort, startProcess, writeState, isAlive, tailFile, type Started } from '../../test/support/processes.ts';
-import { installCrd } from '../../test/support/daemon.ts';
-import { SimulatorClient, type ServiceReport as TrafficReport } from '../../test/support/simulator.ts';
-import { validateServingSchedule } from '../../src/api/validate.ts';
-import { compileSchedule, nextTransition, type CompiledSchedule } from '../../src/schedule/index.ts';
-import { demoPlan, NAMESPACE, IDLE_AFTER_S, TRAFFIC, type DemoPlan } from './scenario.ts';
-import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type ServiceRow, type Snapshot } from './view.ts';
+import { parseArgs } from "node:util";
+import { spawn } from "node:child_process";
+import { openSync, readSync, fstatSync, closeSync, existsSync, readFileSync } from "node:fs";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { startCluster, CLUSTER_ENV_FILE, type Cluster } from "../../test/support/cluster.ts";
+import { freePort, startProcess, writeState, isAlive, tailFile, type Started } from "../../test/support/processes.ts";
+import { installCrd } from "../../test/support/daemon.ts";
+import { SimulatorClient, type ServiceReport as TrafficReport } from "../../test/support/simulator.ts";
+import { validateServingSchedule } from "../../src/api/validate.ts";
+import { compileSchedule, nextTransition, type CompiledSchedule } from "../../src/schedule/index.ts";
+import { demoPlan, NAMESPACE, IDLE_AFTER_S, TRAFFIC, type DemoPlan } from "./scenario.ts";
+import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type ServiceRow, type Snapshot } from "./view.ts";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIELD_MANAGER = 'kserve-reclaimer-demo';
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const FIELD_MANAGER = "kserve-reclaimer-demo";
 const USAGE = `usage: npm run demo [-- --duration SECONDS] [-- --keep]
 
   --duration S   exit by itself S seconds after the daemon started (default: run until Ctrl-C)
@@ -41,7 +41,11 @@ let args: { duration: number | undefined; keep: boolean };
 try {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { duration: { type: 'string' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      duration: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
     strict: true,
     allowPositionals: false,
   });
@@ -50,7 +54,8 @@ try {
     process.exit(0);
   }
   const duration = values.duration === undefined ? undefined : Number(values.duration);
-  if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw new Error(`--duration: "${values.duration}" is not a positive number of seconds`);
+  if (duration !== undefined && !(Number.isFinite(duration) && duration > 0))
+    throw new Error(`--duration: "${values.duration}" is not a positive number of seconds`);
   args = { duration, keep: values.keep };
 } catch (err) {
   process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
@@ -58,7 +63,7 @@ try {
 }
 
 const tty = process.stdout.isTTY === true;
-const color = tty && process.env['NO_COLOR'] === undefined;
+const color = tty && process.env["NO_COLOR"] === undefined;
 const t0 = Date.now();
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -69,14 +74,16 @@ const progress = (line: string) => say(`[demo ${clock(Date.now())}] ${line}`);
 const abort = new AbortController();
 let interrupted: string | undefined;
 let clusterDir: string | undefined;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(sig, () => {
     if (!interrupted) {
       interrupted = sig;
       abort.abort();
       return;
     }
-    process.stderr.write(`\ndemo: still cleaning up${clusterDir ? `; if this hangs, in another shell: test/cluster/down --dir ${clusterDir}` : ''}\n`);
+    process.stderr.write(
+      `\ndemo: still cleaning up${clusterDir ? `; if this hangs, in another shell: test/cluster/down --dir ${clusterDir}` : ""}\n`,
+    );
   });
 }
 
@@ -85,23 +92,23 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 /** Reads lines appended to a file since the last call. */
 class FileTail {
   #offset = 0;
-  #partial = '';
+  #partial = "";
   readonly path: string;
   constructor(path: string) {
     this.path = path;
   }
   lines(): string[] {
     if (!existsSync(this.path)) return [];
-    const fd = openSync(this.path, 'r');
+    const fd = openSync(this.path, "r");
     try {
       const size = fstatSync(fd).size;
       if (size <= this.#offset) return [];
       const buf = Buffer.alloc(size - this.#offset);
       const n = readSync(fd, buf, 0, buf.length, this.#offset);
       this.#offset += n;
-      const text = this.#partial + buf.subarray(0, n).toString('utf8');
-      const parts = text.split('\n');
-      this.#partial = parts.pop() ?? '';
+      const text = this.#partial + buf.subarray(0, n).toString("utf8");
+      const parts = text.split("\n");
+      this.#partial = parts.pop() ?? "";
       return parts;
     } finally {
       closeSync(fd);
@@ -112,7 +119,14 @@ class FileTail {
 // ---------- cluster reads ----------
 
 type Obj = KubernetesObject & {
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string | Date; deletionTimestamp?: string | Date };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string | Date;
+    deletionTimestamp?: string | Date;
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 };
@@ -131,18 +145,18 @@ async function listAll(objects: KubernetesObjectApi, apiVersion: string, kind: s
 
 function gpuRequest(resources: unknown): number {
   const r = resources as { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
-  const v = r?.requests?.['nvidia.com/gpu'] ?? r?.limits?.['nvidia.com/gpu'];
+  const v = r?.requests?.["nvidia.com/gpu"] ?? r?.limits?.["nvidia.com/gpu"];
   const n = Number(v ?? 0);
   return Number.isFinite(n) ? n : 0;
 }
 
 function isvcGpus(isvc: Obj): number {
-  const containers = ((isvc.spec?.['predictor'] as { containers?: { resources?: unknown }[] } | undefined)?.containers ?? []);
+  const containers = (isvc.spec?.["predictor"] as { containers?: { resources?: unknown }[] } | undefined)?.containers ?? [];
   return containers.reduce((n, c) => n + gpuRequest(c.resources), 0);
 }
 
 function condition(obj: Obj, type: string): { status: string; lastTransitionTime?: string } | undefined {
-  const conds = (obj.status?.['conditions'] as { type: string; status: string; lastTransitionTime?: string }[] | undefined) ?? [];
+  const conds = (obj.status?.["conditions"] as { type: string; status: string; lastTransitionTime?: string }[] | undefined) ?? [];
   return conds.find((c) => c.type === type);
 }
 
@@ -153,8 +167,8 @@ function matches(selector: unknown, labels: Record<string, string>): boolean {
 
 function recordReason(isvc: Obj): string | undefined {
   try {
-    const r = JSON.parse(isvc.metadata.annotations?.['reclaimer.dev/state'] ?? '') as { reason?: unknown };
-    return typeof r.reason === 'string' ? r.reason : undefined;
+    const r = JSON.parse(isvc.metadata.annotations?.["reclaimer.dev/state"] ?? "") as { reason?: unknown };
+    return typeof r.reason === "string" ? r.reason : undefined;
   } catch {
     return undefined;
   }
@@ -196,21 +210,25 @@ class Watcher {
 
   async snapshot(now: number, plan: DemoPlan): Promise<Snapshot> {
     const [isvcs, schedules, pods, nodes, traffic] = await Promise.all([
-      listAll(this.objects, 'serving.kserve.io/v1beta1', 'InferenceService', NAMESPACE),
-      listAll(this.objects, 'reclaimer.dev/v1alpha1', 'ServingSchedule', NAMESPACE),
-      listAll(this.objects, 'v1', 'Pod'),
-      listAll(this.objects, 'v1', 'Node'),
+      listAll(this.objects, "serving.kserve.io/v1beta1", "InferenceService", NAMESPACE),
+      listAll(this.objects, "reclaimer.dev/v1alpha1", "ServingSchedule", NAMESPACE),
+      listAll(this.objects, "v1", "Pod"),
+      listAll(this.objects, "v1", "Node"),
       this.sim.state().catch(() => [] as TrafficReport[]),
     ]);
     const order = plan.services.map((s) => s.metadata?.name);
     isvcs.sort((a, b) => order.indexOf(a.metadata.name) - order.indexOf(b.metadata.name));
 
-    const gpuCapacity = nodes.reduce((n, node) => n + Number((node.status?.['allocatable'] as Record<string, string> | undefined)?.['nvidia.com/gpu'] ?? 0), 0);
+    const gpuCapacity = nodes.reduce(
+      (n, node) => n + Number((node.status?.["allocatable"] as Record<string, string> | undefined)?.["nvidia.com/gpu"] ?? 0),
+      0,
+    );
     const livePods = pods.filter((p) => {
-      const phase = p.status?.['phase'];
-      return (p.spec?.['nodeName'] ?? '') !== '' && !p.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
+      const phase = p.status?.["phase"];
+      return (p.spec?.["nodeName"] ?? "") !== "" && !p.metadata.deletionTimestamp && phase !== "Succeeded" && phase !== "Failed";
     });
-    const podGpus = (p: Obj) => ((p.spec?.['containers'] as { resources?: unknown }[] | undefined) ?? []).reduce((n, c) => n + gpuRequest(c.resources), 0);
+    const podGpus = (p: Obj) =>
+      ((p.spec?.["containers"] as { resources?: unknown }[] | undefined) ?? []).reduce((n, c) => n + gpuRequest(c.resources), 0);
     const gpusInUse = livePods.reduce((n, p) => n + podGpus(p), 0);
 
     let gpusReclaimed = 0;
@@ -233,38 +251,43 @@ class Watcher {
       const name = isvc.metadata.name;
       const key = `${NAMESPACE}/${name}`;
       const labels = isvc.metadata.labels ?? {};
-      const sc = schedules.find((s) => ((s.status as ScheduleStatus | undefined)?.services ?? []).some((e) => e.name === name)) ?? schedules.find((s) => matches(s.spec?.['selector'], labels));
+      const sc =
+        schedules.find((s) => ((s.status as ScheduleStatus | undefined)?.services ?? []).some((e) => e.name === name)) ??
+        schedules.find((s) => matches(s.spec?.["selector"], labels));
       const st = (sc?.status ?? {}) as ScheduleStatus;
       const entry = st.services?.find((e) => e.name === name);
-      const stopSet = (isvc.metadata.annotations?.['serving.kserve.io/stop'] ?? '').toLowerCase() === 'true';
+      const stopSet = (isvc.metadata.annotations?.["serving.kserve.io/stop"] ?? "").toLowerCase() === "true";
       // The annotation changes first; the daemon's status follows within a second. Until it does, the
       // reason comes from the daemon's record on the object (reclaimer.dev/state).
-      const state = stopSet ? 'Stopped' : 'Running';
-      const reason = entry && entry.state === state ? entry.reason : (recordReason(isvc) ?? entry?.reason ?? '-');
-      const ready = condition(isvc, 'Ready');
-      const handsOff = ['Excluded', 'NotSelected', 'Unsupported', 'ManualStop'].includes(reason);
+      const state = stopSet ? "Stopped" : "Running";
+      const reason = entry && entry.state === state ? entry.reason : (recordReason(isvc) ?? entry?.reason ?? "-");
+      const ready = condition(isvc, "Ready");
+      const handsOff = ["Excluded", "NotSelected", "Unsupported", "ManualStop"].includes(reason);
       const compiled = sc ? this.#compiled(sc) : undefined;
       const upcoming = compiled ? nextTransition(compiled, now) : undefined;
       const next = !handsOff && upcoming ? { at: upcoming.at, state: upcoming.state } : undefined;
-      const inUse = livePods.filter((p) => p.metadata.namespace === NAMESPACE && p.metadata.labels?.['serving.kserve.io/inferenceservice'] === name).reduce((n, p) => n + podGpus(p), 0);
+      const inUse = livePods
+        .filter((p) => p.metadata.namespace === NAMESPACE && p.metadata.labels?.["serving.kserve.io/inferenceservice"] === name)
+        .reduce((n, p) => n + podGpus(p), 0);
 
-      let note = '';
-      if (reason === 'Excluded') note = 'reclaimer.dev/exclude: "true": hands off, keeps its GPUs whatever the schedule says';
-      const idle = sc?.spec?.['idle'] as { after?: string } | undefined;
+      let note = "";
+      if (reason === "Excluded") note = 'reclaimer.dev/exclude: "true": hands off, keeps its GPUs whatever the schedule says';
+      const idle = sc?.spec?.["idle"] as { after?: string } | undefined;
       if (idle) {
         const t = traffic.find((r) => r.target === key);
         const served = this.#served.get(key);
         if (t && (!served || served.total !== t.servedTotal)) this.#served.set(key, { total: t.servedTotal, at: now });
         const lastServed = this.#served.get(key)?.at;
-        if (state === 'Stopped') {
-          note = reason === 'Idle' ? `no requests for ${idle.after}; no uptime windows to start it again: kserve-reclaimer wake ${key}` : '';
+        if (state === "Stopped") {
+          note =
+            reason === "Idle" ? `no requests for ${idle.after}; no uptime windows to start it again: kserve-reclaimer wake ${key}` : "";
         } else if (t?.load) {
           note = `traffic: ${t.load.rps} req/s for another ${Math.ceil(t.load.remainingSeconds)} s (${t.servedTotal} requests served)`;
         } else {
-          const readySince = ready?.status === 'True' ? ms(ready.lastTransitionTime) : undefined;
+          const readySince = ready?.status === "True" ? ms(ready.lastTransitionTime) : undefined;
           const quietSince = Math.max(lastServed ?? 0, readySince ?? 0);
           const eta = quietSince > 0 ? quietSince + IDLE_AFTER_S * 1000 - now : Number.NaN;
-          note = `no requests since ${quietSince > 0 ? clock(quietSince) : '-'}: idle for ${idle.after} stops it${Number.isFinite(eta) ? ` (≈ in ${countdown(eta)}, checked every 5 s)` : ''}`;
+          note = `no requests since ${quietSince > 0 ? clock(quietSince) : "-"}: idle for ${idle.after} stops it${Number.isFinite(eta) ? ` (≈ in ${countdown(eta)}, checked every 5 s)` : ""}`;
         }
       }
       return {
@@ -272,7 +295,7 @@ class Watcher {
         schedule: sc?.metadata.name,
         state,
         reason,
-        ready: ready?.status ?? 'Unknown',
+        ready: ready?.status ?? "Unknown",
         gpus: isvcGpus(isvc),
         gpusInUse: inUse,
         since: entry?.since ? Date.parse(entry.since) : undefined,
@@ -294,29 +317,39 @@ async function waitReady(objects: KubernetesObjectApi, names: string[], timeoutM
   const deadline = Date.now() + timeoutMs;
   let notReady = names;
   while (Date.now() < deadline) {
-    if (abort.signal.aborted) throw new Error('interrupted');
-    const isvcs = await listAll(objects, 'serving.kserve.io/v1beta1', 'InferenceService', NAMESPACE);
+    if (abort.signal.aborted) throw new Error("interrupted");
+    const isvcs = await listAll(objects, "serving.kserve.io/v1beta1", "InferenceService", NAMESPACE);
     notReady = names.filter((n) => {
       const i = isvcs.find((x) => x.metadata.name === n);
-      return !i || condition(i, 'Ready')?.status !== 'True';
+      return !i || condition(i, "Ready")?.status !== "True";
     });
     if (notReady.length === 0) return;
     await sleep(250);
   }
-  throw new Error(`InferenceServices not Ready within ${timeoutMs / 1000} s: ${notReady.join(', ')}`);
+  throw new Error(`InferenceServices not Ready within ${timeoutMs / 1000} s: ${notReady.join(", ")}`);
 }
 
 function startDaemon(cluster: Cluster, port: number): Started {
-  const logPath = join(cluster.dir, 'logs', 'kserve-reclaimer.log');
-  const started = startProcess('kserve-reclaimer', process.execPath, [
-    join(repoRoot, 'src', 'cli', 'main.ts'),
-    'run',
-    '--kubeconfig', cluster.kubeconfigPath,
-    '--namespaces', NAMESPACE,
-    '--prometheus-url', cluster.prometheusUrl,
-    '--idle-interval', '5s',
-    '--metrics-addr', `127.0.0.1:${port}`,
-  ], { logPath, env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, cwd: repoRoot, ports: [port] });
+  const logPath = join(cluster.dir, "logs", "kserve-reclaimer.log");
+  const started = startProcess(
+    "kserve-reclaimer",
+    process.execPath,
+    [
+      join(repoRoot, "src", "cli", "main.ts"),
+      "run",
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      "--namespaces",
+      NAMESPACE,
+      "--prometheus-url",
+      cluster.prometheusUrl,
+      "--idle-interval",
+      "5s",
+      "--metrics-addr",
+      `127.0.0.1:${port}`,
+    ],
+    { logPath, env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, cwd: repoRoot, ports: [port] },
+  );
   // Recorded with the cluster's components: stopped first by cluster.stop() and by test/cluster/down.
   cluster.components.push(started.record);
   writeState(cluster.statePath, { version: 1, dir: cluster.dir, components: cluster.components });
@@ -325,24 +358,24 @@ function startDaemon(cluster: Cluster, port: number): Started {
 
 /** test/cluster/build with its progress on our stdout, in its own process group (stopped on Ctrl-C). */
 async function buildControlPlane(): Promise<void> {
-  const child = spawn(join(repoRoot, 'test', 'cluster', 'build'), [], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(join(repoRoot, "test", "cluster", "build"), [], { stdio: ["ignore", "inherit", "inherit"], detached: true });
   const kill = () => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
     } catch {
       // already gone
     }
   };
-  abort.signal.addEventListener('abort', kill, { once: true });
+  abort.signal.addEventListener("abort", kill, { once: true });
   try {
     const result = await new Promise<string | undefined>((resolveBuild) => {
-      child.on('error', (err) => resolveBuild(err.message));
-      child.on('exit', (code, signal) => resolveBuild(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`));
+      child.on("error", (err) => resolveBuild(err.message));
+      child.on("exit", (code, signal) => resolveBuild(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`));
     });
-    if (abort.signal.aborted) throw new Error('interrupted');
+    if (abort.signal.aborted) throw new Error("interrupted");
     if (result !== undefined) throw new Error(`test/cluster/build failed (${result}); its logs are named above`);
   } finally {
-    abort.signal.removeEventListener('abort', kill);
+    abort.signal.removeEventListener("abort", kill);
   }
 }
 
@@ -354,7 +387,9 @@ let cursorHidden = false;
 const stats = { stops: new Map<string, number>(), starts: 0 };
 
 try {
-  progress('building what is missing of the local control plane (test/cluster/build; the first run on a machine compiles it from source, 15-20 minutes on 2 cores; later: a stamp check)');
+  progress(
+    "building what is missing of the local control plane (test/cluster/build; the first run on a machine compiles it from source, 15-20 minutes on 2 cores; later: a stamp check)",
+  );
   await buildControlPlane();
   const built = Date.now();
   progress(`binaries ready in ${secs(built - t0)}; starting the local control plane`);
@@ -368,19 +403,26 @@ try {
   kc.loadFromFile(cluster.kubeconfigPath);
   const objects = KubernetesObjectApi.makeApiClient(kc);
   await installCrd(objects);
-  await applyObject(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  await applyObject(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
   // The services first: the schedules' times are computed once they are Ready.
   const draft = demoPlan(Date.now());
   for (const s of draft.services) await applyObject(objects, s);
-  await waitReady(objects, draft.services.map((s) => s.metadata?.name ?? ''), 90_000);
+  await waitReady(
+    objects,
+    draft.services.map((s) => s.metadata?.name ?? ""),
+    90_000,
+  );
   const servicesReady = Date.now();
-  progress(`InferenceServices Ready in ${secs(servicesReady - clusterReady)}: ${draft.services.map((s) => s.metadata?.name).join(', ')}`);
+  progress(`InferenceServices Ready in ${secs(servicesReady - clusterReady)}: ${draft.services.map((s) => s.metadata?.name).join(", ")}`);
 
   const plan = demoPlan(Date.now());
   for (const s of plan.schedules) await applyObject(objects, s);
   progress(`ServingSchedules (office-hours closes at ${clock(plan.closeAt)} UTC, reopens at ${clock(plan.reopenAt)} UTC):`);
   for (const s of plan.schedules) {
-    for (const line of stringify({ metadata: { name: s.metadata?.name }, spec: (s as { spec?: unknown }).spec }).trimEnd().split('\n')) say(`    ${line}`);
+    for (const line of stringify({ metadata: { name: s.metadata?.name }, spec: (s as { spec?: unknown }).spec })
+      .trimEnd()
+      .split("\n"))
+      say(`    ${line}`);
   }
   say(`planned: office-hours closes at ${new Date(plan.closeAt).toISOString()} reopens at ${new Date(plan.reopenAt).toISOString()}`);
 
@@ -390,9 +432,9 @@ try {
   const watcher = new Watcher(objects, sim);
   const onDaemonLine = (raw: string): void => {
     const f = formatDaemonLine(raw);
-    if (!f || f.level === 'debug') return;
-    if (f.msg === 'stop applied') stats.stops.set(String(f.fields['reason']), (stats.stops.get(String(f.fields['reason'])) ?? 0) + 1);
-    if (f.msg === 'start applied') stats.starts += 1;
+    if (!f || f.level === "debug") return;
+    if (f.msg === "stop applied") stats.stops.set(String(f.fields["reason"]), (stats.stops.get(String(f.fields["reason"])) ?? 0) + 1);
+    if (f.msg === "start applied") stats.starts += 1;
     watcher.event(f.text);
     if (!tty) say(`[${clock(Date.now())} +${countdown(Date.now() - (viewStart ?? Date.now()))}] daemon: ${f.text}`);
   };
@@ -400,7 +442,7 @@ try {
   const syncDeadline = Date.now() + 60_000;
   let synced = false;
   while (!synced) {
-    if (abort.signal.aborted) throw new Error('interrupted');
+    if (abort.signal.aborted) throw new Error("interrupted");
     for (const l of tail.lines()) {
       onDaemonLine(l);
       if (l.includes('"msg":"caches synced"')) synced = true;
@@ -413,14 +455,21 @@ try {
   }
   viewStart = Date.now();
   await sim.send(TRAFFIC.target, { rps: TRAFFIC.rps, seconds: TRAFFIC.seconds });
-  watcher.event(`${clock(Date.now())} demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`);
-  if (!tty) say(`[${clock(Date.now())} +0:00] demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`);
-  progress(`demo ready in ${secs(viewStart - t0)} (control plane ${secs(clusterReady - t0)}, services Ready ${secs(servicesReady - clusterReady)}, daemon synced ${secs(viewStart - servicesReady)})`);
+  watcher.event(
+    `${clock(Date.now())} demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`,
+  );
+  if (!tty)
+    say(
+      `[${clock(Date.now())} +0:00] demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`,
+    );
+  progress(
+    `demo ready in ${secs(viewStart - t0)} (control plane ${secs(clusterReady - t0)}, services Ready ${secs(servicesReady - clusterReady)}, daemon synced ${secs(viewStart - servicesReady)})`,
+  );
   if (tty) await sleep(1500);
 
   const endsAt = args.duration !== undefined ? viewStart + args.duration * 1000 : undefined;
   const ctx = {
-    title: 'kserve-reclaimer demo',
+    title: "kserve-reclaimer demo",
     subtitle: `namespace ${NAMESPACE} · ${cluster.components.length - 1} local components + the daemon (pid ${daemon.record.pid}, log ${daemon.record.logPath})`,
     startedAt: viewStart,
     endsAt,
@@ -429,7 +478,7 @@ try {
   let prev: Snapshot | undefined;
   let first = true;
   if (tty) {
-    process.stdout.write('\x1b[?25l');
+    process.stdout.write("\x1b[?25l");
     cursorHidden = true;
   }
   let lastSummary = viewStart;
@@ -454,31 +503,37 @@ try {
         const width = process.stdout.columns ?? 120;
         const height = process.stdout.rows ?? 40;
         const lines = renderFrame(snap, { ...ctx, width }).slice(0, Math.max(1, height - 1));
-        process.stdout.write(`${first ? '\x1b[2J' : ''}\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`);
+        process.stdout.write(`${first ? "\x1b[2J" : ""}\x1b[H${lines.map((l) => `${l}\x1b[K`).join("\n")}\n\x1b[J`);
         first = false;
       } else {
         for (const line of changeLines(prev, snap, viewStart)) say(line);
         if (snap.now - lastSummary >= 30_000) {
           lastSummary = snap.now;
-          const nexts = snap.rows.filter((r) => r.next).map((r) => `${r.key} -> ${r.next?.state} in ${countdown((r.next?.at ?? 0) - snap.now)}`);
-          say(`[${clock(snap.now)} +${countdown(snap.now - viewStart)}] summary: ${snap.gpusInUse} GPUs in use, ${snap.gpusReclaimed} reclaimed, ${snap.gpuHoursReclaimed.toFixed(4)} GPU-hours reclaimed${nexts.length ? `; next: ${nexts.join(', ')}` : ''}`);
+          const nexts = snap.rows
+            .filter((r) => r.next)
+            .map((r) => `${r.key} -> ${r.next?.state} in ${countdown((r.next?.at ?? 0) - snap.now)}`);
+          say(
+            `[${clock(snap.now)} +${countdown(snap.now - viewStart)}] summary: ${snap.gpusInUse} GPUs in use, ${snap.gpusReclaimed} reclaimed, ${snap.gpuHoursReclaimed.toFixed(4)} GPU-hours reclaimed${nexts.length ? `; next: ${nexts.join(", ")}` : ""}`,
+          );
         }
       }
       prev = snap;
     }
     const wait = 1000 - (Date.now() - tickStart);
-    if (wait > 0) await Promise.race([sleep(wait), new Promise((r) => abort.signal.addEventListener('abort', r, { once: true }))]);
+    if (wait > 0) await Promise.race([sleep(wait), new Promise((r) => abort.signal.addEventListener("abort", r, { once: true }))]);
   }
   if (cursorHidden) {
-    process.stdout.write('\x1b[?25h');
+    process.stdout.write("\x1b[?25h");
     cursorHidden = false;
   }
-  const stops = [...stats.stops.entries()].map(([r, n]) => `${n} ${r}`).join(', ') || 'none';
-  say('');
-  say(`demo ${interrupted ? `interrupted (${interrupted})` : 'finished'} after ${countdown(Date.now() - viewStart)} of live view: stops ${stops}; starts ${stats.starts}; ` +
-    `GPU-hours reclaimed ${(prev?.gpuHoursReclaimed ?? 0).toFixed(4)}; GPUs reclaimed now ${prev?.gpusReclaimed ?? 0}`);
+  const stops = [...stats.stops.entries()].map(([r, n]) => `${n} ${r}`).join(", ") || "none";
+  say("");
+  say(
+    `demo ${interrupted ? `interrupted (${interrupted})` : "finished"} after ${countdown(Date.now() - viewStart)} of live view: stops ${stops}; starts ${stats.starts}; ` +
+      `GPU-hours reclaimed ${(prev?.gpuHoursReclaimed ?? 0).toFixed(4)}; GPUs reclaimed now ${prev?.gpusReclaimed ?? 0}`,
+  );
 } catch (err) {
-  if (cursorHidden) process.stdout.write('\x1b[?25h');
+  if (cursorHidden) process.stdout.write("\x1b[?25h");
   cursorHidden = false;
   if (interrupted) {
     say(`demo: interrupted (${interrupted}) during start-up`);
@@ -487,26 +542,37 @@ try {
     exitCode = 1;
   }
 } finally {
-  if (cursorHidden) process.stdout.write('\x1b[?25h');
+  if (cursorHidden) process.stdout.write("\x1b[?25h");
   if (cluster) {
     if (args.keep) {
-      say('');
+      say("");
       say(`--keep: the cluster and the daemon are still running (state ${cluster.statePath}).`);
-      say(`  source ${join(cluster.dir, CLUSTER_ENV_FILE)}        # ${readFileSync(join(cluster.dir, CLUSTER_ENV_FILE), 'utf8').trim().split('\n').map((l) => l.replace(/^export /, '')).join(' ')}`);
+      say(
+        `  source ${join(cluster.dir, CLUSTER_ENV_FILE)}        # ${readFileSync(join(cluster.dir, CLUSTER_ENV_FILE), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => l.replace(/^export /, ""))
+          .join(" ")}`,
+      );
       say(`  node src/cli/main.ts status -n ${NAMESPACE}         # what the daemon did and why`);
-      say(`  tail -f ${join(cluster.dir, 'logs', 'kserve-reclaimer.log')}`);
+      say(`  tail -f ${join(cluster.dir, "logs", "kserve-reclaimer.log")}`);
       say(`  test/cluster/down --dir ${cluster.dir}   # stops everything (daemon included) and removes the directory`);
     } else {
       const stopStart = Date.now();
-      const daemonRunning = cluster.components.some((c) => c.name === 'kserve-reclaimer');
-      progress(`stopping ${daemonRunning ? `the daemon and ${cluster.components.length - 1}` : cluster.components.length} cluster components ...`);
+      const daemonRunning = cluster.components.some((c) => c.name === "kserve-reclaimer");
+      progress(
+        `stopping ${daemonRunning ? `the daemon and ${cluster.components.length - 1}` : cluster.components.length} cluster components ...`,
+      );
       try {
         await cluster.stop();
         const left = cluster.components.filter((c) => isAlive(c.pid)).map((c) => `${c.name}(${c.pid})`);
-        if (left.length > 0) throw new Error(`still alive: ${left.join(', ')}`);
+        // biome-ignore lint/correctness/noUnsafeFinally: caught by the catch right below, never leaves the finally
+        if (left.length > 0) throw new Error(`still alive: ${left.join(", ")}`);
         progress(`cleaned up in ${secs(Date.now() - stopStart)}: ${cluster.components.length} processes stopped, ${cluster.dir} removed`);
       } catch (err) {
-        process.stderr.write(`demo: cleanup failed: ${err instanceof Error ? err.message : String(err)}\n  stop what is left with: test/cluster/down --dir ${cluster.dir}\n`);
+        process.stderr.write(
+          `demo: cleanup failed: ${err instanceof Error ? err.message : String(err)}\n  stop what is left with: test/cluster/down --dir ${cluster.dir}\n`,
+        );
         exitCode = 1;
       }
     }

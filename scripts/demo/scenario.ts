@@ -9,10 +9,10 @@
 //                                    hands off, it keeps running through the closed window.
 //   embedder (1 GPU)                 idle-45s: no windows, only an idle policy; the simulator sends it
 //                                    traffic for 30 s, then nothing, and 45 s later it is Stopped (Idle).
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { gpuInferenceService } from '../../test/support/kube.ts';
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { gpuInferenceService } from "../../test/support/kube.ts";
 
-export const NAMESPACE = 'demo';
+export const NAMESPACE = "demo";
 export const IDLE_AFTER_S = 45;
 export const TRAFFIC = { target: `${NAMESPACE}/embedder`, rps: 4, seconds: 30 };
 
@@ -39,11 +39,21 @@ export function nextMinute(now: number, leadMs: number): number {
 }
 
 function isvc(name: string, gpus: number, labels: Record<string, string>, annotations: Record<string, string> = {}): KubernetesObject {
-  return gpuInferenceService(NAMESPACE, name, { gpus, labels: { 'app.kubernetes.io/part-of': 'kserve-reclaimer-demo', ...labels }, annotations, image: 'registry.invalid/demo/model-server:1.0' });
+  return gpuInferenceService(NAMESPACE, name, {
+    gpus,
+    labels: { "app.kubernetes.io/part-of": "kserve-reclaimer-demo", ...labels },
+    annotations,
+    image: "registry.invalid/demo/model-server:1.0",
+  });
 }
 
 function servingSchedule(name: string, spec: Record<string, unknown>): KubernetesObject {
-  return { apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name, namespace: NAMESPACE }, spec } as KubernetesObject;
+  return {
+    apiVersion: "reclaimer.dev/v1alpha1",
+    kind: "ServingSchedule",
+    metadata: { name, namespace: NAMESPACE },
+    spec,
+  } as KubernetesObject;
 }
 
 /** The demo's objects for a demo whose services are Ready at `now`; `leadMs` is the least time before the window closes. */
@@ -56,25 +66,25 @@ export function demoPlan(now: number, leadMs = 30_000): DemoPlan {
     reopenAt,
     secondCloseAt,
     services: [
-      isvc('llama', 2, { policy: 'office-hours' }),
-      isvc('mistral', 1, { policy: 'office-hours' }),
-      isvc('critical', 1, { policy: 'office-hours' }, { 'reclaimer.dev/exclude': 'true' }),
-      isvc('embedder', 1, { policy: 'idle' }),
+      isvc("llama", 2, { policy: "office-hours" }),
+      isvc("mistral", 1, { policy: "office-hours" }),
+      isvc("critical", 1, { policy: "office-hours" }, { "reclaimer.dev/exclude": "true" }),
+      isvc("embedder", 1, { policy: "idle" }),
     ],
     schedules: [
-      servingSchedule('office-hours', {
-        selector: { matchLabels: { policy: 'office-hours' } },
-        timeZone: 'UTC',
+      servingSchedule("office-hours", {
+        selector: { matchLabels: { policy: "office-hours" } },
+        timeZone: "UTC",
         uptime: [
           // Open since an hour before closeAt: the services are inside a Running period from the start
           // (a service created while its schedule says Stopped would be left up until the next transition).
-          { days: '*', from: hhmmUtc(closeAt - 60 * 60_000), to: hhmmUtc(closeAt) },
-          { days: '*', from: hhmmUtc(reopenAt), to: hhmmUtc(secondCloseAt) },
+          { days: "*", from: hhmmUtc(closeAt - 60 * 60_000), to: hhmmUtc(closeAt) },
+          { days: "*", from: hhmmUtc(reopenAt), to: hhmmUtc(secondCloseAt) },
         ],
       }),
-      servingSchedule('idle-45s', {
-        selector: { matchLabels: { policy: 'idle' } },
-        idle: { after: `${IDLE_AFTER_S}s`, threshold: 0, metric: 'kserve', whenMetricsUnavailable: 'KeepRunning' },
+      servingSchedule("idle-45s", {
+        selector: { matchLabels: { policy: "idle" } },
+        idle: { after: `${IDLE_AFTER_S}s`, threshold: 0, metric: "kserve", whenMetricsUnavailable: "KeepRunning" },
       }),
     ],
   };

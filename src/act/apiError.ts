@@ -10,19 +10,25 @@ export type ApiFailure = {
 };
 
 export function apiFailure(err: unknown): ApiFailure {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
-  const code = typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const e = (typeof err === "object" && err !== null ? err : {}) as {
+    code?: unknown;
+    statusCode?: unknown;
+    body?: unknown;
+    message?: unknown;
+  };
+  const code = typeof e.code === "number" ? e.code : typeof e.statusCode === "number" ? e.statusCode : undefined;
   let body: unknown = e.body;
-  if (typeof body === 'string') {
+  if (typeof body === "string") {
     try {
       body = JSON.parse(body);
     } catch {
       // not JSON: keep as text
     }
   }
-  const status = (typeof body === 'object' && body !== null ? body : {}) as { reason?: unknown; message?: unknown };
-  const reason = typeof status.reason === 'string' ? status.reason : undefined;
-  const fromBody = typeof status.message === 'string' ? status.message : typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : undefined;
-  const message = fromBody ?? (typeof e.message === 'string' ? e.message : String(err));
+  const status = (typeof body === "object" && body !== null ? body : {}) as { reason?: unknown; message?: unknown };
+  const reason = typeof status.reason === "string" ? status.reason : undefined;
+  const fromBody =
+    typeof status.message === "string" ? status.message : typeof body === "string" && body.length > 0 ? body.slice(0, 500) : undefined;
+  const message = fromBody ?? (typeof e.message === "string" ? e.message : String(err));
   return { code, reason, message };
 }

@@ -9,26 +9,26 @@
 // - A per-object token bucket (burst 25, one token per 5 minutes) drops the rest.
 // - Writes go through the shared WriteLimiter at low priority: patches of services come first.
 // record() is fire-and-forget and never throws; recordAsync() resolves with what happened.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import { errorMessage, noopLogger, systemTimers, type Logger, type TimerHandle, type Timers } from '../sources/kube/runtime.ts';
-import { apiFailure } from './apiError.ts';
-import type { WriteLimiter } from './writeLimiter.ts';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
+import { errorMessage, noopLogger, systemTimers, type Logger, type TimerHandle, type Timers } from "../sources/kube/runtime.ts";
+import { apiFailure } from "./apiError.ts";
+import type { WriteLimiter } from "./writeLimiter.ts";
 
-export const REPORTING_CONTROLLER = 'reclaimer.dev/kserve-reclaimer';
-export const EVENT_SOURCE_COMPONENT = 'kserve-reclaimer';
+export const REPORTING_CONTROLLER = "reclaimer.dev/kserve-reclaimer";
+export const EVENT_SOURCE_COMPONENT = "kserve-reclaimer";
 
-export type EventType = 'Normal' | 'Warning';
+export type EventType = "Normal" | "Warning";
 /** Reasons the daemon uses; any CamelCase string is accepted. */
 export type EventReason =
-  | 'Stopped'
-  | 'Started'
-  | 'Skipped'
-  | 'NotConfirmed'
-  | 'Confirmed'
-  | 'Conflict'
-  | 'Invalid'
-  | 'MetricsUnavailable'
-  | 'Unsupported'
+  | "Stopped"
+  | "Started"
+  | "Skipped"
+  | "NotConfirmed"
+  | "Confirmed"
+  | "Conflict"
+  | "Invalid"
+  | "MetricsUnavailable"
+  | "Unsupported"
   | (string & {});
 
 export type InvolvedObject = {
@@ -41,11 +41,11 @@ export type InvolvedObject = {
 };
 
 export type RecordResult =
-  | { kind: 'created'; name: string }
-  | { kind: 'updated'; name: string; count: number }
-  | { kind: 'deferred' }
-  | { kind: 'dropped' }
-  | { kind: 'error'; code: number | undefined; message: string };
+  | { kind: "created"; name: string }
+  | { kind: "updated"; name: string; count: number }
+  | { kind: "deferred" }
+  | { kind: "dropped" }
+  | { kind: "error"; code: number | undefined; message: string };
 
 export type EventRecorderOptions = {
   kubeConfig: KubeConfig;
@@ -102,7 +102,9 @@ export class EventRecorder {
 
   /** Fire-and-forget: failures are logged here, never left to reject. */
   record(obj: InvolvedObject, type: EventType, reason: EventReason, message: string): void {
-    this.recordAsync(obj, type, reason, message).catch((err: unknown) => this.logger.warn('events: record failed', { reason, error: errorMessage(err) }));
+    this.recordAsync(obj, type, reason, message).catch((err: unknown) =>
+      this.logger.warn("events: record failed", { reason, error: errorMessage(err) }),
+    );
   }
 
   /** Records an Event; resolves with what was written (never rejects). */
@@ -110,7 +112,7 @@ export class EventRecorder {
     try {
       const now = this.timers.now();
       const msg = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
-      const key = [obj.namespace, obj.kind, obj.name, obj.uid ?? '', type, reason, msg].join('\u0000');
+      const key = [obj.namespace, obj.kind, obj.name, obj.uid ?? "", type, reason, msg].join("\u0000");
       const existing = this.entries.get(key);
       if (existing) {
         existing.count++;
@@ -118,14 +120,14 @@ export class EventRecorder {
         this.touchEntry(key, existing);
         if (existing.timer === undefined && now - existing.lastWriteAt < (this.opts.repeatIntervalMs ?? 60_000)) {
           this.scheduleFlush(key, existing);
-          return { kind: 'deferred' };
+          return { kind: "deferred" };
         }
-        if (existing.timer !== undefined) return { kind: 'deferred' };
+        if (existing.timer !== undefined) return { kind: "deferred" };
         return await this.enqueueWrite(existing);
       }
       if (!this.allow(obj, now)) {
-        this.logger.debug('events: dropped by spam filter', { namespace: obj.namespace, name: obj.name, reason });
-        return { kind: 'dropped' };
+        this.logger.debug("events: dropped by spam filter", { namespace: obj.namespace, name: obj.name, reason });
+        return { kind: "dropped" };
       }
       const entry: Entry = {
         namespace: obj.namespace,
@@ -145,7 +147,7 @@ export class EventRecorder {
       this.touchEntry(key, entry);
       return await this.enqueueWrite(entry);
     } catch (err) {
-      return { kind: 'error', code: undefined, message: errorMessage(err) };
+      return { kind: "error", code: undefined, message: errorMessage(err) };
     }
   }
 
@@ -180,7 +182,7 @@ export class EventRecorder {
   private allow(obj: InvolvedObject, now: number): boolean {
     const burst = this.opts.spamBurst ?? 25;
     const refill = this.opts.spamRefillMs ?? 300_000;
-    const key = `${obj.namespace}/${obj.kind}/${obj.name}/${obj.uid ?? ''}`;
+    const key = `${obj.namespace}/${obj.kind}/${obj.name}/${obj.uid ?? ""}`;
     const b = this.buckets.get(key) ?? { tokens: burst, last: now };
     b.tokens = Math.min(burst, b.tokens + (now - b.last) / refill);
     b.last = now;
@@ -197,11 +199,16 @@ export class EventRecorder {
 
   private scheduleFlush(key: string, entry: Entry): void {
     const wait = entry.lastWriteAt + (this.opts.repeatIntervalMs ?? 60_000) - this.timers.now();
-    entry.timer = this.timers.setTimeout(() => {
-      entry.timer = undefined;
-      if (this.entries.get(key) !== entry) return;
-      this.enqueueWrite(entry).catch((err: unknown) => this.logger.warn('events: deferred write failed', { reason: entry.reason, error: errorMessage(err) }));
-    }, Math.max(1, wait));
+    entry.timer = this.timers.setTimeout(
+      () => {
+        entry.timer = undefined;
+        if (this.entries.get(key) !== entry) return;
+        this.enqueueWrite(entry).catch((err: unknown) =>
+          this.logger.warn("events: deferred write failed", { reason: entry.reason, error: errorMessage(err) }),
+        );
+      },
+      Math.max(1, wait),
+    );
   }
 
   /** Writes of one entry are serialized. */
@@ -213,7 +220,7 @@ export class EventRecorder {
 
   private async write(entry: Entry): Promise<RecordResult> {
     if (entry.eventName !== undefined && entry.writtenCount === entry.count) {
-      return { kind: 'updated', name: entry.eventName, count: entry.count };
+      return { kind: "updated", name: entry.eventName, count: entry.count };
     }
     entry.lastWriteAt = this.timers.now();
     const count = entry.count;
@@ -224,12 +231,12 @@ export class EventRecorder {
           () =>
             this.api.patchNamespacedEvent(
               { name, namespace: entry.namespace, body: { count, lastTimestamp: new Date(entry.lastTimestamp).toISOString() } },
-              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+              setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
             ),
-          'low',
+          "low",
         );
         entry.writtenCount = count;
-        return { kind: 'updated', name, count };
+        return { kind: "updated", name, count };
       } catch (err) {
         const f = apiFailure(err);
         // Expired (event TTL, 1 h by default) or deleted: start a new Event.
@@ -260,10 +267,10 @@ export class EventRecorder {
       reportingInstance: this.opts.reportingInstance,
     };
     try {
-      await this.opts.limiter.run(() => this.api.createNamespacedEvent({ namespace: entry.namespace, body }), 'low');
+      await this.opts.limiter.run(() => this.api.createNamespacedEvent({ namespace: entry.namespace, body }), "low");
       entry.eventName = name;
       entry.writtenCount = count;
-      return { kind: 'created', name };
+      return { kind: "created", name };
     } catch (err) {
       const f = apiFailure(err);
       return this.failed(entry, f.code, f.message);
@@ -271,13 +278,19 @@ export class EventRecorder {
   }
 
   private failed(entry: Entry, code: number | undefined, message: string): RecordResult {
-    this.logger.warn('events: write failed', { namespace: entry.namespace, name: entry.involved.name, reason: entry.reason, code, error: message });
-    return { kind: 'error', code, message };
+    this.logger.warn("events: write failed", {
+      namespace: entry.namespace,
+      name: entry.involved.name,
+      reason: entry.reason,
+      code,
+      error: message,
+    });
+    return { kind: "error", code, message };
   }
 
   /** `<object>.<hex>` as client-go names Events; unique per recorder. */
   private eventName(objectName: string): string {
-    const suffix = `${this.timers.now().toString(16)}${(this.seq++ & 0xffff).toString(16).padStart(4, '0')}`;
+    const suffix = `${this.timers.now().toString(16)}${(this.seq++ & 0xffff).toString(16).padStart(4, "0")}`;
     return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
   }
 }

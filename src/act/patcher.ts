@@ -4,20 +4,20 @@
 //   onConflict to re-check and retry here).
 // - Every write goes through the shared WriteLimiter (QPS/burst, concurrency, drain on SIGTERM).
 // - Never throws: the result says what happened.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from '../sources/kube/inferenceService.ts';
-import type { ResourceRef } from '../sources/kube/informer.ts';
-import { noopLogger, sleepOn, systemTimers, type Logger, type Timers } from '../sources/kube/runtime.ts';
-import { apiFailure } from './apiError.ts';
-import { LimiterClosedError, type WriteLimiter } from './writeLimiter.ts';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../sources/kube/inferenceService.ts";
+import type { ResourceRef } from "../sources/kube/informer.ts";
+import { noopLogger, sleepOn, systemTimers, type Logger, type Timers } from "../sources/kube/runtime.ts";
+import { apiFailure } from "./apiError.ts";
+import { LimiterClosedError, type WriteLimiter } from "./writeLimiter.ts";
 
-export const FIELD_MANAGER = 'kserve-reclaimer';
+export const FIELD_MANAGER = "kserve-reclaimer";
 
 export type PatchResult =
-  | { kind: 'ok'; resourceVersion: string; annotations: Record<string, string> }
-  | { kind: 'conflict'; message: string }
-  | { kind: 'notFound'; message: string }
-  | { kind: 'error'; code: number | undefined; reason: string | undefined; message: string };
+  | { kind: "ok"; resourceVersion: string; annotations: Record<string, string> }
+  | { kind: "conflict"; message: string }
+  | { kind: "notFound"; message: string }
+  | { kind: "error"; code: number | undefined; reason: string | undefined; message: string };
 
 export type PatchOptions = {
   /** Precondition: the resourceVersion the decision was made on. 409 when it is stale. */
@@ -78,14 +78,14 @@ export class AnnotationPatcher {
     const maxConflicts = opts.maxConflictRetries ?? 3;
     for (let conflicts = 0; ; conflicts++) {
       const result = await this.patchOnce(namespace, name, wanted, resourceVersion, opts.dryRun === true);
-      if (result.kind !== 'conflict' || !opts.onConflict || conflicts >= maxConflicts) return result;
+      if (result.kind !== "conflict" || !opts.onConflict || conflicts >= maxConflicts) return result;
       const fresh = await this.read(namespace, name);
-      if (fresh.kind !== 'ok') return fresh.kind === 'notFound' ? fresh : result;
+      if (fresh.kind !== "ok") return fresh.kind === "notFound" ? fresh : result;
       let next: Record<string, string | null> | null;
       try {
         next = opts.onConflict(fresh.object);
       } catch (err) {
-        this.logger.error('patcher: onConflict failed', { namespace, name, error: err instanceof Error ? err.message : String(err) });
+        this.logger.error("patcher: onConflict failed", { namespace, name, error: err instanceof Error ? err.message : String(err) });
         return result;
       }
       if (next === null) return result;
@@ -99,10 +99,13 @@ export class AnnotationPatcher {
     return this.limiter.drain(timeoutMs);
   }
 
-  private async read(namespace: string, name: string): Promise<{ kind: 'ok'; object: InferenceService } | Exclude<PatchResult, { kind: 'ok' }>> {
+  private async read(
+    namespace: string,
+    name: string,
+  ): Promise<{ kind: "ok"; object: InferenceService } | Exclude<PatchResult, { kind: "ok" }>> {
     try {
       const raw: unknown = await this.api.getNamespacedCustomObject({ ...this.coords(), namespace, name });
-      return { kind: 'ok', object: parseInferenceService(raw) };
+      return { kind: "ok", object: parseInferenceService(raw) };
     } catch (err) {
       return this.failure(err);
     }
@@ -112,11 +115,11 @@ export class AnnotationPatcher {
     return { group: this.resource.group, version: this.resource.version, plural: this.resource.plural };
   }
 
-  private failure(err: unknown): Exclude<PatchResult, { kind: 'ok' }> {
+  private failure(err: unknown): Exclude<PatchResult, { kind: "ok" }> {
     const f = apiFailure(err);
-    if (f.code === 409) return { kind: 'conflict', message: f.message };
-    if (f.code === 404) return { kind: 'notFound', message: f.message };
-    return { kind: 'error', code: f.code, reason: f.reason, message: f.message };
+    if (f.code === 409) return { kind: "conflict", message: f.message };
+    if (f.code === 404) return { kind: "notFound", message: f.message };
+    return { kind: "error", code: f.code, reason: f.reason, message: f.message };
   }
 
   private async patchOnce(
@@ -140,24 +143,24 @@ export class AnnotationPatcher {
               name,
               body,
               fieldManager: this.fieldManager,
-              dryRun: dryRun ? 'All' : undefined,
+              dryRun: dryRun ? "All" : undefined,
             },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
           ),
         )) as { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } };
         return {
-          kind: 'ok',
-          resourceVersion: updated.metadata?.resourceVersion ?? '',
+          kind: "ok",
+          resourceVersion: updated.metadata?.resourceVersion ?? "",
           annotations: updated.metadata?.annotations ?? {},
         };
       } catch (err) {
-        if (err instanceof LimiterClosedError) return { kind: 'error', code: undefined, reason: 'ShuttingDown', message: err.message };
+        if (err instanceof LimiterClosedError) return { kind: "error", code: undefined, reason: "ShuttingDown", message: err.message };
         result = this.failure(err);
       }
-      const transient = result.kind === 'error' && (result.code === undefined || TRANSIENT.has(result.code));
+      const transient = result.kind === "error" && (result.code === undefined || TRANSIENT.has(result.code));
       if (!transient || attempt >= this.transientRetries) {
-        if (result.kind === 'error') {
-          this.logger.warn('patcher: patch failed', { namespace, name, code: result.code, error: result.message });
+        if (result.kind === "error") {
+          this.logger.warn("patcher: patch failed", { namespace, name, code: result.code, error: result.message });
         }
         return result;
       }

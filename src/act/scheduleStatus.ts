@@ -7,21 +7,21 @@
 // the desired status: changed keys set, removed keys set to null, arrays replaced whole. No
 // resourceVersion precondition: the daemon (leader) owns the status. Every status is capped in
 // size first (capStatus).
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import type { ResourceRef } from '../sources/kube/informer.ts';
-import { SERVING_SCHEDULE_RESOURCE } from '../sources/kube/servingSchedule.ts';
-import { noopLogger, type Logger } from '../sources/kube/runtime.ts';
-import { apiFailure } from './apiError.ts';
-import { LimiterClosedError, type WriteLimiter } from './writeLimiter.ts';
-import { FIELD_MANAGER } from './patcher.ts';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import type { ResourceRef } from "../sources/kube/informer.ts";
+import { SERVING_SCHEDULE_RESOURCE } from "../sources/kube/servingSchedule.ts";
+import { noopLogger, type Logger } from "../sources/kube/runtime.ts";
+import { apiFailure } from "./apiError.ts";
+import { LimiterClosedError, type WriteLimiter } from "./writeLimiter.ts";
+import { FIELD_MANAGER } from "./patcher.ts";
 
 export { SERVING_SCHEDULE_RESOURCE };
 
 export type StatusWriteResult =
-  | { kind: 'unchanged' }
-  | { kind: 'ok'; resourceVersion: string }
-  | { kind: 'notFound'; message: string }
-  | { kind: 'error'; code: number | undefined; message: string };
+  | { kind: "unchanged" }
+  | { kind: "ok"; resourceVersion: string }
+  | { kind: "notFound"; message: string }
+  | { kind: "error"; code: number | undefined; message: string };
 
 /** The object as the caller last saw it (from the informer), or undefined when unknown. */
 export type CurrentObject = { metadata?: { resourceVersion?: string | undefined } | undefined; status?: unknown } | undefined;
@@ -29,18 +29,18 @@ export type CurrentObject = { metadata?: { resourceVersion?: string | undefined 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** JSON with object keys sorted at every level and undefined dropped: equal values, equal strings. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(normalize(value)) ?? 'null';
+  return JSON.stringify(normalize(value)) ?? "null";
 }
 
 function normalize(value: unknown): JsonValue | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map((v) => normalize(v) ?? null);
   if (isPlainObject(value)) {
@@ -98,12 +98,12 @@ export const STATUS_LIMITS = {
 } as const;
 
 function cut(value: unknown, max: number): unknown {
-  return typeof value === 'string' && value.length > max ? `${value.slice(0, max - 1)}…` : value;
+  return typeof value === "string" && value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }
 
 function capStrings(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = cut(v, k === 'message' ? STATUS_LIMITS.message : STATUS_LIMITS.word);
+  for (const [k, v] of Object.entries(o)) out[k] = cut(v, k === "message" ? STATUS_LIMITS.message : STATUS_LIMITS.word);
   return out;
 }
 
@@ -115,7 +115,9 @@ export function capStatus<T extends Record<string, unknown>>(status: T): T {
   const out: Record<string, unknown> = capStrings(status);
   const all = Array.isArray(status.services) ? (status.services as unknown[]) : undefined;
   const services = all?.map((s) => (isPlainObject(s) ? capStrings(s) : s));
-  const conditions = Array.isArray(status.conditions) ? status.conditions.map((c: unknown) => (isPlainObject(c) ? capStrings(c) : c)) : undefined;
+  const conditions = Array.isArray(status.conditions)
+    ? status.conditions.map((c: unknown) => (isPlainObject(c) ? capStrings(c) : c))
+    : undefined;
   if (conditions) out.conditions = conditions;
   if (services === undefined || all === undefined) return out as T;
   let keep = Math.min(services.length, STATUS_LIMITS.services);
@@ -132,9 +134,9 @@ export function capStatus<T extends Record<string, unknown>>(status: T): T {
 const OMITTED = /; (\d+) more services? not listed in status$/;
 
 function noteOmitted(condition: unknown, rest: number): unknown {
-  if (!isPlainObject(condition) || condition.type !== 'Ready' || typeof condition.message !== 'string') return condition;
-  const note = `; ${rest} more service${rest === 1 ? '' : 's'} not listed in status`;
-  const base = condition.message.replace(OMITTED, '');
+  if (!isPlainObject(condition) || condition.type !== "Ready" || typeof condition.message !== "string") return condition;
+  const note = `; ${rest} more service${rest === 1 ? "" : "s"} not listed in status`;
+  const base = condition.message.replace(OMITTED, "");
   return { ...condition, message: `${base.slice(0, STATUS_LIMITS.message - note.length)}${note}` };
 }
 
@@ -172,15 +174,16 @@ export class ScheduleStatusWriter {
     const currentRv = current?.metadata?.resourceVersion;
     if (current !== undefined && canonicalJson(current.status ?? {}) === canonical) {
       this.skipped++;
-      return { kind: 'unchanged' };
+      return { kind: "unchanged" };
     }
     const last = this.written.get(key);
     // Our own write, not yet seen by the cache the caller read.
     if (last && last.canonical === canonical && currentRv !== undefined && (currentRv === last.fromRv || currentRv === last.toRv)) {
       this.skipped++;
-      return { kind: 'unchanged' };
+      return { kind: "unchanged" };
     }
-    const patch = current?.status !== undefined ? createMergePatch(current.status, desired) : (normalize(desired) as Record<string, unknown>);
+    const patch =
+      current?.status !== undefined ? createMergePatch(current.status, desired) : (normalize(desired) as Record<string, unknown>);
     try {
       const updated = (await this.opts.limiter.run(() =>
         this.api.patchNamespacedCustomObjectStatus(
@@ -193,22 +196,22 @@ export class ScheduleStatusWriter {
             body: { status: patch },
             fieldManager: this.opts.fieldManager ?? FIELD_MANAGER,
           },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         ),
       )) as { metadata?: { resourceVersion?: string } };
-      const toRv = updated.metadata?.resourceVersion ?? '';
+      const toRv = updated.metadata?.resourceVersion ?? "";
       this.written.set(key, { canonical, fromRv: currentRv, toRv });
       this.writes++;
-      return { kind: 'ok', resourceVersion: toRv };
+      return { kind: "ok", resourceVersion: toRv };
     } catch (err) {
-      if (err instanceof LimiterClosedError) return { kind: 'error', code: undefined, message: err.message };
+      if (err instanceof LimiterClosedError) return { kind: "error", code: undefined, message: err.message };
       const f = apiFailure(err);
       if (f.code === 404) {
         this.written.delete(key);
-        return { kind: 'notFound', message: f.message };
+        return { kind: "notFound", message: f.message };
       }
-      this.logger.warn('status: write failed', { namespace, name, code: f.code, error: f.message });
-      return { kind: 'error', code: f.code, message: f.message };
+      this.logger.warn("status: write failed", { namespace, name, code: f.code, error: f.message });
+      return { kind: "error", code: f.code, message: f.message };
     }
   }
 

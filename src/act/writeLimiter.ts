@@ -3,7 +3,7 @@
 // priorities (patches before Events, so an Event storm never delays a stop), and drain() for
 // SIGTERM. The daemon builds one and passes it to the patcher, the event recorder and the status
 // writer, from its --kube-qps / --kube-burst / --kube-concurrency flags.
-import { systemTimers, type TimerHandle, type Timers } from '../sources/kube/runtime.ts';
+import { systemTimers, type TimerHandle, type Timers } from "../sources/kube/runtime.ts";
 
 /**
  * Defaults: a schedule boundary flips many services at once (08:00 Monday), and the product
@@ -18,7 +18,7 @@ export const DEFAULT_WRITE_QPS = 1000;
 export const DEFAULT_WRITE_BURST = 1000;
 export const DEFAULT_WRITE_CONCURRENCY = 32;
 
-export type WritePriority = 'high' | 'low';
+export type WritePriority = "high" | "low";
 
 export type WriteLimiterOptions = {
   qps?: number;
@@ -39,15 +39,15 @@ export type WriteLimiterStats = {
 export class DrainTimeoutError extends Error {
   constructor(pending: number) {
     super(`drain timed out with ${pending} writes pending`);
-    this.name = 'DrainTimeoutError';
+    this.name = "DrainTimeoutError";
   }
 }
 
 /** run() after drain(): the daemon is shutting down and takes no new writes. */
 export class LimiterClosedError extends Error {
   constructor() {
-    super('write limiter closed: shutting down');
-    this.name = 'LimiterClosedError';
+    super("write limiter closed: shutting down");
+    this.name = "LimiterClosedError";
   }
 }
 
@@ -83,7 +83,7 @@ export class WriteLimiter {
    * Runs `fn` once a token and a concurrency slot are free. Rejects without running when the
    * limiter was closed for shutdown. Whatever `fn` returns or throws is passed through.
    */
-  run<T>(fn: () => Promise<T>, priority: WritePriority = 'high'): Promise<T> {
+  run<T>(fn: () => Promise<T>, priority: WritePriority = "high"): Promise<T> {
     if (this.closed) return Promise.reject(new LimiterClosedError());
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
@@ -104,7 +104,7 @@ export class WriteLimiter {
           });
         },
       };
-      (priority === 'high' ? this.high : this.low).push(waiter);
+      (priority === "high" ? this.high : this.low).push(waiter);
       this.pump();
     });
   }
@@ -177,9 +177,12 @@ export class WriteLimiter {
   private scheduleWake(): void {
     if (this.wakeTimer !== undefined) return;
     const waitMs = Math.ceil(((1 - this.tokens) * 1000) / this.qps);
-    this.wakeTimer = this.timers.setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.pump();
-    }, Math.max(1, waitMs));
+    this.wakeTimer = this.timers.setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, waitMs),
+    );
   }
 }

@@ -51,7 +51,10 @@ export function shortValue(text: string, max = 64): string {
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
-export type KeepRunningUntil = { kind: "none" } | { kind: "ok"; until: number; raw: string } | { kind: "invalid"; raw: string; why: string };
+export type KeepRunningUntil =
+  | { kind: "none" }
+  | { kind: "ok"; until: number; raw: string }
+  | { kind: "invalid"; raw: string; why: string };
 
 /** reclaimer.dev/keep-running-until: RFC 3339 only; anything else is invalid and decided as if absent. */
 export function readKeepRunningUntil(annotations: Record<string, string> | undefined): KeepRunningUntil {
@@ -59,7 +62,11 @@ export function readKeepRunningUntil(annotations: Record<string, string> | undef
   if (raw === undefined) return { kind: "none" };
   const until = parseRfc3339(raw);
   if (until === undefined) {
-    return { kind: "invalid", raw, why: `${KEEP_RUNNING_UNTIL}: ${shortValue(raw)} is not an RFC 3339 time such as 2026-12-01T18:00:00Z or 2026-12-01T19:00:00+01:00; ignored` };
+    return {
+      kind: "invalid",
+      raw,
+      why: `${KEEP_RUNNING_UNTIL}: ${shortValue(raw)} is not an RFC 3339 time such as 2026-12-01T18:00:00Z or 2026-12-01T19:00:00+01:00; ignored`,
+    };
   }
   return { kind: "ok", until, raw };
 }
@@ -71,7 +78,10 @@ export type StateAction = z.infer<typeof StateAction>;
 
 /** What the daemon writes is about 200 characters; a record much longer was not written by it. */
 export const MAX_STATE_LENGTH = 1024;
-const Instant = z.string().max(MAX_RFC3339_LENGTH).refine((t) => parseRfc3339(t) !== undefined, { message: "must be an RFC 3339 time" });
+const Instant = z
+  .string()
+  .max(MAX_RFC3339_LENGTH)
+  .refine((t) => parseRfc3339(t) !== undefined, { message: "must be an RFC 3339 time" });
 
 /**
  * Version 1 of the state record. The version field lets a later daemon migrate what an older one
@@ -106,7 +116,12 @@ export function readState(annotations: Record<string, string> | undefined): Pars
   const raw = annotations?.[STATE];
   if (raw === undefined || raw === "") return { kind: "none" };
   const shown = raw.length > 200 ? `${raw.slice(0, 200)}…` : raw;
-  if (raw.length > MAX_STATE_LENGTH) return { kind: "invalid", raw: shown, why: `${STATE} is ${raw.length} characters, more than the ${MAX_STATE_LENGTH} a record of the daemon can be` };
+  if (raw.length > MAX_STATE_LENGTH)
+    return {
+      kind: "invalid",
+      raw: shown,
+      why: `${STATE} is ${raw.length} characters, more than the ${MAX_STATE_LENGTH} a record of the daemon can be`,
+    };
   let json: unknown;
   try {
     json = JSON.parse(raw);

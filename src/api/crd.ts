@@ -207,10 +207,12 @@ export function structuralProblems(node: unknown, where = "$", root = true): str
   const out: string[] = [];
   const forbidden = ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const", "definitions", "$defs"];
   for (const key of forbidden) if (key in node) out.push(`${where}: has ${key}`);
-  for (const key of Object.keys(node)) if (!KEPT_KEYWORDS.has(key) && !forbidden.includes(key)) out.push(`${where}: unknown keyword ${key}`);
+  for (const key of Object.keys(node))
+    if (!KEPT_KEYWORDS.has(key) && !forbidden.includes(key)) out.push(`${where}: unknown keyword ${key}`);
   const preserve = node["x-kubernetes-preserve-unknown-fields"] === true || node["x-kubernetes-int-or-string"] === true;
   if (typeof node.type !== "string" && !preserve) out.push(`${where}: no type`);
-  if (node.additionalProperties !== undefined && node.properties !== undefined) out.push(`${where}: additionalProperties together with properties`);
+  if (node.additionalProperties !== undefined && node.properties !== undefined)
+    out.push(`${where}: additionalProperties together with properties`);
   if (typeof node.additionalProperties === "boolean") out.push(`${where}: boolean additionalProperties`);
   if (node.type === "object" && node.properties === undefined && node.additionalProperties === undefined && !preserve && !root) {
     // an object without properties is allowed only for metadata at the root

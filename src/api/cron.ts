@@ -38,7 +38,20 @@ export type CronFields = {
 type FieldSpec = { name: string; min: number; max: number; names: readonly string[]; allowed: string };
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const FULL_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const FULL_MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
 const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const FULL_WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
@@ -57,7 +70,8 @@ const DAY_OF_WEEK: FieldSpec = {
   min: 0,
   max: 7,
   names: WEEKDAYS,
-  allowed: '0-7 or SUN-SAT (0 and 7 are Sunday), lists, ranges, steps, "nL" (last weekday n of the month), "n#k" (k-th weekday n, k 1-5), "?"',
+  allowed:
+    '0-7 or SUN-SAT (0 and 7 are Sunday), lists, ranges, steps, "nL" (last weekday n of the month), "n#k" (k-th weekday n, k 1-5), "?"',
 };
 
 class CronSyntaxError extends Error {}
@@ -125,7 +139,8 @@ function terms(field: FieldSpec, text: string): string[] {
 
 function dayOfMonthField(text: string): Pick<CronFields, "dayOfMonth" | "lastDayOfMonth" | "nearestWeekdayTo" | "dayOfMonthRestricted"> {
   const f = DAY_OF_MONTH;
-  if (text === "*" || text === "?") return { dayOfMonth: plainField(f, "*"), lastDayOfMonth: false, nearestWeekdayTo: undefined, dayOfMonthRestricted: false };
+  if (text === "*" || text === "?")
+    return { dayOfMonth: plainField(f, "*"), lastDayOfMonth: false, nearestWeekdayTo: undefined, dayOfMonthRestricted: false };
   if (/^lw$/i.test(text)) invalid(f, text, '"LW" (last weekday of the month) is not supported');
   const w = /^(\d{1,2})w$/i.exec(text);
   if (w) {
@@ -147,7 +162,8 @@ function dayOfMonthField(text: string): Pick<CronFields, "dayOfMonth" | "lastDay
 
 function dayOfWeekField(text: string): Pick<CronFields, "dayOfWeek" | "lastWeekdayOfMonth" | "nthWeekdayOfMonth" | "dayOfWeekRestricted"> {
   const f = DAY_OF_WEEK;
-  if (text === "*" || text === "?") return { dayOfWeek: plainField(f, "*"), lastWeekdayOfMonth: [], nthWeekdayOfMonth: [], dayOfWeekRestricted: false };
+  if (text === "*" || text === "?")
+    return { dayOfWeek: plainField(f, "*"), lastWeekdayOfMonth: [], nthWeekdayOfMonth: [], dayOfWeekRestricted: false };
   const days = new Set<number>();
   const last = new Set<number>();
   const nth = new Map<string, NthWeekday>();

@@ -39,7 +39,13 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     if (doc.errors.length > 0) {
       // one error per document: after the first, the parser's view of the rest (a Helm template, say) is noise
       const e = doc.errors[0] as (typeof doc.errors)[number];
-      out.problems.push({ file, line: e.linePos?.[0]?.line ?? lineOf(e.pos[0]), name: "-", path: "", message: `YAML: ${yamlMessage(e.message)}` });
+      out.problems.push({
+        file,
+        line: e.linePos?.[0]?.line ?? lineOf(e.pos[0]),
+        name: "-",
+        path: "",
+        message: `YAML: ${yamlMessage(e.message)}`,
+      });
       continue;
     }
     if (doc.contents === null) continue; // an empty document (e.g. after a trailing ---)
@@ -47,7 +53,13 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     try {
       obj = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      out.problems.push({ file, line: lineOf(doc.contents.range?.[0] ?? 0), name: "-", path: "", message: `YAML: ${e instanceof Error ? e.message : String(e)}` });
+      out.problems.push({
+        file,
+        line: lineOf(doc.contents.range?.[0] ?? 0),
+        name: "-",
+        path: "",
+        message: `YAML: ${e instanceof Error ? e.message : String(e)}`,
+      });
       continue;
     }
     const kind = classifyDocument(obj);
@@ -61,7 +73,8 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     const result = validateServingSchedule(obj);
     if (result.ok) {
       out.schedules.push({ file, line: lineOf(doc.contents.range?.[0] ?? 0), name, schedule: result.schedule });
-      for (const w of result.warnings) (out.warnings ??= []).push({ file, line: locate(w.segments), name, path: w.path, message: w.message });
+      for (const w of result.warnings)
+        (out.warnings ??= []).push({ file, line: locate(w.segments), name, path: w.path, message: w.message });
     } else {
       const located = result.problems.map((p) => ({ file, line: locate(p.segments), name, path: p.path, message: p.message }));
       out.problems.push(...located.sort((a, b) => a.line - b.line));
@@ -116,7 +129,13 @@ export function parseSources(sources: readonly { path: string; text: string }[])
     for (const s of parsed.schedules) {
       const first = seen.get(s.name);
       if (first) {
-        out.problems.push({ file: s.file, line: s.line, name: s.name, path: "metadata.name", message: `defined twice (first at ${first.file}:${first.line})` });
+        out.problems.push({
+          file: s.file,
+          line: s.line,
+          name: s.name,
+          path: "metadata.name",
+          message: `defined twice (first at ${first.file}:${first.line})`,
+        });
         continue;
       }
       seen.set(s.name, s);

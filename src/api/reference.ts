@@ -27,7 +27,8 @@ function constraints(n: SchemaNode): string {
   if (typeof n.maxLength === "number") out.push(`max length ${n.maxLength}`);
   if (typeof n.maxItems === "number") out.push(`at most ${n.maxItems} entries`);
   if (typeof n.minimum === "number") out.push(`>= ${n.minimum}`);
-  for (const r of (n["x-kubernetes-validations"] as { message?: string }[] | undefined) ?? []) if (r.message) out.push(`rule: ${r.message}`);
+  for (const r of (n["x-kubernetes-validations"] as { message?: string }[] | undefined) ?? [])
+    if (r.message) out.push(`rule: ${r.message}`);
   return out.join("; ");
 }
 

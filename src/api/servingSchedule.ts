@@ -20,8 +20,7 @@ export const DAYS_PATTERN = `^(?:\\*|${DAY_TERM}(?:,${DAY_TERM})*)$`;
 export const FROM_TIME_PATTERN = "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$";
 export const TO_TIME_PATTERN = "^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
 export const DURATION_PATTERN = "^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$";
-export const LOCAL_DATE_TIME_PATTERN =
-  "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
+export const LOCAL_DATE_TIME_PATTERN = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
 export const CRON_PATTERN = "^\\S+(?:\\s+\\S+){4}$";
 
 // Bounds. They keep objects reasonable and let the apiserver estimate the cost of every CEL rule
@@ -49,7 +48,7 @@ export const LabelSelectorRequirement = z
       .optional()
       .meta({ description: "Label values: non-empty for In and NotIn, empty or absent for Exists and DoesNotExist." }),
   })
-  .refine((r) => ((r.operator === "In" || r.operator === "NotIn") === ((r.values?.length ?? 0) > 0)), {
+  .refine((r) => (r.operator === "In" || r.operator === "NotIn") === (r.values?.length ?? 0) > 0, {
     message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
     path: ["values"],
   })
@@ -83,7 +82,10 @@ export const UptimeWindow = z
     days: z
       .string()
       .max(64)
-      .regex(new RegExp(DAYS_PATTERN), { message: 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"', abort: true })
+      .regex(new RegExp(DAYS_PATTERN), {
+        message: 'must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"',
+        abort: true,
+      })
       .meta({ description: 'Days on which the window OPENS: "*", "Mon-Fri", "Sat,Sun", wrapping ranges such as "Fri-Mon".' }),
     from: z
       .string()
@@ -105,7 +107,10 @@ export const UptimeWindow = z
 const CronExpression = z
   .string()
   .max(128)
-  .regex(new RegExp(CRON_PATTERN), { message: "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)", abort: true })
+  .regex(new RegExp(CRON_PATTERN), {
+    message: "must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)",
+    abort: true,
+  })
   .superRefine((expr, ctx) => {
     const problem = cronProblem(expr) ?? neverFires(expr);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -119,7 +124,8 @@ function neverFires(expr: string): string | undefined {
   return "never fires (no date matches its day-of-month, month and day-of-week fields)";
 }
 
-const CRON_FORMS = 'a 5-field cron expression in timeZone: lists, ranges, steps, names; "L" and "nW" in day-of-month, "nL" and "n#k" in day-of-week, "?" for "*"';
+const CRON_FORMS =
+  'a 5-field cron expression in timeZone: lists, ranges, steps, names; "L" and "nW" in day-of-month, "nL" and "n#k" in day-of-week, "?" for "*"';
 
 /** Both expressions valid and firing at the same instants, however written ("1-5" and "MON-FRI"). */
 function sameInstants(start: string, stop: string): boolean {
@@ -138,7 +144,11 @@ export const UptimeCron = z
         if (c.start.trim().split(/\s+/).join(" ") === c.stop.trim().split(/\s+/).join(" ")) {
           ctx.addIssue({ code: "custom", message: "stop must differ from start (the window would be empty)", path: ["stop"] });
         } else if (sameInstants(c.start, c.stop)) {
-          ctx.addIssue({ code: "custom", message: "stop fires at exactly the same instants as start, only written differently (the window would be empty)", path: ["stop"] });
+          ctx.addIssue({
+            code: "custom",
+            message: "stop fires at exactly the same instants as start, only written differently (the window would be empty)",
+            path: ["stop"],
+          });
         }
       })
       .meta({
@@ -172,13 +182,19 @@ export const ScheduleException = z
     from: z
       .string()
       .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), { message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"', abort: true })
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), {
+        message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"',
+        abort: true,
+      })
       .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: 'Start (inclusive), local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM".' }),
     to: z
       .string()
       .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), { message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"', abort: true })
+      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), {
+        message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"',
+        abort: true,
+      })
       .refine(isCalendarDate, "is not a date in the calendar")
       .meta({ description: "End (exclusive), same forms as from." }),
     state: ExceptionState.meta({ description: "State inside the exception; beats uptime and warmup." }),
@@ -211,13 +227,10 @@ export const MetricPreset = z.enum(["kserve", "vllm", "knative", "istio", "custo
 
 export const CustomMetric = z
   .strictObject({
-    query: z
-      .string()
-      .min(1)
-      .meta({
-        description:
-          "PromQL giving requests per second per series; $window is replaced by the idle window, e.g. rate(my_requests_total[$window]).",
-      }),
+    query: z.string().min(1).meta({
+      description:
+        "PromQL giving requests per second per series; $window is replaced by the idle window, e.g. rate(my_requests_total[$window]).",
+    }),
     namespaceLabel: z.string().min(1).default("namespace").meta({ description: "Series label holding the namespace." }),
     serviceLabel: z.string().min(1).meta({ description: "Series label identifying the InferenceService." }),
     serviceLabelFormat: z
@@ -246,7 +259,10 @@ export const IdlePolicy = z
       .default("KeepRunning")
       .meta({ description: "What unknown traffic (query error, Prometheus down, absent series) means. Unknown is never zero." }),
   })
-  .refine((p) => p.metric !== "custom" || p.custom !== undefined, { message: "metric custom needs custom.query and custom.serviceLabel", path: ["custom"] })
+  .refine((p) => p.metric !== "custom" || p.custom !== undefined, {
+    message: "metric custom needs custom.query and custom.serviceLabel",
+    path: ["custom"],
+  })
   .refine((p) => parseDuration(p.after) !== 0, { message: "must be longer than 0s", path: ["after"], abort: true })
   // Shorter than a few scrape intervals reads as no data; longer than a week is not "idle" any more, and
   // the range query over it gets expensive.
@@ -275,12 +291,14 @@ export const ServingScheduleSpec = z
       .default("UTC")
       .refine((tz) => IANAZone.isValidZone(tz), { message: "must be an IANA time zone name such as Europe/Berlin" })
       .meta({ description: "IANA time zone of all local times in this schedule." }),
-    uptime: z
-      .array(Uptime)
-      .max(MAX_UPTIME_ENTRIES)
+    uptime: z.array(Uptime).max(MAX_UPTIME_ENTRIES).optional().meta({
+      description: "Services run inside any window and are stopped outside all of them. Absent: always Running (idle-only policy).",
+    }),
+    exceptions: z
+      .array(ScheduleException)
+      .max(MAX_EXCEPTIONS)
       .optional()
-      .meta({ description: "Services run inside any window and are stopped outside all of them. Absent: always Running (idle-only policy)." }),
-    exceptions: z.array(ScheduleException).max(MAX_EXCEPTIONS).optional().meta({ description: "Absolute overrides; first match in list order wins." }),
+      .meta({ description: "Absolute overrides; first match in list order wins." }),
     warmup: Duration.refine((d) => withinBounds(parseDuration(d), 0, WARMUP_MAX_MS), { message: "must be at most 24h" })
       .optional()
       .meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time (at most 24h)." }),
@@ -318,11 +336,19 @@ export const ServingScheduleStatus = z
     conditions: z
       .array(Condition)
       .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"], description: "Ready and friends, as metav1.Condition." }),
+      .meta({
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        description: "Ready and friends, as metav1.Condition.",
+      }),
     services: z.array(ServiceStatus).optional(),
     running: z.number().int().optional(),
     stopped: z.number().int().optional(),
-    gpusReclaimed: z.number().int().optional().meta({ description: "GPUs not in use right now because this schedule stopped their services." }),
+    gpusReclaimed: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: "GPUs not in use right now because this schedule stopped their services." }),
     gpuHoursReclaimed: z.number().optional(),
     nextTransition: z.string().optional(),
     nextState: ServiceState.optional(),

@@ -1,7 +1,7 @@
 // Validation of one ServingSchedule object, wherever it comes from (a file for `validate` and `plan`,
 // the cluster for the daemon). Pure. Problems carry a field path ("spec.uptime[1].cron.stop") and a
 // one-line message meant for people; the zod schema decides what is valid, this module only words it.
-import { z } from "zod";
+import type { z } from "zod";
 import { API_VERSION, GROUP, KIND, isCronUptime, ServingSchedule, type ServingScheduleSpec } from "./servingSchedule.ts";
 import { compileSchedule, formatInstant, type CompiledSchedule } from "../schedule/engine.ts";
 import { firstQuickFlip, MIN_FLIP_GAP_MS } from "../schedule/flips.ts";
@@ -126,10 +126,10 @@ function unionProblems(issue: Extract<Issue, { code: "invalid_union" }>, path: P
   const hasWindow = keys.some((k) => k === "days" || k === "from" || k === "to");
   if (hasCron && hasWindow) return [problem(path, "an uptime entry is either days/from/to or cron, not both")];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return [problem(path, 'must be a mapping: {days, from, to} or {cron: {start, stop}}')];
+    return [problem(path, "must be a mapping: {days, from, to} or {cron: {start, stop}}")];
   }
   const chosen = issue.errors[hasCron ? 1 : 0] ?? [];
-  if (!hasCron && !hasWindow && keys.length === 0) return [problem(path, 'is empty: give days, from and to, or cron: {start, stop}')];
+  if (!hasCron && !hasWindow && keys.length === 0) return [problem(path, "is empty: give days, from and to, or cron: {start, stop}")];
   return chosen.flatMap((i) => fromIssue(i as Issue, path, root));
 }
 
@@ -182,7 +182,8 @@ function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
       return `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}`;
     }
     case "too_small":
-      if (iss.origin === "string") return Number(iss.minimum) === 1 ? "must not be empty" : `must be at least ${iss.minimum} characters long`;
+      if (iss.origin === "string")
+        return Number(iss.minimum) === 1 ? "must not be empty" : `must be at least ${iss.minimum} characters long`;
       if (iss.origin === "array") return `must have at least ${iss.minimum} entries`;
       return `must be at least ${iss.minimum}`;
     case "too_big":
@@ -197,10 +198,7 @@ function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
 }
 
 /** What a document is, by apiVersion and kind: a ServingSchedule, one of ours in a version we do not serve, or something else. */
-export type DocumentKind =
-  | { kind: "schedule" }
-  | { kind: "foreign" }
-  | { kind: "wrong"; segments: PathSegment[]; message: string };
+export type DocumentKind = { kind: "schedule" } | { kind: "foreign" } | { kind: "wrong"; segments: PathSegment[]; message: string };
 
 export function classifyDocument(obj: unknown): DocumentKind {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return { kind: "foreign" };
@@ -208,10 +206,16 @@ export function classifyDocument(obj: unknown): DocumentKind {
   const group = typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : undefined;
   if (apiVersion === API_VERSION && kind === KIND) return { kind: "schedule" };
   if (group === GROUP) {
-    if (kind === KIND) return { kind: "wrong", segments: ["apiVersion"], message: `version not supported: must be "${API_VERSION}", not ${JSON.stringify(apiVersion)}` };
+    if (kind === KIND)
+      return {
+        kind: "wrong",
+        segments: ["apiVersion"],
+        message: `version not supported: must be "${API_VERSION}", not ${JSON.stringify(apiVersion)}`,
+      };
     return { kind: "wrong", segments: ["kind"], message: `unknown kind ${JSON.stringify(kind)} in ${GROUP}: the only kind is ${KIND}` };
   }
-  if (kind === KIND) return { kind: "wrong", segments: ["apiVersion"], message: `must be "${API_VERSION}", not ${JSON.stringify(apiVersion ?? null)}` };
+  if (kind === KIND)
+    return { kind: "wrong", segments: ["apiVersion"], message: `must be "${API_VERSION}", not ${JSON.stringify(apiVersion ?? null)}` };
   return { kind: "foreign" };
 }
 

@@ -27,7 +27,9 @@ export async function annotateService(
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new CommandError(`${e.key}: not changed: it was modified by someone else ${attempt + 1} times while deciding (the daemon or another person); check it with \`status ${e.key}\` and try again`);
+        throw new CommandError(
+          `${e.key}: not changed: it was modified by someone else ${attempt + 1} times while deciding (the daemon or another person); check it with \`status ${e.key}\` and try again`,
+        );
       }
     }
   }

@@ -42,10 +42,18 @@ export type ClusterClient = {
   listInferenceServices(namespace: string | undefined): Promise<InferenceService[]>;
   listSchedules(namespace: string | undefined): Promise<ScheduleObject[]>;
   /** With `resourceVersion`, the patch applies only to that version of the object; else ConflictError. */
-  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<Record<string, string>>;
+  patchAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+    resourceVersion?: string,
+  ): Promise<Record<string, string>>;
 };
 
-export function connect(flags: { kubeconfig?: string | undefined; context?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ClusterClient {
+export function connect(
+  flags: { kubeconfig?: string | undefined; context?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): ClusterClient {
   let kc: KubeConfig;
   try {
     kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context, env }).kubeConfig;
@@ -60,7 +68,10 @@ export function connect(flags: { kubeconfig?: string | undefined; context?: stri
   const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { timeout: true })), REQUEST_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { timeout: true })),
+        REQUEST_TIMEOUT_MS,
+      );
       timer.unref();
     });
     try {
@@ -75,35 +86,50 @@ export function connect(flags: { kubeconfig?: string | undefined; context?: stri
     defaultNamespace: context?.namespace || "default",
     server,
     getInferenceService: (namespace, name) =>
-      call(`InferenceService ${namespace}/${name}`, async () => parseInferenceService(await api.getNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace, name }))),
+      call(`InferenceService ${namespace}/${name}`, async () =>
+        parseInferenceService(await api.getNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace, name })),
+      ),
     listInferenceServices: (namespace) =>
       call(`InferenceServices${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
-        const list = (namespace === undefined
-          ? await api.listClusterCustomObject(coords(ISVC_RESOURCE))
-          : await api.listNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace })) as { items?: unknown[] };
+        const list = (
+          namespace === undefined
+            ? await api.listClusterCustomObject(coords(ISVC_RESOURCE))
+            : await api.listNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace })
+        ) as { items?: unknown[] };
         return (list.items ?? []).map(parseInferenceService);
       }),
     listSchedules: (namespace) =>
       call(`ServingSchedules${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
-        const list = (namespace === undefined
-          ? await api.listClusterCustomObject(coords(SERVING_SCHEDULE_RESOURCE))
-          : await api.listNamespacedCustomObject({ ...coords(SERVING_SCHEDULE_RESOURCE), namespace })) as { items?: unknown[] };
+        const list = (
+          namespace === undefined
+            ? await api.listClusterCustomObject(coords(SERVING_SCHEDULE_RESOURCE))
+            : await api.listNamespacedCustomObject({ ...coords(SERVING_SCHEDULE_RESOURCE), namespace })
+        ) as { items?: unknown[] };
         return (list.items ?? []).map(parseScheduleObject);
       }),
     patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
       const patcher = new AnnotationPatcher({ kubeConfig: kc, limiter: new WriteLimiter(), transientRetries: 1 });
-      const r = await call(`InferenceService ${namespace}/${name}`, () => patcher.patchAnnotations(namespace, name, annotations, { resourceVersion }));
+      const r = await call(`InferenceService ${namespace}/${name}`, () =>
+        patcher.patchAnnotations(namespace, name, annotations, { resourceVersion }),
+      );
       if (r.kind === "ok") return r.annotations;
       if (r.kind === "conflict") throw new ConflictError(`InferenceService ${namespace}/${name} changed while deciding: ${r.message}`);
       const code = r.kind === "notFound" ? 404 : r.code;
-      throw new CommandError(describeFailure(`InferenceService ${namespace}/${name}`, server, { code, message: r.message, body: { reason: r.kind === "error" ? r.reason : undefined, message: r.message } }));
+      throw new CommandError(
+        describeFailure(`InferenceService ${namespace}/${name}`, server, {
+          code,
+          message: r.message,
+          body: { reason: r.kind === "error" ? r.reason : undefined, message: r.message },
+        }),
+      );
     },
   };
 }
 
 /** One line for people: what failed and why. */
 export function describeFailure(what: string, server: string, err: unknown): string {
-  if ((err as { timeout?: unknown } | null)?.timeout === true) return `cannot reach the Kubernetes API at ${server}: no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+  if ((err as { timeout?: unknown } | null)?.timeout === true)
+    return `cannot reach the Kubernetes API at ${server}: no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
   const f = apiFailure(err);
   const firstLine = (s: string) => s.split("\n")[0]?.trim() ?? "";
   switch (f.code) {
@@ -115,7 +141,10 @@ export function describeFailure(what: string, server: string, err: unknown): str
       return `forbidden: ${firstLine(f.message)}`;
     case 404: {
       // a missing kind (CRD not installed) and a missing object both answer 404
-      if (/the server could not find the requested resource/i.test(f.message) || f.reason === "NotFound" && !/ not found/.test(f.message)) {
+      if (
+        /the server could not find the requested resource/i.test(f.message) ||
+        (f.reason === "NotFound" && !/ not found/.test(f.message))
+      ) {
         return `${what}: the API is not served by ${server} (is the CRD installed?)`;
       }
       return `${what} not found`;

@@ -25,13 +25,18 @@ export type Refused = { path: string; refused: string };
  * than MAX_FILE_BYTES is a problem at its line 1 (the other files are still checked). Problems are
  * in argument order.
  */
-export async function readManifests(paths: readonly string[], stdin: () => AsyncIterable<Uint8Array> = () => process.stdin): Promise<ParsedManifests & { files: number }> {
+export async function readManifests(
+  paths: readonly string[],
+  stdin: () => AsyncIterable<Uint8Array> = () => process.stdin,
+): Promise<ParsedManifests & { files: number }> {
   const read = await readSources(paths, stdin);
   const sources = read.filter((r): r is SourceFile => "text" in r);
   const parsed = parseSources(sources);
   const order = new Map<string, number>();
   read.forEach((r, i) => order.set(r.path, order.get(r.path) ?? i));
-  const refusals: LocatedProblem[] = read.flatMap((r) => ("refused" in r ? [{ file: r.path, line: 1, name: "-", path: "", message: r.refused }] : []));
+  const refusals: LocatedProblem[] = read.flatMap((r) =>
+    "refused" in r ? [{ file: r.path, line: 1, name: "-", path: "", message: r.refused }] : [],
+  );
   // a stable sort: each file's own problems keep their order
   const problems = [...refusals, ...parsed.problems].sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0));
   return { ...parsed, problems, files: read.length };
@@ -43,7 +48,10 @@ export async function readManifests(paths: readonly string[], stdin: () => Async
  * path, or one that is neither a regular file nor a directory (a FIFO, /dev/zero), is a UsageError:
  * those are refused before they are opened, as opening a FIFO alone can block.
  */
-export async function readSources(paths: readonly string[], stdin: () => AsyncIterable<Uint8Array> = () => process.stdin): Promise<(SourceFile | Refused)[]> {
+export async function readSources(
+  paths: readonly string[],
+  stdin: () => AsyncIterable<Uint8Array> = () => process.stdin,
+): Promise<(SourceFile | Refused)[]> {
   if (paths.filter((p) => p === STDIN).length > 1) throw new UsageError(`${STDIN} (standard input) can be given only once`);
   const files: string[] = [];
   for (const p of paths) {
@@ -59,7 +67,8 @@ export async function readSources(paths: readonly string[], stdin: () => AsyncIt
     }
     if (st.isDirectory()) files.push(...walk(p));
     else if (st.isFile()) files.push(p);
-    else throw new UsageError(`${p}: not a regular file or directory (FIFOs and devices are not read; give ${STDIN} to read standard input)`);
+    else
+      throw new UsageError(`${p}: not a regular file or directory (FIFOs and devices are not read; give ${STDIN} to read standard input)`);
   }
   const out: (SourceFile | Refused)[] = [];
   for (const f of files) {
@@ -71,7 +80,11 @@ export async function readSources(paths: readonly string[], stdin: () => AsyncIt
       if (e instanceof UsageError) throw e;
       throw new UsageError(`${f}: cannot read: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (bytes === undefined) out.push({ path, refused: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, the most read from one file: split it into smaller files` });
+    if (bytes === undefined)
+      out.push({
+        path,
+        refused: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, the most read from one file: split it into smaller files`,
+      });
     else out.push({ path, text: bytes.toString("utf8") });
   }
   return out;

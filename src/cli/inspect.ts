@@ -1,7 +1,17 @@
 // The pure half of `status`, `wake` and `sleep`: from objects read from the cluster, what governs a
 // service, what the daemon would decide now (the same decide() the daemon runs), what to patch, and
 // how to print it. No I/O and no clock: `now` is an argument.
-import { EXCLUDE, KEEP_RUNNING_UNTIL, STATE, STOP, isStopSet, parseRfc3339, readState, writeState, type ParsedState } from "../api/annotations.ts";
+import {
+  EXCLUDE,
+  KEEP_RUNNING_UNTIL,
+  STATE,
+  STOP,
+  isStopSet,
+  parseRfc3339,
+  readState,
+  writeState,
+  type ParsedState,
+} from "../api/annotations.ts";
 import { API_VERSION, KIND, type ServiceStatus, type ServingScheduleSpec, type ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { validateServingSchedule } from "../api/validate.ts";
 import { decide, type Decision, type ScheduleMoment, type ServiceFacts, type Traffic } from "../decide/decide.ts";
@@ -24,7 +34,9 @@ export function parseTarget(text: string | undefined, defaultNamespace: string, 
   const parts = text.split("/");
   const dns = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
   if (parts.length > 2 || parts.some((p) => !dns.test(p))) throw new UsageError(`"${text}" is not <namespace>/<name> or <name>`);
-  return parts.length === 2 ? { namespace: parts[0] as string, name: parts[1] as string } : { namespace: defaultNamespace, name: parts[0] as string };
+  return parts.length === 2
+    ? { namespace: parts[0] as string, name: parts[1] as string }
+    : { namespace: defaultNamespace, name: parts[0] as string };
 }
 
 /** wake --for: a minute to a year; longer is a typo, and beyond year 275760 no date exists to write. */
@@ -48,7 +60,12 @@ export type ScheduleEntry =
 export function compileEntry(obj: ScheduleObject): ScheduleEntry {
   const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
   const createdAt = toMs(obj.metadata.creationTimestamp) ?? 0;
-  const parsed = validateServingSchedule({ apiVersion: API_VERSION, kind: KIND, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, spec: obj.spec ?? {} });
+  const parsed = validateServingSchedule({
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+    spec: obj.spec ?? {},
+  });
   if (!parsed.ok) return { ok: false, key, obj, createdAt, message: parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ") };
   try {
     return { ok: true, key, obj, spec: parsed.schedule.spec, compiled: compileSchedule(parsed.schedule.spec), createdAt };
@@ -60,10 +77,19 @@ export function compileEntry(obj: ScheduleObject): ScheduleEntry {
 export type ValidEntry = Extract<ScheduleEntry, { ok: true }>;
 
 /** Which valid schedule of the service's namespace governs it (chooseGoverning: oldest, then by name). */
-export function governingOf(entries: readonly ScheduleEntry[], isvc: InferenceService): { governing: ValidEntry | undefined; overruled: ValidEntry[] } {
+export function governingOf(
+  entries: readonly ScheduleEntry[],
+  isvc: InferenceService,
+): { governing: ValidEntry | undefined; overruled: ValidEntry[] } {
   const candidates = entries
     .filter((e): e is ValidEntry => e.ok && e.obj.metadata.namespace === isvc.metadata.namespace)
-    .map((entry) => ({ namespace: entry.obj.metadata.namespace, name: entry.obj.metadata.name, createdAt: entry.createdAt, selector: entry.spec.selector, entry }));
+    .map((entry) => ({
+      namespace: entry.obj.metadata.namespace,
+      name: entry.obj.metadata.name,
+      createdAt: entry.createdAt,
+      selector: entry.spec.selector,
+      entry,
+    }));
   const { governing, overruled } = chooseGoverning(candidates, isvc.metadata.labels);
   return { governing: governing?.entry, overruled: overruled.map((o) => o.entry) };
 }
@@ -111,11 +137,21 @@ export type Evaluation = {
  * What the daemon would decide for one InferenceService now. Traffic: pass it when read from
  * Prometheus; without it the idle rule is not evaluated (unknown traffic never stops anything here).
  */
-export function evaluate(isvc: InferenceService, entries: readonly ScheduleEntry[], now: number, opts: { traffic?: Traffic | undefined; defaultDeploymentMode?: DeploymentMode } = {}): Evaluation {
+export function evaluate(
+  isvc: InferenceService,
+  entries: readonly ScheduleEntry[],
+  now: number,
+  opts: { traffic?: Traffic | undefined; defaultDeploymentMode?: DeploymentMode } = {},
+): Evaluation {
   const mode = deploymentModeOf(isvc, opts.defaultDeploymentMode ?? "Standard");
-  const facts = serviceFacts(isvc, { deploymentMode: mode, gpus: gpusOf(isvc, { defaultDeploymentMode: opts.defaultDeploymentMode ?? "Standard" }) });
+  const facts = serviceFacts(isvc, {
+    deploymentMode: mode,
+    gpus: gpusOf(isvc, { defaultDeploymentMode: opts.defaultDeploymentMode ?? "Standard" }),
+  });
   const { governing, overruled } = governingOf(entries, isvc);
-  const moment = governing ? scheduleMoment(governing.key, governing.spec, governing.compiled, now, governing.createdAt, governing.obj.metadata.generation) : undefined;
+  const moment = governing
+    ? scheduleMoment(governing.key, governing.spec, governing.compiled, now, governing.createdAt, governing.obj.metadata.generation)
+    : undefined;
   const traffic = governing?.spec.idle ? opts.traffic : undefined;
   const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: false });
   return {
@@ -137,7 +173,8 @@ export function evaluate(isvc: InferenceService, entries: readonly ScheduleEntry
 
 /** The daemon leaves these alone; wake and sleep refuse them (nothing is written). */
 export function handsOff(e: Evaluation): string | undefined {
-  if (e.decision.skip === "Excluded") return `${EXCLUDE}: "true": the daemon leaves it alone (remove that annotation to let it manage the service, or set ${STOP} by hand)`;
+  if (e.decision.skip === "Excluded")
+    return `${EXCLUDE}: "true": the daemon leaves it alone (remove that annotation to let it manage the service, or set ${STOP} by hand)`;
   if (e.decision.skip === "Unsupported") return `ModelMesh mode: KServe ignores ${STOP}, so the daemon cannot stop or start it`;
   return undefined;
 }
@@ -200,12 +237,22 @@ export function wakeMessage(e: Evaluation, now: number, forMs: number): string[]
   const stopped = isStopSet(e.facts.annotations);
   if (e.governing) {
     lines.push(`${e.key}: ${KEEP_RUNNING_UNTIL} set to ${when(until, now, z)}`);
-    lines.push(stopped ? `  it is stopped now: the daemon starts it and keeps it up until then` : `  it is running: the daemon will not stop it before then`);
+    lines.push(
+      stopped
+        ? `  it is stopped now: the daemon starts it and keeps it up until then`
+        : `  it is running: the daemon will not stop it before then`,
+    );
     const after = e.governing ? nextAfter(e.governing.compiled, until) : undefined;
-    lines.push(`  after that ${e.governing.key} applies again${after ? ` (next transition: ${after.state} at ${when(after.at, now, z)})` : ""}`);
+    lines.push(
+      `  after that ${e.governing.key} applies again${after ? ` (next transition: ${after.state} at ${when(after.at, now, z)})` : ""}`,
+    );
   } else {
     lines.push(`${e.key}: ${KEEP_RUNNING_UNTIL} set to ${when(until, now)}`);
-    lines.push(stopped ? `  no ServingSchedule selects it: started it directly (${STOP}: "false"); nothing will stop it at that time` : `  no ServingSchedule selects it: the daemon does not manage it; the annotation has no effect until a schedule selects it`);
+    lines.push(
+      stopped
+        ? `  no ServingSchedule selects it: started it directly (${STOP}: "false"); nothing will stop it at that time`
+        : `  no ServingSchedule selects it: the daemon does not manage it; the annotation has no effect until a schedule selects it`,
+    );
   }
   return lines.map(visible);
 }
@@ -222,7 +269,10 @@ export function sleepMessage(e: Evaluation, now: number): string[] {
   }
   const next = nextRunning(e.governing.compiled, now);
   if (next) lines.push(`  ${e.governing.key} starts it again at its next Running transition: ${when(next.at, now, e.governing.compiled)}`);
-  else lines.push(`  ${e.governing.key} has no Running transition ahead: it stays stopped until someone runs \`wake\` or removes the annotation`);
+  else
+    lines.push(
+      `  ${e.governing.key} has no Running transition ahead: it stays stopped until someone runs \`wake\` or removes the annotation`,
+    );
   if (e.governing.spec.suspend) lines.push(`  note: ${e.governing.key} is suspended: the daemon starts nothing until it is resumed`);
   else if (e.governing.spec.dryRun) lines.push(`  note: ${e.governing.key} is in dry-run mode: the daemon starts nothing while it is`);
   return lines.map(visible);
@@ -275,7 +325,12 @@ export function serviceDetailJson(e: Evaluation, isvc: InferenceService, traffic
     },
     conditions: (isvc.status?.conditions ?? [])
       .filter((c) => c.type === "Ready" || c.type === "Stopped")
-      .map((c) => ({ type: c.type, status: c.status, ...(c.reason ? { reason: c.reason } : {}), ...(c.lastTransitionTime ? { since: c.lastTransitionTime } : {}) })),
+      .map((c) => ({
+        type: c.type,
+        status: c.status,
+        ...(c.reason ? { reason: c.reason } : {}),
+        ...(c.lastTransitionTime ? { since: c.lastTransitionTime } : {}),
+      })),
     deploymentMode: e.mode,
     gpus: e.facts.gpus,
     state: d.observed,
@@ -307,8 +362,10 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
   const row = (k: string, v: string) => lines.push(`${k.padEnd(20)}${v}`);
   lines.push(`InferenceService ${e.key}`);
   row("Schedule:", e.governing ? `${e.governing.key} (${e.governing.compiled.timeZone})` : "none: no valid ServingSchedule selects it");
-  if (e.overruled.length > 0) row("", `also selected by ${e.overruled.map((o) => o.key).join(", ")} (ignored: the oldest schedule governs)`);
-  if (e.moment) row("Schedule says:", `${e.moment.now.state} (${e.moment.now.reason}${e.moment.now.detail ? `: ${e.moment.now.detail}` : ""})`);
+  if (e.overruled.length > 0)
+    row("", `also selected by ${e.overruled.map((o) => o.key).join(", ")} (ignored: the oldest schedule governs)`);
+  if (e.moment)
+    row("Schedule says:", `${e.moment.now.state} (${e.moment.now.reason}${e.moment.now.detail ? `: ${e.moment.now.detail}` : ""})`);
   const note = scheduleInactiveNote(e);
   if (note) row("", note);
   row("State:", `${j.state}${j.confirmed ? " (confirmed by KServe)" : " (not confirmed by KServe yet)"}`);
@@ -324,15 +381,26 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
   else {
     // the daemon's own reading, so status never disagrees with what it decides
     const ms = parseRfc3339(keep);
-    ann(KEEP_RUNNING_UNTIL, ms !== undefined ? `${keep} (${ms > now ? relative(ms, now) : `expired ${span(now - ms)} ago`})` : `${keep.slice(0, 64)} (not an RFC 3339 time: ignored)`);
+    ann(
+      KEEP_RUNNING_UNTIL,
+      ms !== undefined
+        ? `${keep} (${ms > now ? relative(ms, now) : `expired ${span(now - ms)} ago`})`
+        : `${keep.slice(0, 64)} (not an RFC 3339 time: ignored)`,
+    );
   }
   ann(EXCLUDE, j.annotations.exclude === null ? "-" : JSON.stringify(j.annotations.exclude));
   lines.push("Conditions:");
   if (j.conditions.length === 0) lines.push("  (none yet)");
-  for (const c of j.conditions) lines.push(`  ${`${c.type}=${c.status}`.padEnd(16)}${c.reason ?? ""}${c.since ? `${c.reason ? "  " : ""}since ${c.since} (${relative(Date.parse(c.since), now)})` : ""}`);
+  for (const c of j.conditions)
+    lines.push(
+      `  ${`${c.type}=${c.status}`.padEnd(16)}${c.reason ?? ""}${c.since ? `${c.reason ? "  " : ""}since ${c.since} (${relative(Date.parse(c.since), now)})` : ""}`,
+    );
   const d = e.decision;
   lines.push("Daemon would now:");
-  const action = d.action === "none" && d.wouldDo ? `nothing (${d.skip}; would ${ACTION_WORDS[d.wouldDo] ?? d.wouldDo})` : ACTION_WORDS[d.action] ?? d.action;
+  const action =
+    d.action === "none" && d.wouldDo
+      ? `nothing (${d.skip}; would ${ACTION_WORDS[d.wouldDo] ?? d.wouldDo})`
+      : (ACTION_WORDS[d.action] ?? d.action);
   lines.push(`  ${action}: ${d.desired}, reason ${d.skip && d.skip !== d.reason && !d.wouldDo ? `${d.skip}` : d.reason}`);
   lines.push(`  ${d.message}`);
   if (d.recheckAt !== undefined && Number.isFinite(d.recheckAt)) lines.push(`  decides again at ${when(d.recheckAt, now, z)}`);
@@ -344,13 +412,19 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
   if (e.governing) {
     lines.push(`Next transitions of ${e.governing.key}:`);
     if (e.upcoming.length === 0) lines.push("  (none ahead)");
-    for (const t of e.upcoming) lines.push(`  ${formatLocal(e.governing.compiled, t.at)}  ${t.state.padEnd(7)}  ${t.reason}${t.detail ? `: ${t.detail}` : ""}  (${relative(t.at, now)})`);
+    for (const t of e.upcoming)
+      lines.push(
+        `  ${formatLocal(e.governing.compiled, t.at)}  ${t.state.padEnd(7)}  ${t.reason}${t.detail ? `: ${t.detail}` : ""}  (${relative(t.at, now)})`,
+      );
   }
   // annotation values, condition reasons, the state record and Prometheus' answers are anyone's text
   return `${lines.map(visible).join("\n")}\n`;
 }
 
-function describeRecord(r: { action: string; reason: string; schedule: string; at: string; until?: string | undefined }, now: number): string {
+function describeRecord(
+  r: { action: string; reason: string; schedule: string; at: string; until?: string | undefined },
+  now: number,
+): string {
   const at = Date.parse(r.at);
   return `${r.action} (${r.reason}) by ${r.schedule || "no schedule"} at ${r.at}${Number.isFinite(at) ? ` (${relative(at, now)})` : ""}${r.until ? `, until ${r.until}` : ""}`;
 }
@@ -410,7 +484,12 @@ export function overview(entries: readonly ScheduleEntry[], services: readonly I
         const s = byKey.get(`${ns}/${name}`);
         if (!s) return null;
         const a = s.metadata.annotations ?? {};
-        return { stop: a[STOP] ?? null, keepRunningUntil: a[KEEP_RUNNING_UNTIL] ?? null, exclude: a[EXCLUDE] ?? null, state: a[STATE] ?? null };
+        return {
+          stop: a[STOP] ?? null,
+          keepRunningUntil: a[KEEP_RUNNING_UNTIL] ?? null,
+          exclude: a[EXCLUDE] ?? null,
+          state: a[STATE] ?? null,
+        };
       };
       let rows: ServiceRow[];
       if (reported) {
@@ -448,14 +527,19 @@ export function overview(entries: readonly ScheduleEntry[], services: readonly I
         timeZone: e.ok ? e.compiled.timeZone : null,
         valid: e.ok,
         problem: e.ok ? null : e.message,
-        conditions: (status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) })),
+        conditions: (status?.conditions ?? []).map((c) => ({
+          type: c.type,
+          status: c.status,
+          ...(c.reason ? { reason: c.reason } : {}),
+          ...(c.message ? { message: c.message } : {}),
+        })),
         reported,
         running: status?.running ?? null,
         stopped: status?.stopped ?? null,
         gpusReclaimed: status?.gpusReclaimed ?? null,
         gpuHoursReclaimed: status?.gpuHoursReclaimed ?? null,
-        nextTransition: next ? rfc3339(next.at) : status?.nextTransition ?? null,
-        nextState: next ? next.state : status?.nextState ?? null,
+        nextTransition: next ? rfc3339(next.at) : (status?.nextTransition ?? null),
+        nextState: next ? next.state : (status?.nextState ?? null),
         services: rows,
       };
     });
@@ -471,15 +555,20 @@ export function renderOverview(o: StatusOverviewJson, entries: readonly Schedule
     const head = [`${s.name}${s.timeZone ? ` (${s.timeZone})` : ""}`];
     if (!s.valid) head.push(`INVALID: ${s.problem}`);
     else if (!s.reported) head.push("no status yet: is the daemon running and watching this namespace?");
-    else if (ready) head.push(`Ready=${ready.status}${ready.status !== "True" && ready.message ? ` (${ready.reason}: ${ready.message})` : ""}`);
+    else if (ready)
+      head.push(`Ready=${ready.status}${ready.status !== "True" && ready.message ? ` (${ready.reason}: ${ready.message})` : ""}`);
     lines.push(head.join("  "));
     const metrics = s.conditions.find((c) => c.type === "MetricsAvailable");
-    if (metrics && metrics.status !== "True") lines.push(`  MetricsAvailable=${metrics.status}: ${metrics.message ?? metrics.reason ?? ""}`);
+    if (metrics && metrics.status !== "True")
+      lines.push(`  MetricsAvailable=${metrics.status}: ${metrics.message ?? metrics.reason ?? ""}`);
     if (s.nextTransition && s.nextState) {
       const ms = Date.parse(s.nextTransition);
       lines.push(`  next: ${s.nextState} at ${when(ms, now, zones.get(s.name))}`);
     }
-    if (s.reported) lines.push(`  ${s.running ?? 0} running, ${s.stopped ?? 0} stopped, ${s.gpusReclaimed ?? 0} GPUs reclaimed now, ${s.gpuHoursReclaimed ?? 0} GPU-hours reclaimed`);
+    if (s.reported)
+      lines.push(
+        `  ${s.running ?? 0} running, ${s.stopped ?? 0} stopped, ${s.gpusReclaimed ?? 0} GPUs reclaimed now, ${s.gpuHoursReclaimed ?? 0} GPU-hours reclaimed`,
+      );
     if (s.services.length === 0) lines.push("  (no InferenceService)");
     else {
       const table = [["SERVICE", "STATE", "REASON", "SINCE", "NEXT", "GPUS", "CONFIRMED", "ANNOTATIONS"]];
@@ -502,7 +591,10 @@ export function renderOverview(o: StatusOverviewJson, entries: readonly Schedule
     blocks.push(lines.map(visible).join("\n"));
   }
   if (o.schedules.length === 0) blocks.push("no ServingSchedule found");
-  if (o.notSelected.length > 0) blocks.push(`Not selected by any valid ServingSchedule (the daemon leaves them alone):\n${o.notSelected.map((n) => `  ${visible(n)}`).join("\n")}`);
+  if (o.notSelected.length > 0)
+    blocks.push(
+      `Not selected by any valid ServingSchedule (the daemon leaves them alone):\n${o.notSelected.map((n) => `  ${visible(n)}`).join("\n")}`,
+    );
   return `${blocks.join("\n\n")}\n`;
 }
 
@@ -522,5 +614,10 @@ function liveText(live: ServiceRow["live"], now: number): string {
 export function columns(rows: readonly string[][]): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
 }

@@ -77,8 +77,12 @@ if (import.meta.main) {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
   });
   const io: CliIO = {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => {
+      process.stdout.write(t);
+    },
+    err: (t) => {
+      process.stderr.write(t);
+    },
     now: () => Date.now(),
   };
   main(process.argv.slice(2), io).then(

@@ -4,7 +4,20 @@
 import { parseArgs } from "node:util";
 import { formatProblem } from "../api/manifests.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
-import { DEFAULT_DAYS, MAX_DAYS, MAX_TRANSITIONS, parseTimeArg, planSchedule, PlanLimitError, PlanRangeError, renderPlanJson, renderPlanTable, type SchedulePlan, type TimeArg, type UntilArg } from "../plan/plan.ts";
+import {
+  DEFAULT_DAYS,
+  MAX_DAYS,
+  MAX_TRANSITIONS,
+  parseTimeArg,
+  planSchedule,
+  PlanLimitError,
+  PlanRangeError,
+  renderPlanJson,
+  renderPlanTable,
+  type SchedulePlan,
+  type TimeArg,
+  type UntilArg,
+} from "../plan/plan.ts";
 import { readManifests } from "./files.ts";
 import { visible } from "./visible.ts";
 import { CONNECTION_OPTIONS, connect, reporting } from "./cluster.ts";
@@ -51,7 +64,10 @@ The plan lists the state right after --from and every state change in (--from, -
     });
     const paths = [...(values.filename ?? []), ...positionals];
     if (values.cluster && paths.length > 0) throw new UsageError("give -f <file|dir> or --cluster, not both");
-    if (!values.cluster && (values.namespace !== undefined || values["all-namespaces"] || values.kubeconfig !== undefined || values.context !== undefined)) {
+    if (
+      !values.cluster &&
+      (values.namespace !== undefined || values["all-namespaces"] || values.kubeconfig !== undefined || values.context !== undefined)
+    ) {
       throw new UsageError("-n, -A, --kubeconfig and --context go with --cluster");
     }
     if (values.namespace !== undefined && values["all-namespaces"]) throw new UsageError("give -n or -A, not both");
@@ -85,7 +101,9 @@ The plan lists the state right after --from and every state change in (--from, -
       return reporting("plan", io, async () => {
         const client = connect(values);
         const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);
-        const entries = (await client.listSchedules(namespace)).map(compileEntry).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        const entries = (await client.listSchedules(namespace))
+          .map(compileEntry)
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         const invalid = entries.filter((e) => !e.ok);
         for (const e of invalid) io.err(`${visible(`${e.key}: invalid: ${e.message}`)}\n`);
         const valid = entries.flatMap((e) => (e.ok ? [{ name: e.key, spec: e.spec }] : []));
@@ -113,6 +131,9 @@ The plan lists the state right after --from and every state change in (--from, -
 
 function timeArg(flag: string, text: string): TimeArg {
   const t = parseTimeArg(text);
-  if (!t) throw new UsageError(`${flag} must be an ISO 8601 date or date-time such as 2026-12-01, 2026-12-01T08:00 or 2026-12-01T08:00:00+01:00, not "${text}"`);
+  if (!t)
+    throw new UsageError(
+      `${flag} must be an ISO 8601 date or date-time such as 2026-12-01, 2026-12-01T08:00 or 2026-12-01T08:00:00+01:00, not "${text}"`,
+    );
   return t;
 }

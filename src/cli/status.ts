@@ -7,7 +7,16 @@ import { createPrometheusClient } from "../sources/prometheus/client.ts";
 import { readTraffic } from "../sources/prometheus/traffic.ts";
 import type { Traffic } from "../decide/decide.ts";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, connect, reporting } from "./cluster.ts";
-import { compileEntry, evaluate, overview, parseTarget, renderOverview, renderServiceDetail, serviceDetailJson, type ValidEntry } from "./inspect.ts";
+import {
+  compileEntry,
+  evaluate,
+  overview,
+  parseTarget,
+  renderOverview,
+  renderServiceDetail,
+  serviceDetailJson,
+  type ValidEntry,
+} from "./inspect.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 
 export const statusCommand: Command = {
@@ -48,7 +57,8 @@ ${CONNECTION_USAGE}`,
     const target = positionals[0] === undefined ? undefined : parseTarget(positionals[0], values.namespace ?? "", "status");
     if (target && values["all-namespaces"]) throw new UsageError("-A lists every namespace; it does not go with one InferenceService");
     const prometheusUrl = values["prometheus-url"];
-    if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl)) throw new UsageError(`--prometheus-url must be an http(s) URL, not "${prometheusUrl}"`);
+    if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl))
+      throw new UsageError(`--prometheus-url must be an http(s) URL, not "${prometheusUrl}"`);
 
     return reporting("status", io, async () => {
       const client = connect(values);
@@ -66,7 +76,11 @@ ${CONNECTION_USAGE}`,
         }
         const now = io.now();
         const e = traffic ? evaluate(isvc, entries, now, { traffic }) : evaluate(isvc, entries, now);
-        io.out(output === "json" ? `${JSON.stringify(serviceDetailJson(e, isvc, trafficNote))}\n` : renderServiceDetail(e, isvc, now, trafficNote));
+        io.out(
+          output === "json"
+            ? `${JSON.stringify(serviceDetailJson(e, isvc, trafficNote))}\n`
+            : renderServiceDetail(e, isvc, now, trafficNote),
+        );
         return EXIT_OK;
       }
       const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);

@@ -45,7 +45,12 @@ export const DaemonConfig = z.object({
   namespaces: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)),
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    ),
   prometheusUrl: z
     .string()
     .superRefine((s, ctx) => {
@@ -59,7 +64,10 @@ export const DaemonConfig = z.object({
         return;
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
-        ctx.addIssue({ code: "custom", message: `--prometheus-url: ${JSON.stringify(redactUrl(url.href))} must be an http:// or https:// URL` });
+        ctx.addIssue({
+          code: "custom",
+          message: `--prometheus-url: ${JSON.stringify(redactUrl(url.href))} must be an http:// or https:// URL`,
+        });
       }
     })
     .optional(),
@@ -169,7 +177,9 @@ export function loadDaemonConfig(args: string[], env: NodeJS.ProcessEnv): Daemon
   if (raw.kubeconfig === undefined && env.KUBECONFIG) raw.kubeconfig = env.KUBECONFIG;
   const parsed = DaemonConfig.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => (i.message.startsWith("--") ? i.message : `--${kebab(i.path.join("."))}: ${i.message}`)));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => (i.message.startsWith("--") ? i.message : `--${kebab(i.path.join("."))}: ${i.message}`)),
+    );
   }
   const config = parsed.data;
   const problems: string[] = [];
@@ -208,7 +218,12 @@ export function exposedCredentials(config: DaemonConfig): string | undefined {
     if (CREDENTIAL_HEADERS.has(name.toLowerCase())) credentials.push(`a ${name} header (--prometheus-header)`);
   }
   if (credentials.length === 0) return undefined;
-  const how = url.protocol === "http:" ? `over plain http:// (${redactUrl(url.href)})` : config.prometheusInsecureSkipVerify ? "to a server whose certificate is not verified (--prometheus-insecure-skip-verify)" : undefined;
+  const how =
+    url.protocol === "http:"
+      ? `over plain http:// (${redactUrl(url.href)})`
+      : config.prometheusInsecureSkipVerify
+        ? "to a server whose certificate is not verified (--prometheus-insecure-skip-verify)"
+        : undefined;
   return how === undefined ? undefined : `Prometheus credentials would be sent ${how}: ${credentials.join(", ")}`;
 }
 

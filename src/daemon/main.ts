@@ -33,21 +33,37 @@ const STALE_AFTER_MS = 5 * 60_000;
 export type Daemon = { stop(reason: string): Promise<void>; done: Promise<void>; metrics: ReclaimerMetrics };
 
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Daemon> {
-  const clusterDefault: DeploymentMode = config.defaultDeploymentMode === "ModelMesh" ? "ModelMesh" : config.defaultDeploymentMode === "Knative" || config.defaultDeploymentMode === "Serverless" ? "Knative" : "Standard";
+  const clusterDefault: DeploymentMode =
+    config.defaultDeploymentMode === "ModelMesh"
+      ? "ModelMesh"
+      : config.defaultDeploymentMode === "Knative" || config.defaultDeploymentMode === "Serverless"
+        ? "Knative"
+        : "Standard";
   const { kubeConfig, source } = loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig });
   const identity = config.identity ?? defaultIdentity();
-  log.info("starting", { kubeconfig: source, namespaces: config.namespaces.length ? config.namespaces : "all", identity, dryRun: config.dryRun, leaderElect: config.leaderElect });
+  log.info("starting", {
+    kubeconfig: source,
+    namespaces: config.namespaces.length ? config.namespaces : "all",
+    identity,
+    dryRun: config.dryRun,
+    leaderElect: config.leaderElect,
+  });
   const exposed = exposedCredentials(config);
-  if (exposed !== undefined) log.warn("insecure Prometheus credentials allowed (--prometheus-allow-insecure-credentials)", { problem: exposed });
-  const customQueries: CustomQueryPolicy = config.allowCustomQueries ? { allowed: true, namespaceLabel: config.customQueryNamespaceLabel } : { allowed: false };
-  if (customQueries.allowed) log.info("custom idle queries allowed, each confined to its schedule's namespace", { label: customQueries.namespaceLabel });
+  if (exposed !== undefined)
+    log.warn("insecure Prometheus credentials allowed (--prometheus-allow-insecure-credentials)", { problem: exposed });
+  const customQueries: CustomQueryPolicy = config.allowCustomQueries
+    ? { allowed: true, namespaceLabel: config.customQueryNamespaceLabel }
+    : { allowed: false };
+  if (customQueries.allowed)
+    log.info("custom idle queries allowed, each confined to its schedule's namespace", { label: customQueries.namespaceLabel });
 
   const metrics = new ReclaimerMetrics();
   const limiter = new WriteLimiter({ qps: config.kubeQps, burst: config.kubeBurst });
   const patcher = new AnnotationPatcher({ kubeConfig, limiter, logger: log });
   const events = new EventRecorder({ kubeConfig, limiter, reportingInstance: identity, logger: log });
   const statusWriter = new ScheduleStatusWriter({ kubeConfig, limiter, logger: log });
-  const prometheus: PrometheusClient | undefined = config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config));
+  const prometheus: PrometheusClient | undefined =
+    config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config));
 
   const namespaces = config.namespaces.length > 0 ? config.namespaces : undefined;
   const services = new Informer<CachedIsvc>({
@@ -77,7 +93,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       return slim;
     },
   });
-  const schedules = new Informer({ resource: SERVING_SCHEDULE_RESOURCE, namespaces, name: "servingschedules", kubeConfig, logger: log, transform: parseScheduleObject });
+  const schedules = new Informer({
+    resource: SERVING_SCHEDULE_RESOURCE,
+    namespaces,
+    name: "servingschedules",
+    kubeConfig,
+    logger: log,
+    transform: parseScheduleObject,
+  });
 
   const reconciler = new Reconciler(
     {
@@ -85,7 +108,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       log,
       metrics,
       services: { list: () => services.list(), get: (ns, name) => services.get(ns, name) },
-      schedules: { list: () => schedules.list() as ReconcilerSchedule[], get: (ns, name) => schedules.get(ns, name) as ReconcilerSchedule | undefined },
+      schedules: {
+        list: () => schedules.list() as ReconcilerSchedule[],
+        get: (ns, name) => schedules.get(ns, name) as ReconcilerSchedule | undefined,
+      },
       gpusOf: (isvc) => (isvc as CachedIsvc).gpus,
       gpuProblemsOf: (isvc) => (isvc as CachedIsvc).gpuProblems,
       modeOf: (isvc) => (isvc as CachedIsvc).mode,
@@ -149,7 +175,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       const problems: string[] = [];
       for (const inf of [services, schedules]) {
         const st = inf.status();
-        if (st.synced && st.stalenessMs > STALE_AFTER_MS) problems.push(`${st.name}: no watch activity for ${Math.round(st.stalenessMs / 1000)}s`);
+        if (st.synced && st.stalenessMs > STALE_AFTER_MS)
+          problems.push(`${st.name}: no watch activity for ${Math.round(st.stalenessMs / 1000)}s`);
       }
       return { ok: problems.length === 0, problems };
     },
@@ -247,7 +274,13 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
     timer.unref();
   });
   try {
-    return await Promise.race([p.then(() => true, () => true), late]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -258,7 +291,12 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
  * what lands here is logged with its stack and counted, and the daemon goes on; exiting would
  * only restart into the same state, and a crash loop would stop every namespace's schedules.
  */
-function reportUnexpected(log: Logger, metrics: ReclaimerMetrics | undefined, kind: "unhandledRejection" | "uncaughtException", err: unknown): void {
+function reportUnexpected(
+  log: Logger,
+  metrics: ReclaimerMetrics | undefined,
+  kind: "unhandledRejection" | "uncaughtException",
+  err: unknown,
+): void {
   try {
     log.error(kind === "unhandledRejection" ? "unhandled promise rejection; continuing" : "uncaught exception; continuing", {
       err: err instanceof Error ? err.message : String(err),
@@ -304,7 +342,10 @@ function prometheusOptions(config: DaemonConfig): Parameters<typeof createPromet
   return pickDefined({
     baseUrl: config.prometheusUrl!,
     bearerTokenFile: config.prometheusBearerTokenFile,
-    basicAuth: config.prometheusBasicAuthUser !== undefined && config.prometheusBasicAuthPasswordFile !== undefined ? { username: config.prometheusBasicAuthUser, passwordFile: config.prometheusBasicAuthPasswordFile } : undefined,
+    basicAuth:
+      config.prometheusBasicAuthUser !== undefined && config.prometheusBasicAuthPasswordFile !== undefined
+        ? { username: config.prometheusBasicAuthUser, passwordFile: config.prometheusBasicAuthPasswordFile }
+        : undefined,
     caFile: config.prometheusCaFile,
     certFile: config.prometheusCertFile,
     keyFile: config.prometheusKeyFile,

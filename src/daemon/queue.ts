@@ -20,9 +20,12 @@ export class KeyedQueue {
       }
     });
     this.tails.set(key, next);
-    next.then(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
-    }, () => undefined);
+    next.then(
+      () => {
+        if (this.tails.get(key) === next) this.tails.delete(key);
+      },
+      () => undefined,
+    );
     return next;
   }
 

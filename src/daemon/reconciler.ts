@@ -36,7 +36,14 @@ export type IsvcObject = {
 };
 
 export type ScheduleObject = {
-  metadata: { name: string; namespace: string; uid?: string; generation?: number; creationTimestamp?: string | Date; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    creationTimestamp?: string | Date;
+    resourceVersion?: string;
+  };
   spec?: unknown;
   status?: ServingScheduleStatus;
 };
@@ -56,7 +63,12 @@ export type ReconcilerPorts = {
   gpuProblemsOf?(isvc: IsvcObject): readonly string[];
   /** KServe deployment mode: status, else the annotation, else the cluster default. */
   modeOf(isvc: IsvcObject): string;
-  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion: string | undefined): Promise<PatchOutcome>;
+  patchAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+    resourceVersion: string | undefined,
+  ): Promise<PatchOutcome>;
   event(ref: ObjectRef, type: "Normal" | "Warning", reason: string, message: string): void;
   writeStatus(namespace: string, name: string, status: ServingScheduleStatus): Promise<void>;
   /** undefined when no Prometheus is configured: every request rate is unknown. */
@@ -74,7 +86,18 @@ export type ReconcilerOptions = {
 };
 
 type CompiledEntry =
-  | { ok: true; key: string; obj: ScheduleObject; spec: ServingScheduleSpec; compiled: CompiledSchedule; createdAt: number; warnings?: string[]; moment?: ScheduleMoment; momentValidUntil?: number; momentFrom?: number }
+  | {
+      ok: true;
+      key: string;
+      obj: ScheduleObject;
+      spec: ServingScheduleSpec;
+      compiled: CompiledSchedule;
+      createdAt: number;
+      warnings?: string[];
+      moment?: ScheduleMoment;
+      momentValidUntil?: number;
+      momentFrom?: number;
+    }
   | { ok: false; key: string; obj: ScheduleObject; message: string; createdAt: number };
 
 type Pending = { action: "stop" | "start"; deadline: number; cancel: Cancel; since: number };
@@ -131,12 +154,19 @@ export class Reconciler {
     const count = (before?.count ?? 0) + 1;
     this.#failures.set(k, { count, message });
     const retryInMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(count - 1, 16));
-    this.#p.log.error("reconcile failed; retrying", { service: k, attempt: count, retryInMs, err: message, stack: err instanceof Error ? err.stack : undefined });
+    this.#p.log.error("reconcile failed; retrying", {
+      service: k,
+      attempt: count,
+      retryInMs,
+      err: message,
+      stack: err instanceof Error ? err.stack : undefined,
+    });
     this.#p.metrics.error("reconcile");
     const [ns, name] = splitKey(k);
     const isvc = this.#p.services.get(ns, name);
     if (!isvc) return;
-    if (before?.message !== message) this.#p.event(isvcRef(isvc), "Warning", "ReconcileFailed", `could not decide or act on this service: ${message}; retrying`);
+    if (before?.message !== message)
+      this.#p.event(isvcRef(isvc), "Warning", "ReconcileFailed", `could not decide or act on this service: ${message}; retrying`);
     this.#armServiceTimer(k, this.#p.clock.now() + retryInMs, undefined);
   }
 
@@ -179,7 +209,11 @@ export class Reconciler {
   onScheduleChanged(obj: ScheduleObject): void {
     const k = key(obj.metadata.namespace, obj.metadata.name);
     const before = this.#schedules.get(k);
-    if (before?.obj.metadata.generation === obj.metadata.generation && before?.obj.metadata.uid === obj.metadata.uid && before !== undefined) {
+    if (
+      before?.obj.metadata.generation === obj.metadata.generation &&
+      before?.obj.metadata.uid === obj.metadata.uid &&
+      before !== undefined
+    ) {
       before.obj = obj; // status-only update (our own write): nothing to recompute
       return;
     }
@@ -242,7 +276,12 @@ export class Reconciler {
     const createdAt = toMs(obj.metadata.creationTimestamp) ?? 0;
     // The same validation as `kserve-reclaimer validate`: what the CRD cannot check (IANA zones, cron
     // ranges, calendar dates) is caught here and reported, and the other schedules go on.
-    const parsed = validateServingSchedule({ apiVersion: SCHEDULE_API, kind: "ServingSchedule", metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, spec: obj.spec ?? {} });
+    const parsed = validateServingSchedule({
+      apiVersion: SCHEDULE_API,
+      kind: "ServingSchedule",
+      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+      spec: obj.spec ?? {},
+    });
     this.#scheduleTimers.get(k)?.();
     this.#scheduleTimers.delete(k);
     if (!parsed.ok) {
@@ -332,7 +371,13 @@ export class Reconciler {
 
   #governing(isvc: IsvcObject): { entry: Extract<CompiledEntry, { ok: true }> | undefined; overruled: string[] } {
     const ns = isvc.metadata.namespace;
-    const candidates: { namespace: string; name: string; createdAt: number; selector: ServingScheduleSpec["selector"]; entry: Extract<CompiledEntry, { ok: true }> }[] = [];
+    const candidates: {
+      namespace: string;
+      name: string;
+      createdAt: number;
+      selector: ServingScheduleSpec["selector"];
+      entry: Extract<CompiledEntry, { ok: true }>;
+    }[] = [];
     for (const entry of this.#schedules.values()) {
       if (!entry.ok || entry.obj.metadata.namespace !== ns) continue;
       candidates.push({ namespace: ns, name: entry.obj.metadata.name, createdAt: entry.createdAt, selector: entry.spec.selector, entry });
@@ -355,7 +400,9 @@ export class Reconciler {
     const { entry, overruled } = this.#governing(isvc);
     this.#reportConflict(k, isvc, entry?.key, overruled);
     const moment = entry ? this.#moment(entry, now) : undefined;
-    const traffic = entry?.spec.idle ? this.#traffic.get(k) ?? { kind: "unknown" as const, why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" } : undefined;
+    const traffic = entry?.spec.idle
+      ? (this.#traffic.get(k) ?? { kind: "unknown" as const, why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" })
+      : undefined;
     const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun });
     if (entry) this.#reportInputProblems(k, isvc);
     else this.#inputProblems.delete(k);
@@ -399,7 +446,13 @@ export class Reconciler {
       return;
     }
     const verb = decision.action === "stop" ? "Stopped" : "Started";
-    this.#p.log.info(`${decision.action} applied`, { service: k, reason: decision.reason, schedule: entry?.key, gpus: facts.gpus, lagMs: boundary !== undefined ? done - boundary : undefined });
+    this.#p.log.info(`${decision.action} applied`, {
+      service: k,
+      reason: decision.reason,
+      schedule: entry?.key,
+      gpus: facts.gpus,
+      lagMs: boundary !== undefined ? done - boundary : undefined,
+    });
     this.#p.metrics.transition(decision.action, decision.reason);
     if (boundary !== undefined) this.#p.metrics.observeDecisionLag((done - boundary) / 1000);
     const message = `${decision.message} (schedule ${entry?.key ?? "-"}, ${facts.gpus} GPU${facts.gpus === 1 ? "" : "s"})`;
@@ -461,7 +514,12 @@ export class Reconciler {
       p.cancel();
       this.#pending.delete(k);
       this.#p.log.info(`${p.action} confirmed by KServe`, { service: k, afterMs: now - p.since });
-      this.#p.event(isvcRef(isvc), "Normal", p.action === "stop" ? "StopConfirmed" : "StartConfirmed", `KServe ${p.action === "stop" ? "set Stopped=True" : "reports Ready=True"} after ${((now - p.since) / 1000).toFixed(1)}s`);
+      this.#p.event(
+        isvcRef(isvc),
+        "Normal",
+        p.action === "stop" ? "StopConfirmed" : "StartConfirmed",
+        `KServe ${p.action === "stop" ? "set Stopped=True" : "reports Ready=True"} after ${((now - p.since) / 1000).toFixed(1)}s`,
+      );
     }
     if (this.#notConfirmed.has(k) && (confirmedStop || confirmedStart)) this.#notConfirmed.delete(k);
   }
@@ -479,7 +537,11 @@ export class Reconciler {
     const state = readState(annotations);
     const gpuProblems = this.#p.gpuProblemsOf?.(isvc) ?? [];
     const current = new Map<string, string>();
-    if (gpuProblems.length > 0) current.set("InvalidGpuRequest", `GPUs not counted: ${gpuProblems.slice(0, 5).join("; ")}${gpuProblems.length > 5 ? `; and ${gpuProblems.length - 5} more` : ""}`);
+    if (gpuProblems.length > 0)
+      current.set(
+        "InvalidGpuRequest",
+        `GPUs not counted: ${gpuProblems.slice(0, 5).join("; ")}${gpuProblems.length > 5 ? `; and ${gpuProblems.length - 5} more` : ""}`,
+      );
     if (keep.kind === "invalid") current.set("InvalidKeepRunningUntil", keep.why);
     if (state.kind === "invalid") current.set("InvalidStateRecord", `${state.why}; treated as no record`);
     const reported = this.#inputProblems.get(k) ?? new Map<string, string>();
@@ -545,8 +607,15 @@ export class Reconciler {
   }
 
   /** Keep the per-schedule reclaimed GPUs and the services-by-state gauge in step with one service's decision. */
-  #account(before: { decision: Decision; schedule: string | undefined; gpus: number } | undefined, after: { decision: Decision; schedule: string | undefined; gpus: number } | undefined, now: number): void {
-    for (const [entry, sign] of [[before, -1], [after, 1]] as const) {
+  #account(
+    before: { decision: Decision; schedule: string | undefined; gpus: number } | undefined,
+    after: { decision: Decision; schedule: string | undefined; gpus: number } | undefined,
+    now: number,
+  ): void {
+    for (const [entry, sign] of [
+      [before, -1],
+      [after, 1],
+    ] as const) {
       if (!entry?.schedule) continue;
       this.#byState[entry.decision.observed] += sign;
       if (!reclaimedBy(entry.decision)) continue;
@@ -567,7 +636,14 @@ export class Reconciler {
     for (const [k, d] of this.#decisions) {
       if (!d.schedule || !dirty.includes(d.schedule)) continue;
       const list = reports.get(d.schedule) ?? [];
-      list.push({ name: splitKey(k)[1], decision: d.decision, gpus: d.gpus, since: d.since, nextTransition: d.decision.recheckAt, notConfirmed: this.#notConfirmed.has(k) });
+      list.push({
+        name: splitKey(k)[1],
+        decision: d.decision,
+        gpus: d.gpus,
+        since: d.since,
+        nextTransition: d.decision.recheckAt,
+        notConfirmed: this.#notConfirmed.has(k),
+      });
       reports.set(d.schedule, list);
     }
     // One schedule's failure (building or writing its status) is reported, and the others are written.
@@ -581,16 +657,18 @@ export class Reconciler {
     if (!entry) return;
     const [ns, name] = splitKey(s);
     const next = entry.ok ? nextTransition(entry.compiled, now) : undefined;
-    const status = capStatus(buildStatus({
-      generation: entry.obj.metadata.generation,
-      valid: entry.ok ? { ok: true, warnings: entry.warnings ?? [] } : { ok: false, message: entry.message },
-      metrics: entry.ok && entry.spec.idle ? this.#metricsOk.get(s) ?? { ok: true } : undefined,
-      services: reports.get(s) ?? [],
-      next,
-      gpuHoursReclaimed: this.#settle(s, now)?.hours ?? 0,
-      previous: entry.obj.status,
-      now,
-    }));
+    const status = capStatus(
+      buildStatus({
+        generation: entry.obj.metadata.generation,
+        valid: entry.ok ? { ok: true, warnings: entry.warnings ?? [] } : { ok: false, message: entry.message },
+        metrics: entry.ok && entry.spec.idle ? (this.#metricsOk.get(s) ?? { ok: true }) : undefined,
+        services: reports.get(s) ?? [],
+        next,
+        gpuHoursReclaimed: this.#settle(s, now)?.hours ?? 0,
+        previous: entry.obj.status,
+        now,
+      }),
+    );
     // GPU-hours grow every second while GPUs are reclaimed. Writing them on every tick would
     // make a status write per schedule per tick at rest; they are carried along with the
     // next real change instead, and /metrics has the live figure.
@@ -613,7 +691,9 @@ export class Reconciler {
       governed.push({ k, entry });
       requests.push(trafficRequest(k, entry.spec.idle));
     }
-    const idleSchedules = [...this.#schedules.values()].filter((e): e is Extract<CompiledEntry, { ok: true }> => e.ok && e.spec.idle !== undefined);
+    const idleSchedules = [...this.#schedules.values()].filter(
+      (e): e is Extract<CompiledEntry, { ok: true }> => e.ok && e.spec.idle !== undefined,
+    );
     if (idleSchedules.length === 0) return;
     let reading: TrafficReading | undefined;
     try {
@@ -627,7 +707,10 @@ export class Reconciler {
       this.#p.metrics.setMetricsSourceAvailable(q.preset, q.ok);
     }
     for (const { k } of governed) {
-      const result = reading?.byService.get(k) ?? { kind: "unknown" as const, why: this.#p.readTraffic ? "no reading" : "no Prometheus configured (--prometheus-url)" };
+      const result = reading?.byService.get(k) ?? {
+        kind: "unknown" as const,
+        why: this.#p.readTraffic ? "no reading" : "no Prometheus configured (--prometheus-url)",
+      };
       this.#traffic.set(k, result);
     }
     for (const e of idleSchedules) {
@@ -636,7 +719,9 @@ export class Reconciler {
       const window = parseDuration(idle.after);
       // A custom query's error can quote its namespace's series: only that namespace may see it.
       const ns = e.obj.metadata.namespace;
-      const outcome = reading?.queries.find((q) => q.preset === idle.metric && parseDuration(q.window) === window && (q.namespace === undefined || q.namespace === ns));
+      const outcome = reading?.queries.find(
+        (q) => q.preset === idle.metric && parseDuration(q.window) === window && (q.namespace === undefined || q.namespace === ns),
+      );
       const status: { ok: true } | { ok: false; message: string } = !this.#p.readTraffic
         ? { ok: false, message: "no Prometheus configured (--prometheus-url)" }
         : outcome === undefined || outcome.ok
@@ -646,7 +731,13 @@ export class Reconciler {
       this.#metricsOk.set(e.key, status);
       if (!before || before.ok !== status.ok) {
         this.#markDirty(e.key);
-        if (!status.ok) this.#p.event(scheduleRef(e.obj), "Warning", "MetricsUnavailable", `${status.message}; idle stops follow whenMetricsUnavailable (${idle.whenMetricsUnavailable})`);
+        if (!status.ok)
+          this.#p.event(
+            scheduleRef(e.obj),
+            "Warning",
+            "MetricsUnavailable",
+            `${status.message}; idle stops follow whenMetricsUnavailable (${idle.whenMetricsUnavailable})`,
+          );
       }
     }
     for (const { k } of governed) this.#enqueue(k, undefined);
@@ -667,9 +758,21 @@ function errorText(err: unknown): string {
 }
 
 function isvcRef(isvc: IsvcObject): ObjectRef {
-  return { kind: "InferenceService", apiVersion: ISVC_API, namespace: isvc.metadata.namespace, name: isvc.metadata.name, ...(isvc.metadata.uid ? { uid: isvc.metadata.uid } : {}) };
+  return {
+    kind: "InferenceService",
+    apiVersion: ISVC_API,
+    namespace: isvc.metadata.namespace,
+    name: isvc.metadata.name,
+    ...(isvc.metadata.uid ? { uid: isvc.metadata.uid } : {}),
+  };
 }
 
 function scheduleRef(obj: ScheduleObject): ObjectRef {
-  return { kind: "ServingSchedule", apiVersion: SCHEDULE_API, namespace: obj.metadata.namespace, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
+  return {
+    kind: "ServingSchedule",
+    apiVersion: SCHEDULE_API,
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
 }

@@ -120,9 +120,24 @@ export function decide(input: DecideInput): Decision {
   const decision = decideManaged(input, schedule, stopSet);
   const full: Decision = { ...base, ...decision };
   if (full.action === "none") return full;
-  if (schedule.suspend) return { ...full, wouldDo: full.action, action: "none", skip: "Suspended", desired: observed, message: `suspended; would ${full.action}: ${full.message}` };
+  if (schedule.suspend)
+    return {
+      ...full,
+      wouldDo: full.action,
+      action: "none",
+      skip: "Suspended",
+      desired: observed,
+      message: `suspended; would ${full.action}: ${full.message}`,
+    };
   if (schedule.dryRun || input.globalDryRun) {
-    return { ...full, wouldDo: full.action, action: "none", skip: "DryRun", desired: observed, message: `dry run; would ${full.action}: ${full.message}` };
+    return {
+      ...full,
+      wouldDo: full.action,
+      action: "none",
+      skip: "DryRun",
+      desired: observed,
+      message: `dry run; would ${full.action}: ${full.message}`,
+    };
   }
   return full;
 }
@@ -152,7 +167,14 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
     const { until, raw: keepRaw } = keep;
     if (now < until) {
       if (stopSet) {
-        return { action: "start", desired: "Running", reason: "KeepRunningUntil", message: `kept running until ${keepRaw}`, record: make("start", "KeepRunningUntil"), recheckAt: until };
+        return {
+          action: "start",
+          desired: "Running",
+          reason: "KeepRunningUntil",
+          message: `kept running until ${keepRaw}`,
+          record: make("start", "KeepRunningUntil"),
+          recheckAt: until,
+        };
       }
       return { action: "none", desired: "Running", reason: "KeepRunningUntil", message: `kept running until ${keepRaw}`, recheckAt: until };
     }
@@ -160,59 +182,115 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
 
   // 3. a person stopped it
   if (stopSet && record?.action !== "stop") {
-    return { action: "none", desired: "Stopped", reason: "ManualStop", skip: "ManualStop", message: "stopped by a person; the daemon will not start it" };
+    return {
+      action: "none",
+      desired: "Stopped",
+      reason: "ManualStop",
+      skip: "ManualStop",
+      message: "stopped by a person; the daemon will not start it",
+    };
   }
 
   // 4. a person started it while the daemon had it stopped
   if (!stopSet && record?.action === "stop") {
     if (schedule.now.state === "Running") {
       // The schedule wants it up anyway: adopt the running state, nothing to hold.
-      return { action: "record", desired: "Running", reason: "ManualStart", message: "started by a person; the schedule agrees", record: make("start", "ManualStart", optionalTransition(schedule)) };
+      return {
+        action: "record",
+        desired: "Running",
+        reason: "ManualStart",
+        message: "started by a person; the schedule agrees",
+        record: make("start", "ManualStart", optionalTransition(schedule)),
+      };
     }
     const until = nextAt;
     return {
       action: "record",
       desired: "Running",
       reason: "ManualStart",
-      message: until === undefined ? "started by a person; left up (no further transition)" : `started by a person; left up until the next transition at ${iso(until)}`,
+      message:
+        until === undefined
+          ? "started by a person; left up (no further transition)"
+          : `started by a person; left up until the next transition at ${iso(until)}`,
       record: make("hold", "ManualStart", until === undefined ? {} : { until: iso(until) }),
       ...(until === undefined ? {} : { recheckAt: until }),
     };
   }
   if (record?.action === "hold" && !stopSet) {
-    const until = record.until === undefined ? Number.POSITIVE_INFINITY : parseRfc3339(record.until) ?? Number.NEGATIVE_INFINITY;
+    const until = record.until === undefined ? Number.POSITIVE_INFINITY : (parseRfc3339(record.until) ?? Number.NEGATIVE_INFINITY);
     if (now < until) {
       const idle = idleDecision(input, schedule, make);
       if (idle) return idle;
-      return { action: "none", desired: "Running", reason: "ManualStart", message: `started by a person; left up until ${record.until ?? "further notice"}`, ...(Number.isFinite(until) ? { recheckAt: until } : {}) };
+      return {
+        action: "none",
+        desired: "Running",
+        reason: "ManualStart",
+        message: `started by a person; left up until ${record.until ?? "further notice"}`,
+        ...(Number.isFinite(until) ? { recheckAt: until } : {}),
+      };
     }
   }
 
   // 5. edge-triggered schedule
   const actedAt = record === undefined ? Number.NEGATIVE_INFINITY : actedInstant(record);
   // Acted in this period, under this schedule as it is now: editing a schedule is an edge too.
-  const sameSchedule = record !== undefined && record.schedule === schedule.key && (record.generation === undefined || record.generation === schedule.generation);
+  const sameSchedule =
+    record !== undefined &&
+    record.schedule === schedule.key &&
+    (record.generation === undefined || record.generation === schedule.generation);
   const actedThisPeriod = sameSchedule && actedAt >= schedule.periodStart;
   if (actedThisPeriod && record !== undefined && record.action !== "hold") {
     if (stopSet) {
-      return { action: "none", desired: "Stopped", reason: record.reason, message: `stopped (${record.reason}) since ${record.at}`, ...recheck(nextAt) };
+      return {
+        action: "none",
+        desired: "Stopped",
+        reason: record.reason,
+        message: `stopped (${record.reason}) since ${record.at}`,
+        ...recheck(nextAt),
+      };
     }
     return runningDecision(input, schedule, make, record.reason);
   }
 
   // 6. a fresh service, created this period while this schedule governed, with no record: a
   //    person's start, left up until the next transition (if there is none, it is adopted).
-  if (record === undefined && !stopSet && nextAt !== undefined && service.createdAt > Math.max(schedule.periodStart, schedule.createdAt) && schedule.now.state === "Stopped") {
-    return { action: "none", desired: "Running", reason: "NewService", message: "created after the last transition; left up until the next one", ...recheck(nextAt) };
+  if (
+    record === undefined &&
+    !stopSet &&
+    nextAt !== undefined &&
+    service.createdAt > Math.max(schedule.periodStart, schedule.createdAt) &&
+    schedule.now.state === "Stopped"
+  ) {
+    return {
+      action: "none",
+      desired: "Running",
+      reason: "NewService",
+      message: "created after the last transition; left up until the next one",
+      ...recheck(nextAt),
+    };
   }
 
   const sched = schedule.now;
   if (sched.state === "Stopped") {
     if (stopSet) return { action: "none", desired: "Stopped", reason: sched.reason, message: scheduleMessage(sched), ...recheck(nextAt) };
-    return { action: "stop", desired: "Stopped", reason: sched.reason, message: scheduleMessage(sched), record: make("stop", sched.reason, optionalTransition(schedule)), ...recheck(nextAt) };
+    return {
+      action: "stop",
+      desired: "Stopped",
+      reason: sched.reason,
+      message: scheduleMessage(sched),
+      record: make("stop", sched.reason, optionalTransition(schedule)),
+      ...recheck(nextAt),
+    };
   }
   if (stopSet) {
-    return { action: "start", desired: "Running", reason: sched.reason, message: scheduleMessage(sched), record: make("start", sched.reason, optionalTransition(schedule)), ...recheck(nextAt) };
+    return {
+      action: "start",
+      desired: "Running",
+      reason: sched.reason,
+      message: scheduleMessage(sched),
+      record: make("start", sched.reason, optionalTransition(schedule)),
+      ...recheck(nextAt),
+    };
   }
   return runningDecision(input, schedule, make, sched.reason);
 }
@@ -228,7 +306,13 @@ function runningDecision(
   const eligibleAt = idleEligibleAt(input, schedule);
   const next = schedule.next?.at;
   const recheckAt = [eligibleAt, next].filter((t): t is number => t !== undefined && t > input.now).sort((a, b) => a - b)[0];
-  return { action: "none", desired: "Running", reason, message: scheduleMessage(schedule.now), ...(recheckAt === undefined ? {} : { recheckAt }) };
+  return {
+    action: "none",
+    desired: "Running",
+    reason,
+    message: scheduleMessage(schedule.now),
+    ...(recheckAt === undefined ? {} : { recheckAt }),
+  };
 }
 
 /** The idle stop, if its conditions hold now. */
@@ -241,12 +325,18 @@ function idleDecision(
   if (!policy) return undefined;
   const after = parseDuration(policy.after);
   const ready = input.service.ready;
-  if (!ready || ready.status !== "True" || input.now - ready.since < after) return undefined;
+  if (ready?.status !== "True" || input.now - ready.since < after) return undefined;
   const traffic = input.traffic;
   if (!traffic) return undefined;
   if (traffic.kind === "unknown") {
     if (policy.whenMetricsUnavailable !== "Stop") return undefined;
-    return { action: "stop", desired: "Stopped", reason: "MetricsUnavailable", message: `request rate unknown (${traffic.why}) and whenMetricsUnavailable is Stop`, record: make("stop", "MetricsUnavailable") };
+    return {
+      action: "stop",
+      desired: "Stopped",
+      reason: "MetricsUnavailable",
+      message: `request rate unknown (${traffic.why}) and whenMetricsUnavailable is Stop`,
+      record: make("stop", "MetricsUnavailable"),
+    };
   }
   if (traffic.rps > policy.threshold) return undefined;
   return {
@@ -278,7 +368,14 @@ function recheck(at: number | undefined): { recheckAt?: number } {
 }
 
 function scheduleMessage(s: StateAt): string {
-  const why = s.reason === "Exception" ? `exception${s.detail ? ` "${s.detail}"` : ""}` : s.reason === "Warmup" ? "warm-up before an uptime window" : s.state === "Running" ? "inside an uptime window" : "outside all uptime windows";
+  const why =
+    s.reason === "Exception"
+      ? `exception${s.detail ? ` "${s.detail}"` : ""}`
+      : s.reason === "Warmup"
+        ? "warm-up before an uptime window"
+        : s.state === "Running"
+          ? "inside an uptime window"
+          : "outside all uptime windows";
   return `${s.state}: ${why}`;
 }
 

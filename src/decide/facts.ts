@@ -24,7 +24,14 @@ export type IsvcLike = {
  * transition at or before now, looked for 8 days back, then 400; -Infinity when none) and the next
  * transition.
  */
-export function scheduleMoment(key: string, spec: ServingScheduleSpec, compiled: CompiledSchedule, now: number, createdAt: number, generation: number | undefined): ScheduleMoment {
+export function scheduleMoment(
+  key: string,
+  spec: ServingScheduleSpec,
+  compiled: CompiledSchedule,
+  now: number,
+  createdAt: number,
+  generation: number | undefined,
+): ScheduleMoment {
   const next = nextTransition(compiled, now);
   let periodStart = Number.NEGATIVE_INFINITY;
   for (const lookback of [8 * DAY, 400 * DAY]) {

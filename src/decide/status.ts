@@ -54,18 +54,29 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
 
   const conditions: Condition[] = [];
   const cond = (type: string, status: "True" | "False" | "Unknown", reason: string, message: string) =>
-    conditions.push(keepTransitionTime(input.previous, { type, status, reason, message, lastTransitionTime: iso(input.now), ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}) }));
+    conditions.push(
+      keepTransitionTime(input.previous, {
+        type,
+        status,
+        reason,
+        message,
+        lastTransitionTime: iso(input.now),
+        ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
+      }),
+    );
 
   // A warning keeps the schedule Valid and working, so it rides on the Valid condition rather than
   // adding a condition type that tools would have to learn.
-  if (input.valid.ok && (input.valid.warnings?.length ?? 0) > 0) cond("Valid", "True", "ValidWithWarnings", `the spec is valid; ${input.valid.warnings?.join("; ")}`);
+  if (input.valid.ok && (input.valid.warnings?.length ?? 0) > 0)
+    cond("Valid", "True", "ValidWithWarnings", `the spec is valid; ${input.valid.warnings?.join("; ")}`);
   else if (input.valid.ok) cond("Valid", "True", "Valid", "the spec is valid");
   else cond("Valid", "False", "Invalid", input.valid.message);
   if (input.metrics === undefined) cond("MetricsAvailable", "True", "NotRequired", "no idle policy: request rates are not read");
   else if (input.metrics.ok) cond("MetricsAvailable", "True", "QuerySucceeded", "request rates are available");
   else cond("MetricsAvailable", "False", "QueryFailed", `${input.metrics.message}; idle stops follow whenMetricsUnavailable`);
   if (!input.valid.ok) cond("Ready", "False", "Invalid", input.valid.message);
-  else if (notConfirmed.length > 0) cond("Ready", "False", "NotConfirmed", `KServe did not confirm the change for: ${notConfirmed.join(", ")}`);
+  else if (notConfirmed.length > 0)
+    cond("Ready", "False", "NotConfirmed", `KServe did not confirm the change for: ${notConfirmed.join(", ")}`);
   else if (input.metrics !== undefined && !input.metrics.ok) cond("Ready", "False", "MetricsUnavailable", input.metrics.message);
   else cond("Ready", "True", "Reconciled", `${services.length} services: ${running} running, ${stopped} stopped`);
 

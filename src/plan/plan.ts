@@ -41,7 +41,9 @@ const TIME_ARG = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.
 export function parseTimeArg(text: string): TimeArg | undefined {
   const m = TIME_ARG.exec(text.trim());
   if (!m) return undefined;
-  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => (v === undefined ? undefined : Number(v)));
+  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) =>
+    v === undefined ? undefined : Number(v),
+  );
   const millis = m[7] === undefined ? 0 : Number(m[7].padEnd(3, "0"));
   if (year === undefined || month === undefined || day === undefined) return undefined;
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
@@ -115,16 +117,27 @@ export function takeTransitions(source: Iterable<Transition>, limit: number): { 
 }
 
 /** The plan of one schedule over (from, until]: its state right after `from`, then every real change. */
-export function planSchedule(name: string, spec: ServingScheduleSpec, from: TimeArg, until: UntilArg, file?: string, limit: number = MAX_TRANSITIONS): SchedulePlan {
+export function planSchedule(
+  name: string,
+  spec: ServingScheduleSpec,
+  from: TimeArg,
+  until: UntilArg,
+  file?: string,
+  limit: number = MAX_TRANSITIONS,
+): SchedulePlan {
   const compiled = compileSchedule(spec);
   const fromMs = resolveTime(from, compiled);
   const untilMs = resolveUntil(until, fromMs, compiled);
   if (!(untilMs > fromMs)) {
-    throw new PlanRangeError(`${name}: the end of the interval (${formatInstant(compiled, untilMs)}) is not after its start (${formatInstant(compiled, fromMs)})`);
+    throw new PlanRangeError(
+      `${name}: the end of the interval (${formatInstant(compiled, untilMs)}) is not after its start (${formatInstant(compiled, fromMs)})`,
+    );
   }
   // a day of slack: --days MAX_DAYS may be an hour longer across daylight saving
   if (untilMs - fromMs > (MAX_DAYS + 1) * DAY_MS) {
-    throw new PlanRangeError(`${name}: the interval from ${formatInstant(compiled, fromMs)} to ${formatInstant(compiled, untilMs)} is longer than ${MAX_DAYS} days, the most a plan covers: give a later --from or an earlier --until`);
+    throw new PlanRangeError(
+      `${name}: the interval from ${formatInstant(compiled, fromMs)} to ${formatInstant(compiled, untilMs)} is longer than ${MAX_DAYS} days, the most a plan covers: give a later --from or an earlier --until`,
+    );
   }
   const { transitions, complete } = takeTransitions(lazyTransitions(compiled, fromMs, untilMs), limit);
   if (!complete) {
@@ -198,7 +211,8 @@ export const GLYPHS = {
 } as const;
 
 export function glyphOf(s: StateAt): string {
-  if (s.state === "Running") return s.reason === "Warmup" ? GLYPHS.warmup : s.reason === "Exception" ? GLYPHS.runningException : GLYPHS.running;
+  if (s.state === "Running")
+    return s.reason === "Warmup" ? GLYPHS.warmup : s.reason === "Exception" ? GLYPHS.runningException : GLYPHS.running;
   return s.reason === "Exception" ? GLYPHS.stoppedException : GLYPHS.stopped;
 }
 

@@ -77,7 +77,9 @@ async function handle(options: ReportServerOptions, req: IncomingMessage, res: S
   }
   if (path === "/healthz" || path === "/readyz") {
     const result = await runCheck(path === "/healthz" ? options.health : options.ready);
-    const body = result.ok ? "ok\n" : `not ${path === "/healthz" ? "healthy" : "ready"}:\n${result.problems.map((p) => `- ${p}\n`).join("")}`;
+    const body = result.ok
+      ? "ok\n"
+      : `not ${path === "/healthz" ? "healthy" : "ready"}:\n${result.problems.map((p) => `- ${p}\n`).join("")}`;
     send(res, result.ok ? 200 : 503, "text/plain; charset=utf-8", body, head);
     return;
   }

@@ -105,7 +105,9 @@ function matchesInMonth(c: CronMatcher, day: number, wd: number, length: number)
     (c.domLast && day === length) ||
     (c.domNearestWeekdayTo !== 0 && day === nearestWeekday(c.domNearestWeekdayTo, length, (((wd - day + 1) % 7) + 7) % 7));
   const dow = () =>
-    (c.dowMask & (1 << wd)) !== 0 || ((c.dowNth[wd] as number) & (1 << Math.ceil(day / 7))) !== 0 || ((c.dowLastMask & (1 << wd)) !== 0 && day + 7 > length);
+    (c.dowMask & (1 << wd)) !== 0 ||
+    ((c.dowNth[wd] as number) & (1 << Math.ceil(day / 7))) !== 0 ||
+    ((c.dowLastMask & (1 << wd)) !== 0 && day + 7 > length);
   if (c.domRestricted && c.dowRestricted) return dom() || dow();
   if (c.domRestricted) return dom();
   if (c.dowRestricted) return dow();

@@ -111,7 +111,12 @@ export function localDateTimeToInstant(zone: ZoneOffsets, text: string): number 
 
 function compileExceptions(list: readonly ScheduleException[], zone: ZoneOffsets): ExceptionSegment[] {
   const resolved = list
-    .map((e) => ({ from: localDateTimeToInstant(zone, e.from), until: localDateTimeToInstant(zone, e.to), state: e.state, detail: e.reason }))
+    .map((e) => ({
+      from: localDateTimeToInstant(zone, e.from),
+      until: localDateTimeToInstant(zone, e.to),
+      state: e.state,
+      detail: e.reason,
+    }))
     .filter((e) => e.from < e.until);
   const bounds = [...new Set(resolved.flatMap((e) => [e.from, e.until]))].sort((a, b) => a - b);
   const out: ExceptionSegment[] = [];
@@ -242,8 +247,7 @@ function pieces(s: CompiledSchedule, lo: number, hi: number): Piece[] {
     while (ui + 1 < up.length && (up[ui + 1] as Piece).at <= t) ui++;
     while (ei < ex.length && (ex[ei] as ExceptionSegment).until <= t) ei++;
     const e = ex[ei];
-    const p: Piece =
-      e && e.from <= t ? { at: t, state: e.state, reason: "Exception", detail: e.detail } : { ...(up[ui] as Piece), at: t };
+    const p: Piece = e && e.from <= t ? { at: t, state: e.state, reason: "Exception", detail: e.detail } : { ...(up[ui] as Piece), at: t };
     const last = out[out.length - 1];
     if (!last || last.state !== p.state || last.reason !== p.reason || last.detail !== p.detail) out.push(p);
   }

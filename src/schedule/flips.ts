@@ -13,7 +13,12 @@ export const MIN_FLIP_GAP_MS = 10 * 60_000;
 const CHUNK_MS = 31 * DAY_MS;
 
 /** The first two consecutive transitions in (from, until] less than gapMs apart, or undefined. */
-export function firstQuickFlip(s: CompiledSchedule, from: number, until: number, gapMs: number = MIN_FLIP_GAP_MS): [Transition, Transition] | undefined {
+export function firstQuickFlip(
+  s: CompiledSchedule,
+  from: number,
+  until: number,
+  gapMs: number = MIN_FLIP_GAP_MS,
+): [Transition, Transition] | undefined {
   let previous: Transition | undefined;
   for (let lo = from; lo < until; lo += CHUNK_MS) {
     for (const t of transitionsBetween(s, lo, Math.min(lo + CHUNK_MS, until))) {

@@ -10,21 +10,40 @@
 //
 //   node test/bench/boundary.bench.ts                    # N = 100, 1000, 5000, daemon defaults
 //   BENCH_N=1000 BENCH_KUBE_QPS=500 BENCH_KUBE_BURST=1000 node test/bench/boundary.bench.ts
-import { startKubePlane } from '../integration/kube-plane.ts';
-import { DaemonProcess, hhmm, nextBoundary } from '../support/daemon.ts';
+import { startKubePlane } from "../integration/kube-plane.ts";
+import { DaemonProcess, hhmm, nextBoundary } from "../support/daemon.ts";
 import {
-  Api, apiserverRequests, cpuSnapshot, daemonDefaults, daemonEnv, pidsMentioning, diffCounts, envList, log, machine, namespaceName, populate, printTable, quantile,
-  ISVC_PATH, parallel, SCHEDULE_PATH, servingSchedule, sleepMs, StopWatcher, writeResult,
-} from './lib.ts';
+  Api,
+  apiserverRequests,
+  cpuSnapshot,
+  daemonDefaults,
+  daemonEnv,
+  pidsMentioning,
+  diffCounts,
+  envList,
+  log,
+  machine,
+  namespaceName,
+  populate,
+  printTable,
+  quantile,
+  ISVC_PATH,
+  parallel,
+  SCHEDULE_PATH,
+  servingSchedule,
+  sleepMs,
+  StopWatcher,
+  writeResult,
+} from "./lib.ts";
 
 const NAMESPACES = 50;
-const counts = envList('BENCH_N', [100, 1000, 5000]);
+const counts = envList("BENCH_N", [100, 1000, 5000]);
 const defaults = daemonDefaults();
-const qpsFlag = process.env['BENCH_KUBE_QPS'];
-const burstFlag = process.env['BENCH_KUBE_BURST'];
+const qpsFlag = process.env["BENCH_KUBE_QPS"];
+const burstFlag = process.env["BENCH_KUBE_BURST"];
 const qps = qpsFlag ? Number(qpsFlag) : defaults.kubeQps;
 const burst = burstFlag ? Number(burstFlag) : defaults.kubeBurst;
-const resultName = process.env['BENCH_RESULT_NAME'] ?? 'boundary';
+const resultName = process.env["BENCH_RESULT_NAME"] ?? "boundary";
 
 type Row = {
   n: number;
@@ -54,23 +73,31 @@ async function runOne(n: number): Promise<Row> {
     log(`N=${n}: creating ${NAMESPACES} namespaces and ${n} InferenceServices`);
     const created = await populate(api, n, NAMESPACES);
     log(`N=${n}: created in ${created.seconds.toFixed(1)} s (${created.perSecond.toFixed(0)}/s)`);
-    const flags = ['--kubeconfig', plane.kubeconfigPath];
-    if (qpsFlag) flags.push('--kube-qps', qpsFlag);
-    if (burstFlag) flags.push('--kube-burst', burstFlag);
+    const flags = ["--kubeconfig", plane.kubeconfigPath];
+    if (qpsFlag) flags.push("--kube-qps", qpsFlag);
+    if (burstFlag) flags.push("--kube-burst", burstFlag);
     daemon = new DaemonProcess(`daemon-boundary-${n}`, flags, daemonEnv());
-    await daemon.waitForLog((l) => l.msg === 'leading: reconciling', 'leading: reconciling', 120_000);
+    await daemon.waitForLog((l) => l.msg === "leading: reconciling", "leading: reconciling", 120_000);
     // The boundary: the next whole minute at least 10 s away (schedules have minute resolution).
     const boundary = nextBoundary(10_000);
-    const window = { days: '*', from: hhmm(boundary - 10 * 60_000), to: hhmm(boundary) };
+    const window = { days: "*", from: hhmm(boundary - 10 * 60_000), to: hhmm(boundary) };
     for (let i = 0; i < NAMESPACES; i++) {
       const ns = namespaceName(i);
-      await api.must('POST', `${SCHEDULE_PATH}/namespaces/${ns}/servingschedules`, servingSchedule(ns, 'office-hours', { timeZone: 'UTC', uptime: [window] }));
+      await api.must(
+        "POST",
+        `${SCHEDULE_PATH}/namespaces/${ns}/servingschedules`,
+        servingSchedule(ns, "office-hours", { timeZone: "UTC", uptime: [window] }),
+      );
     }
     await watcher.start();
     // Let the daemon settle on the new schedules (status writes, Running decisions) before the boundary.
     await sleepMs(boundary - Date.now() - 2_000);
-    const before = await apiserverRequests(api, ['inferenceservices', 'events', 'servingschedules']);
-    const procs = [...pidsMentioning(plane.dir).filter((p) => p.name === 'etcd' || p.name === 'kube-apiserver'), { pid: daemon.proc.pid!, name: 'daemon' }, { pid: process.pid, name: 'bench (watch)' }];
+    const before = await apiserverRequests(api, ["inferenceservices", "events", "servingschedules"]);
+    const procs = [
+      ...pidsMentioning(plane.dir).filter((p) => p.name === "etcd" || p.name === "kube-apiserver"),
+      { pid: daemon.proc.pid!, name: "daemon" },
+      { pid: process.pid, name: "bench (watch)" },
+    ];
     const cpuBefore = cpuSnapshot(procs);
     log(`N=${n}: boundary at ${new Date(boundary).toISOString()}`);
     const deadline = boundary + Math.max(30_000, (n / qps) * 1000 * 3 + 10_000);
@@ -78,11 +105,13 @@ async function runOne(n: number): Promise<Row> {
     const cpuAfter = cpuSnapshot(procs);
     const flipSeconds = (Date.now() - boundary + 2_000) / 1000;
     await sleepMs(3_000); // Events and status writes after the patches
-    const after = await apiserverRequests(api, ['inferenceservices', 'events', 'servingschedules']);
+    const after = await apiserverRequests(api, ["inferenceservices", "events", "servingschedules"]);
     const lags = [...watcher.stoppedAt.values()].map((t) => t - boundary).sort((a, b) => a - b);
     const first = lags[0] ?? NaN;
     const last = lags[lags.length - 1] ?? NaN;
-    const daemonLags = daemon.logs.filter((l) => l.msg === 'stop applied' && typeof l['lagMs'] === 'number').map((l) => l['lagMs'] as number);
+    const daemonLags = daemon.logs
+      .filter((l) => l.msg === "stop applied" && typeof l["lagMs"] === "number")
+      .map((l) => l["lagMs"] as number);
     const row: Row = {
       n,
       qps,
@@ -96,7 +125,10 @@ async function runOne(n: number): Promise<Row> {
       daemonMaxLagMs: daemonLags.length ? Math.max(...daemonLags) : NaN,
       writes: diffCounts(before, after),
       createSeconds: created.seconds,
-      cpu: { seconds: flipSeconds, ...Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, Math.round((v - (cpuBefore[k] ?? 0)) * 100) / 100])) },
+      cpu: {
+        seconds: flipSeconds,
+        ...Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, Math.round((v - (cpuBefore[k] ?? 0)) * 100) / 100])),
+      },
     };
     log(`N=${n}: first ${first} ms, last ${last} ms after the boundary; ${lags.length}/${n} stopped`);
     // The ceiling of this machine: the same number of annotation merge patches from a plain
@@ -105,8 +137,13 @@ async function runOne(n: number): Promise<Row> {
     const items = [...watcher.stoppedAt.keys()];
     const c0 = Date.now();
     await parallel(items, 32, async (k) => {
-      const [ns, name] = k.split('/');
-      await api.must('PATCH', `${ISVC_PATH}/namespaces/${ns}/inferenceservices/${name}`, { metadata: { annotations: { 'bench.reclaimer.dev/ceiling': '1' } } }, 'application/merge-patch+json');
+      const [ns, name] = k.split("/");
+      await api.must(
+        "PATCH",
+        `${ISVC_PATH}/namespaces/${ns}/inferenceservices/${name}`,
+        { metadata: { annotations: { "bench.reclaimer.dev/ceiling": "1" } } },
+        "application/merge-patch+json",
+      );
     });
     row.ceilingPatchesPerSecond = items.length / ((Date.now() - c0) / 1000);
     log(`N=${n}: ceiling ${row.ceilingPatchesPerSecond.toFixed(0)} patches/s from a plain client`);
@@ -121,17 +158,36 @@ async function runOne(n: number): Promise<Row> {
 
 const rows: Row[] = [];
 for (const n of counts) rows.push(await runOne(n));
-printTable(`Boundary lag (Running -> Stopped at a minute boundary, ${NAMESPACES} namespaces, etcd + kube-apiserver only, no KServe controller; independent watch)`, rows.map((r) => ({
-  N: r.n,
-  'qps/burst': `${r.qps}/${r.burst}`,
-  'first (ms)': r.firstMs,
-  'p50 (ms)': r.p50Ms,
-  'p99 (ms)': r.p99Ms,
-  'last (ms)': r.lastMs,
-  'patches/s': Math.round(r.patchesPerSecond),
-  'ceiling patches/s': Math.round(r.ceilingPatchesPerSecond ?? NaN),
-  stopped: `${r.stopped}/${r.n}`,
-  'CPU s apiserver/etcd/daemon/machine': `${r.cpu['kube-apiserver']}/${r.cpu['etcd']}/${r.cpu['daemon']}/${r.cpu['machine busy']} in ${r.cpu['seconds']?.toFixed(1)} s`,
-  target: r.n === 1000 ? (r.lastMs <= 1000 ? 'ok (<=1 s)' : 'MISSED (<=1 s)') : r.n === 5000 ? (r.lastMs <= 5000 ? 'ok (<=5 s)' : 'MISSED (<=5 s)') : '-',
-})));
-writeResult(resultName, { benchmark: 'boundary', machine: machine(), controlPlane: 'etcd + kube-apiserver (no KServe controller)', namespaces: NAMESPACES, daemonDefaults: defaults, rows });
+printTable(
+  `Boundary lag (Running -> Stopped at a minute boundary, ${NAMESPACES} namespaces, etcd + kube-apiserver only, no KServe controller; independent watch)`,
+  rows.map((r) => ({
+    N: r.n,
+    "qps/burst": `${r.qps}/${r.burst}`,
+    "first (ms)": r.firstMs,
+    "p50 (ms)": r.p50Ms,
+    "p99 (ms)": r.p99Ms,
+    "last (ms)": r.lastMs,
+    "patches/s": Math.round(r.patchesPerSecond),
+    "ceiling patches/s": Math.round(r.ceilingPatchesPerSecond ?? NaN),
+    stopped: `${r.stopped}/${r.n}`,
+    "CPU s apiserver/etcd/daemon/machine": `${r.cpu["kube-apiserver"]}/${r.cpu["etcd"]}/${r.cpu["daemon"]}/${r.cpu["machine busy"]} in ${r.cpu["seconds"]?.toFixed(1)} s`,
+    target:
+      r.n === 1000
+        ? r.lastMs <= 1000
+          ? "ok (<=1 s)"
+          : "MISSED (<=1 s)"
+        : r.n === 5000
+          ? r.lastMs <= 5000
+            ? "ok (<=5 s)"
+            : "MISSED (<=5 s)"
+          : "-",
+  })),
+);
+writeResult(resultName, {
+  benchmark: "boundary",
+  machine: machine(),
+  controlPlane: "etcd + kube-apiserver (no KServe controller)",
+  namespaces: NAMESPACES,
+  daemonDefaults: defaults,
+  rows,
+});

@@ -5,7 +5,16 @@ import { ServingScheduleSpec } from "../../src/api/servingSchedule.ts";
 import { compileSchedule, nextTransition, stateAt, transitionsBetween } from "../../src/schedule/index.ts";
 
 const COUNT = 1000;
-const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "America/Sao_Paulo", "Asia/Tokyo", "Europe/London"];
+const zones = [
+  "UTC",
+  "Europe/Berlin",
+  "America/New_York",
+  "Asia/Kolkata",
+  "Australia/Sydney",
+  "America/Sao_Paulo",
+  "Asia/Tokyo",
+  "Europe/London",
+];
 
 // A realistic mix: office hours, nights across midnight, weekends, cron pairs, warm-ups, holidays.
 function spec(i: number): ServingScheduleSpec {
@@ -14,7 +23,10 @@ function spec(i: number): ServingScheduleSpec {
     i % 4 === 0
       ? [{ days: "Mon-Fri", from: `0${h}:00`.slice(-5), to: "20:00" }]
       : i % 4 === 1
-        ? [{ days: "Sun-Thu", from: "22:00", to: "06:00" }, { days: "Sat", from: "10:00", to: "24:00" }]
+        ? [
+            { days: "Sun-Thu", from: "22:00", to: "06:00" },
+            { days: "Sat", from: "10:00", to: "24:00" },
+          ]
         : i % 4 === 2
           ? [{ cron: { start: `${i % 60} ${h} * * 1-5`, stop: "30 19 * * 1-5" } }]
           : [{ days: "Fri-Mon", from: "07:30", to: "18:00" }, { cron: { start: "0 12 1 * *", stop: "0 3 2 * *" } }];
@@ -48,7 +60,9 @@ function run(): { ms: number; transitions: number; compileMs: number } {
 
 const cold = run(); // includes filling the zone-offset cache
 const warm = run();
-console.log(`engine: ${COUNT} schedules, one year each, ${warm.transitions} transitions: ${warm.ms.toFixed(0)} ms (first run, incl. zone cache: ${cold.ms.toFixed(0)} ms; compile ${warm.compileMs.toFixed(0)} ms)`);
+console.log(
+  `engine: ${COUNT} schedules, one year each, ${warm.transitions} transitions: ${warm.ms.toFixed(0)} ms (first run, incl. zone cache: ${cold.ms.toFixed(0)} ms; compile ${warm.compileMs.toFixed(0)} ms)`,
+);
 
 const compiled = specs.map(compileSchedule);
 const t2 = performance.now();
@@ -57,4 +71,6 @@ for (const s of compiled) {
   stateAt(s, from + 12_345_678);
   if (nextTransition(s, from + 12_345_678)) n++;
 }
-console.log(`engine: stateAt + nextTransition for ${COUNT} schedules: ${(performance.now() - t2).toFixed(0)} ms (${n} with a next transition)`);
+console.log(
+  `engine: stateAt + nextTransition for ${COUNT} schedules: ${(performance.now() - t2).toFixed(0)} ms (${n} with a next transition)`,
+);

@@ -1,21 +1,21 @@
 // Shared pieces of the benchmarks against the real control plane (test/bench/*.bench.ts):
 // a keep-alive HTTPS client for the apiserver (bulk creates, /metrics, an independent watch),
 // the daemon's CPU and memory from /proc, result files and tables.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request as httpsRequest } from 'node:https';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { loadDaemonConfig } from '../../src/daemon/config.ts';
-import { gpuInferenceService } from '../support/kube.ts';
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { Agent, request as httpsRequest } from "node:https";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { loadDaemonConfig } from "../../src/daemon/config.ts";
+import { gpuInferenceService } from "../support/kube.ts";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const RESULTS_DIR = join(ROOT, 'test', 'bench', 'results');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const RESULTS_DIR = join(ROOT, "test", "bench", "results");
 
-export const ISVC_PATH = '/apis/serving.kserve.io/v1beta1';
-export const SCHEDULE_PATH = '/apis/reclaimer.dev/v1alpha1';
-export const STOP = 'serving.kserve.io/stop';
+export const ISVC_PATH = "/apis/serving.kserve.io/v1beta1";
+export const SCHEDULE_PATH = "/apis/reclaimer.dev/v1alpha1";
+export const STOP = "serving.kserve.io/stop";
 
 /** The rate limits `kserve-reclaimer run` uses when no flag is given. */
 export function daemonDefaults(): { kubeQps: number; kubeBurst: number; idleIntervalMs: number } {
@@ -25,7 +25,7 @@ export function daemonDefaults(): { kubeQps: number; kubeBurst: number; idleInte
 
 /** BENCH_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the daemon only. */
 export function daemonEnv(): NodeJS.ProcessEnv {
-  const opts = process.env['BENCH_DAEMON_NODE_OPTIONS'];
+  const opts = process.env["BENCH_DAEMON_NODE_OPTIONS"];
   return opts ? { NODE_OPTIONS: opts } : {};
 }
 
@@ -35,7 +35,7 @@ export function log(msg: string): void {
 
 export function envNumber(name: string, fallback: number): number {
   const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
+  if (v === undefined || v === "") return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: not a positive number`);
   return n;
@@ -43,8 +43,8 @@ export function envNumber(name: string, fallback: number): number {
 
 export function envList(name: string, fallback: number[]): number[] {
   const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  return v.split(',').map((s) => Number(s.trim()));
+  if (v === undefined || v === "") return fallback;
+  return v.split(",").map((s) => Number(s.trim()));
 }
 
 /** An admin client from a kubeconfig with client-certificate files (what the test planes write). */
@@ -52,39 +52,45 @@ export class Api {
   readonly server: string;
   readonly agent: Agent;
   constructor(kubeconfigPath: string, maxSockets = 64) {
-    const kc = parse(readFileSync(kubeconfigPath, 'utf8')) as {
-      clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
-      users: { user: { 'client-certificate'?: string; 'client-key'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
+    const kc = parse(readFileSync(kubeconfigPath, "utf8")) as {
+      clusters: { cluster: { server: string; "certificate-authority"?: string; "certificate-authority-data"?: string } }[];
+      users: {
+        user: { "client-certificate"?: string; "client-key"?: string; "client-certificate-data"?: string; "client-key-data"?: string };
+      }[];
     };
     const cluster = kc.clusters[0]!.cluster;
     const user = kc.users[0]!.user;
-    const file = (path: string | undefined, data: string | undefined) => (path ? readFileSync(path) : Buffer.from(data ?? '', 'base64'));
+    const file = (path: string | undefined, data: string | undefined) => (path ? readFileSync(path) : Buffer.from(data ?? "", "base64"));
     this.server = cluster.server;
     this.agent = new Agent({
       keepAlive: true,
       maxSockets,
-      ca: file(cluster['certificate-authority'], cluster['certificate-authority-data']),
-      cert: file(user['client-certificate'], user['client-certificate-data']),
-      key: file(user['client-key'], user['client-key-data']),
+      ca: file(cluster["certificate-authority"], cluster["certificate-authority-data"]),
+      cert: file(user["client-certificate"], user["client-certificate-data"]),
+      key: file(user["client-key"], user["client-key-data"]),
     });
   }
 
-  request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+  request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest(`${this.server}${path}`, {
-        method,
-        agent: this.agent,
-        headers: data === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(data) },
-        timeout: 60_000,
-      }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on('error', reject);
-      req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${path}`)));
+      const req = httpsRequest(
+        `${this.server}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: data === undefined ? {} : { "content-type": contentType, "content-length": Buffer.byteLength(data) },
+          timeout: 60_000,
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      req.on("timeout", () => req.destroy(new Error(`timeout: ${method} ${path}`)));
       if (data !== undefined) req.write(data);
       req.end();
     });
@@ -120,7 +126,7 @@ export async function parallel<T>(items: T[], concurrency: number, fn: (item: T,
 }
 
 export function namespaceName(i: number): string {
-  return `bench-${String(i).padStart(2, '0')}`;
+  return `bench-${String(i).padStart(2, "0")}`;
 }
 
 /** A plain InferenceService (no KServe controller needed: nothing reconciles it). */
@@ -129,21 +135,29 @@ export function isvc(namespace: string, name: string, gpus = 1): Record<string, 
 }
 
 export function servingSchedule(namespace: string, name: string, spec: Record<string, unknown>): Record<string, unknown> {
-  return { apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name, namespace }, spec };
+  return { apiVersion: "reclaimer.dev/v1alpha1", kind: "ServingSchedule", metadata: { name, namespace }, spec };
 }
 
 /** `namespaces` namespaces and `n` services spread round-robin over them, 32 creates in flight. */
 export async function populate(api: Api, n: number, namespaces: number, concurrency = 32): Promise<{ seconds: number; perSecond: number }> {
   const t0 = Date.now();
-  await parallel(Array.from({ length: namespaces }, (_, i) => namespaceName(i)), concurrency, async (ns) => {
-    await api.must('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  });
+  await parallel(
+    Array.from({ length: namespaces }, (_, i) => namespaceName(i)),
+    concurrency,
+    async (ns) => {
+      await api.must("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    },
+  );
   let done = 0;
-  await parallel(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
-    const ns = namespaceName(i % namespaces);
-    await api.must('POST', `${ISVC_PATH}/namespaces/${ns}/inferenceservices`, isvc(ns, `svc-${String(i).padStart(5, '0')}`));
-    if (++done % 2000 === 0) log(`  created ${done}/${n}`);
-  });
+  await parallel(
+    Array.from({ length: n }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const ns = namespaceName(i % namespaces);
+      await api.must("POST", `${ISVC_PATH}/namespaces/${ns}/inferenceservices`, isvc(ns, `svc-${String(i).padStart(5, "0")}`));
+      if (++done % 2000 === 0) log(`  created ${done}/${n}`);
+    },
+  );
   const seconds = (Date.now() - t0) / 1000;
   return { seconds, perSecond: n / seconds };
 }
@@ -152,16 +166,16 @@ export type ApiserverCounts = Map<string, number>;
 
 /** apiserver_request_total summed by verb/resource[/subresource], only for the resources given. */
 export async function apiserverRequests(api: Api, resources: string[]): Promise<ApiserverCounts> {
-  const res = await api.request('GET', '/metrics');
+  const res = await api.request("GET", "/metrics");
   if (res.status !== 200) throw new Error(`apiserver /metrics: ${res.status}`);
   const out: ApiserverCounts = new Map();
-  for (const line of res.body.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
+  for (const line of res.body.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
     const m = /^apiserver_request_total\{([^}]*)\}\s+(\S+)/.exec(line);
     if (!m) continue;
     const l = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]])) as Record<string, string>;
-    if (!resources.includes(l['resource'] ?? '')) continue;
-    const k = `${l['verb']} ${l['resource']}${l['subresource'] ? '/' + l['subresource'] : ''}`;
+    if (!resources.includes(l["resource"] ?? "")) continue;
+    const k = `${l["verb"]} ${l["resource"]}${l["subresource"] ? `/${l["subresource"]}` : ""}`;
     out.set(k, (out.get(k) ?? 0) + Number(m[2]));
   }
   return out;
@@ -177,29 +191,31 @@ export function diffCounts(before: ApiserverCounts, after: ApiserverCounts): Rec
 }
 
 export function sumVerbs(counts: Record<string, number>, verbs: string[]): number {
-  return Object.entries(counts).filter(([k]) => verbs.includes(k.split(' ')[0]!)).reduce((a, [, v]) => a + v, 0);
+  return Object.entries(counts)
+    .filter(([k]) => verbs.includes(k.split(" ")[0]!))
+    .reduce((a, [, v]) => a + v, 0);
 }
 
 const CLK_TCK = 100;
 
 /** CPU seconds (user + system) and memory of a process, from /proc. */
 export function procStats(pid: number): { cpuSeconds: number; rssMiB: number; peakRssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-  return { cpuSeconds, rssMiB: kb('VmRSS') / 1024, peakRssMiB: kb('VmHWM') / 1024 };
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  return { cpuSeconds, rssMiB: kb("VmRSS") / 1024, peakRssMiB: kb("VmHWM") / 1024 };
 }
 
 /** Counter values summed over series of `name` matching all labels, from Prometheus text exposition. */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
-  for (const line of text.split('\n')) {
+  for (const line of text.split("\n")) {
     if (!line.startsWith(name)) continue;
     const m = /^([^{\s]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
   }
   return sum;
@@ -214,13 +230,13 @@ export class StopWatcher {
   #req: ReturnType<typeof httpsRequest> | undefined;
   #closed = false;
   readonly #api: Api;
-  #rv = '';
+  #rv = "";
   constructor(api: Api) {
     this.#api = api;
   }
 
   async start(): Promise<void> {
-    const list = (await this.#api.must('GET', `${ISVC_PATH}/inferenceservices?limit=1`)) as { metadata: { resourceVersion: string } };
+    const list = (await this.#api.must("GET", `${ISVC_PATH}/inferenceservices?limit=1`)) as { metadata: { resourceVersion: string } };
     // limit=1 is enough for a resourceVersion; objects already stopped would be replayed by nothing, and none are.
     this.#rv = list.metadata.resourceVersion;
     this.#open();
@@ -229,28 +245,31 @@ export class StopWatcher {
   #open(): void {
     if (this.#closed) return;
     const path = `${ISVC_PATH}/inferenceservices?watch=1&allowWatchBookmarks=true&timeoutSeconds=600&resourceVersion=${this.#rv}`;
-    let buf = '';
-    const req = httpsRequest(`${this.#api.server}${path}`, { method: 'GET', agent: this.#api.agent }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
+    let buf = "";
+    const req = httpsRequest(`${this.#api.server}${path}`, { method: "GET", agent: this.#api.agent }, (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
         const now = Date.now();
         buf += chunk;
         let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
+        while ((i = buf.indexOf("\n")) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           if (!line) continue;
-          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string; namespace: string; resourceVersion: string; annotations?: Record<string, string> } } };
-          if (ev.type === 'ERROR') continue;
+          const ev = JSON.parse(line) as {
+            type: string;
+            object: { metadata: { name: string; namespace: string; resourceVersion: string; annotations?: Record<string, string> } };
+          };
+          if (ev.type === "ERROR") continue;
           this.#rv = ev.object.metadata.resourceVersion;
-          if (ev.type === 'BOOKMARK') continue;
+          if (ev.type === "BOOKMARK") continue;
           const k = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
-          if (ev.object.metadata.annotations?.[STOP] === 'true' && !this.stoppedAt.has(k)) this.stoppedAt.set(k, now);
+          if (ev.object.metadata.annotations?.[STOP] === "true" && !this.stoppedAt.has(k)) this.stoppedAt.set(k, now);
         }
       });
-      res.on('end', () => setTimeout(() => this.#open(), 10));
+      res.on("end", () => setTimeout(() => this.#open(), 10));
     });
-    req.on('error', () => setTimeout(() => this.#open(), 100));
+    req.on("error", () => setTimeout(() => this.#open(), 100));
     req.end();
     this.#req = req;
   }
@@ -274,26 +293,28 @@ export async function sleepMs(ms: number): Promise<void> {
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
-  const cell = (v: string | number | undefined) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : (v ?? ''));
+  const cell = (v: string | number | undefined) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : (v ?? ""));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => '| ' + vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ') + ' |';
+  const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(`\n${title}`);
   console.log(line(cols));
-  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
 }
 
 export function writeResult(name: string, result: unknown): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${name}.json`);
-  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`result: ${relative(process.cwd(), path) || path}`);
   return path;
 }
 
 export function machine(): Record<string, unknown> {
-  const cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
-  const mem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  const cpus = readFileSync("/proc/cpuinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("processor")).length;
+  const mem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
   return { cpus, memGiB: Math.round(mem / 1024 / 1024), node: process.version, at: new Date().toISOString() };
 }
 
@@ -304,14 +325,18 @@ export type LogLine = { time: string; level: string; msg: string; [k: string]: u
  * "dist" (default for the memory figures) runs the compiled JavaScript the container image runs
  * (`tsc -p tsconfig.build.json`, built into test/bench/results/dist so dist/ is left alone).
  */
-export function daemonEntry(fallback: 'src' | 'dist'): { kind: 'src' | 'dist'; path: string } {
-  const kind = (process.env['BENCH_DAEMON_ENTRY'] ?? fallback) as 'src' | 'dist';
-  if (kind === 'src') return { kind, path: join(ROOT, 'src', 'cli', 'main.ts') };
-  if (kind !== 'dist') throw new Error(`BENCH_DAEMON_ENTRY=${kind}: src or dist`);
-  const outDir = join(RESULTS_DIR, 'dist');
+export function daemonEntry(fallback: "src" | "dist"): { kind: "src" | "dist"; path: string } {
+  const kind = (process.env["BENCH_DAEMON_ENTRY"] ?? fallback) as "src" | "dist";
+  if (kind === "src") return { kind, path: join(ROOT, "src", "cli", "main.ts") };
+  if (kind !== "dist") throw new Error(`BENCH_DAEMON_ENTRY=${kind}: src or dist`);
+  const outDir = join(RESULTS_DIR, "dist");
   log(`building the daemon into ${relative(ROOT, outDir)} (tsc -p tsconfig.build.json)`);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
-  return { kind, path: join(outDir, 'cli', 'main.js') };
+  execFileSync(
+    process.execPath,
+    [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", outDir],
+    { cwd: ROOT, stdio: "inherit" },
+  );
+  return { kind, path: join(outDir, "cli", "main.js") };
 }
 
 /** The daemon as a child process (`<entry> run --metrics-addr 127.0.0.1:0 ...`), its JSON log lines parsed. */
@@ -320,26 +345,29 @@ export class BenchDaemon {
   readonly logs: LogLine[] = [];
   readonly spawnedAt = Date.now();
   port: number | undefined;
-  #buf = '';
+  #buf = "";
   #exited: Promise<number | null>;
 
   constructor(entry: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [entry, 'run', '--metrics-addr', '127.0.0.1:0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#exited = new Promise((r) => this.proc.on('exit', (code) => r(code)));
-    process.on('exit', () => this.proc.kill('SIGKILL'));
-    this.proc.stderr!.setEncoding('utf8');
-    this.proc.stderr!.on('data', (chunk: string) => {
+    this.proc = spawn(process.execPath, [entry, "run", "--metrics-addr", "127.0.0.1:0", ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    this.#exited = new Promise((r) => this.proc.on("exit", (code) => r(code)));
+    process.on("exit", () => this.proc.kill("SIGKILL"));
+    this.proc.stderr!.setEncoding("utf8");
+    this.proc.stderr!.on("data", (chunk: string) => {
       this.#buf += chunk;
       let i: number;
-      while ((i = this.#buf.indexOf('\n')) >= 0) {
+      while ((i = this.#buf.indexOf("\n")) >= 0) {
         const line = this.#buf.slice(0, i);
         this.#buf = this.#buf.slice(i + 1);
         try {
           const entry = JSON.parse(line) as LogLine;
           this.logs.push(entry);
-          if (entry.msg === 'serving /metrics /healthz /readyz') this.port = entry['port'] as number;
+          if (entry.msg === "serving /metrics /healthz /readyz") this.port = entry["port"] as number;
         } catch {
-          this.logs.push({ time: '', level: 'raw', msg: line });
+          this.logs.push({ time: "", level: "raw", msg: line });
         }
       }
     });
@@ -353,11 +381,16 @@ export class BenchDaemon {
       if (this.proc.exitCode !== null) break;
       await sleepMs(20);
     }
-    throw new Error(`daemon: no "${what}" within ${timeoutMs} ms (exit ${this.proc.exitCode}):\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+    throw new Error(
+      `daemon: no "${what}" within ${timeoutMs} ms (exit ${this.proc.exitCode}):\n${this.logs
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join("\n")}`,
+    );
   }
 
   async stop(): Promise<number | null> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
     return this.#exited;
   }
 }
@@ -365,12 +398,12 @@ export class BenchDaemon {
 /** Pids of the processes whose command line mentions `needle` (the plane's etcd and kube-apiserver, by their temp dir). */
 export function pidsMentioning(needle: string): { pid: number; name: string }[] {
   const out: { pid: number; name: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
       if (!cmd.some((a) => a.includes(needle))) continue;
-      const name = cmd[0]!.endsWith('hyperkube') ? cmd[1]! : cmd[0]!.split('/').pop()!;
+      const name = cmd[0]!.endsWith("hyperkube") ? cmd[1]! : cmd[0]!.split("/").pop()!;
       out.push({ pid: Number(entry), name });
     } catch {
       // gone
@@ -389,7 +422,7 @@ export function cpuSnapshot(procs: { pid: number; name: string }[]): Record<stri
       // gone
     }
   }
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-  out['machine busy'] = (cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0)) / CLK_TCK;
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.split(/\s+/).slice(1).map(Number);
+  out["machine busy"] = (cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0)) / CLK_TCK;
   return out;
 }

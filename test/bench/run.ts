@@ -3,32 +3,34 @@
 // detection). Each prints its table and writes test/bench/results/<name>.json. Pass names to run
 // a subset: `npm run bench -- boundary idle`. Environment knobs: see each script's header
 // (BENCH_N, BENCH_REST_SECONDS, BENCH_KUBE_QPS, BENCH_KUBE_BURST, BENCH_DAEMON_ENTRY, ...).
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT } from './lib.ts';
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { ROOT } from "./lib.ts";
 
-const ALL = ['engine', 'boundary', 'rest', 'idle'];
-const wanted = process.argv.slice(2).filter((a) => a !== '--');
+const ALL = ["engine", "boundary", "rest", "idle"];
+const wanted = process.argv.slice(2).filter((a) => a !== "--");
 const names = wanted.length > 0 ? wanted : ALL;
 const unknown = names.filter((n) => !ALL.includes(n));
 if (unknown.length > 0) {
-  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${ALL.join(", ")}`);
   process.exit(2);
 }
 const failed: string[] = [];
-if (names.some((n) => n !== 'engine')) {
+if (names.some((n) => n !== "engine")) {
   // The pinned control-plane binaries (etcd, kube-apiserver, kwok, KServe): built when missing, a stamp check otherwise.
-  const b = spawnSync(join(ROOT, 'test', 'cluster', 'build'), [], { stdio: 'inherit', cwd: ROOT });
+  const b = spawnSync(join(ROOT, "test", "cluster", "build"), [], { stdio: "inherit", cwd: ROOT });
   if (b.status !== 0) {
-    console.error('test/cluster/build failed; see test/cluster/README.md');
+    console.error("test/cluster/build failed; see test/cluster/README.md");
     process.exit(1);
   }
 }
 for (const name of names) {
   console.log(`\n=== ${name} (test/bench/${name}.bench.ts) ===`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'test', 'bench', `${name}.bench.ts`)], { stdio: 'inherit', cwd: ROOT });
-  console.log(`=== ${name}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(0)} s ===`);
+  const r = spawnSync(process.execPath, [join(ROOT, "test", "bench", `${name}.bench.ts`)], { stdio: "inherit", cwd: ROOT });
+  console.log(
+    `=== ${name}: ${r.status === 0 ? "done" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(0)} s ===`,
+  );
   if (r.status !== 0) failed.push(name);
 }
 process.exit(failed.length > 0 ? 1 : 0);

@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startPrometheus, type RunningPrometheus } from "../support/prometheus.ts";
-import { createPrometheusClient, type PrometheusClient, type PrometheusClientOptions, type VectorSample } from "../../src/sources/prometheus/client.ts";
+import {
+  createPrometheusClient,
+  type PrometheusClient,
+  type PrometheusClientOptions,
+  type VectorSample,
+} from "../../src/sources/prometheus/client.ts";
 import { readTraffic, type TrafficReading, type TrafficRequest } from "../../src/sources/prometheus/traffic.ts";
 import type { CustomQueryPolicy } from "../../src/sources/prometheus/presets.ts";
 
@@ -77,7 +82,10 @@ before(async () => {
   const port = await listen(target);
   [prom, tlsProm] = await Promise.all([
     startPrometheus({ scrapeTargets: [`127.0.0.1:${port}`], scrapeInterval: "1s" }),
-    startPrometheus({ scrapeTargets: [`127.0.0.1:${port}`], tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCaFile: pki.ca.cert } }),
+    startPrometheus({
+      scrapeTargets: [`127.0.0.1:${port}`],
+      tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCaFile: pki.ca.cert },
+    }),
   ]);
 });
 
@@ -88,7 +96,12 @@ after(async () => {
 });
 
 // A custom query may reshape labels within its own namespace; here model_name "a" becomes "a-custom".
-const custom = { query: 'label_replace(rate(request_predict_seconds_count[$window]), "model_name", "$1-custom", "model_name", "(.+)")', namespaceLabel: "namespace", serviceLabel: "model_name", serviceLabelFormat: "{name}" };
+const custom = {
+  query: 'label_replace(rate(request_predict_seconds_count[$window]), "model_name", "$1-custom", "model_name", "(.+)")',
+  namespaceLabel: "namespace",
+  serviceLabel: "model_name",
+  serviceLabelFormat: "{name}",
+};
 const requests: TrafficRequest[] = [
   { service: "ml/a", preset: "kserve", window: "5s" },
   { service: "ml/b", preset: "kserve", window: "5s" },
@@ -109,7 +122,12 @@ const requests: TrafficRequest[] = [
  * `fullWindow`, once more after one more window: until a series is as old as the window, rate()
  * averages its increase over the whole window and so reads low (see docs/metrics-presets.md).
  */
-async function readWhenScraped(options: PrometheusClientOptions, services: string[], fullWindow = false, timeoutMs = 20_000): Promise<TrafficReading> {
+async function readWhenScraped(
+  options: PrometheusClientOptions,
+  services: string[],
+  fullWindow = false,
+  timeoutMs = 20_000,
+): Promise<TrafficReading> {
   const client = createPrometheusClient(options);
   try {
     const deadline = Date.now() + timeoutMs;
@@ -138,10 +156,14 @@ test("batched queries per preset: busy > 0, constant counter = 0, absent series 
   const reading = await readWhenScraped({ baseUrl: prom.url }, ["ml/a", "ml/b", "llm/b", "kn/b", "mesh/b"], true);
   // One query per distinct (preset, window, custom spec): kserve, vllm, knative, istio, two customs.
   assert.equal(reading.queries.length, 6);
-  assert.ok(reading.queries.every((q) => q.ok), JSON.stringify(reading.queries));
+  assert.ok(
+    reading.queries.every((q) => q.ok),
+    JSON.stringify(reading.queries),
+  );
   for (const q of reading.queries) assert.ok(q.latencySeconds > 0 && q.latencySeconds < 5);
 
-  const near = (value: number, expected: number) => assert.ok(value > expected * 0.5 && value < expected * 1.5, `${value} not near ${expected}`);
+  const near = (value: number, expected: number) =>
+    assert.ok(value > expected * 0.5 && value < expected * 1.5, `${value} not near ${expected}`);
   near(rps(reading, "ml/a"), RPS);
   near(rps(reading, "llm/a"), 2 * RPS); // both finished_reason series are summed
   near(rps(reading, "kn/a"), RPS); // the transformer's series is not added
@@ -209,13 +231,19 @@ test("a tenant's custom query naming another namespace cannot see that namespace
       CUSTOM_ALLOWED,
     );
     assert.equal(client.log.length, hostile.length);
-    assert.ok(reading.queries.every((q) => q.ok), JSON.stringify(reading.queries));
+    assert.ok(
+      reading.queries.every((q) => q.ok),
+      JSON.stringify(reading.queries),
+    );
     for (const { promql, samples } of client.log) {
       assert.doesNotMatch(promql, /namespace="ml"|namespace=~|namespace!=/, promql);
       for (const sample of samples) assert.notEqual(sample.labels["namespace"], "ml", `${promql} -> ${JSON.stringify(sample.labels)}`);
     }
     // vllm:request_success_total does exist in llm, so the __name__ query does return something: llm's.
-    assert.ok(client.log[1]?.samples.some((s) => s.labels["namespace"] === "llm"), JSON.stringify(client.log[1]));
+    assert.ok(
+      client.log[1]?.samples.some((s) => s.labels["namespace"] === "llm"),
+      JSON.stringify(client.log[1]),
+    );
     for (const [service, result] of reading.byService) assert.equal(result.kind, "unknown", `${service}: ${JSON.stringify(result)}`);
   } finally {
     client.close();
@@ -226,10 +254,14 @@ test("bearer token file (rotated) and custom headers reach Prometheus through a 
   const seen: { authorization: string | undefined; tenant: string | undefined }[] = [];
   const proxy = createServer((req, res) => {
     seen.push({ authorization: req.headers["authorization"], tenant: req.headers["x-scope-orgid"] as string | undefined });
-    const upstream = httpRequest(`${prom.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(prom.url).host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      `${prom.url}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: new URL(prom.url).host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on("error", () => {
       res.statusCode = 502;
       res.end();
@@ -240,7 +272,11 @@ test("bearer token file (rotated) and custom headers reach Prometheus through a 
   t.after(() => close(proxy));
   const tokenFile = join(tmp, "token");
   writeFileSync(tokenFile, "token-1\n");
-  const client = createPrometheusClient({ baseUrl: `http://127.0.0.1:${port}`, bearerTokenFile: tokenFile, headers: { "X-Scope-OrgID": "team-ml" } });
+  const client = createPrometheusClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    bearerTokenFile: tokenFile,
+    headers: { "X-Scope-OrgID": "team-ml" },
+  });
   t.after(() => client.close());
   const first = await readTraffic(client, [{ service: "ml/b", preset: "kserve", window: "5s" }]);
   writeFileSync(tokenFile, "token-2\n");
@@ -299,20 +335,78 @@ function makePki(dir: string): { ca: Pair; server: Pair; client: Pair } {
   execFileSync("mkdir", ["-p", dir]);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
   const ca = { cert: join(dir, "ca.crt"), key: join(dir, "ca.key") };
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ca.key, "-out", ca.cert, "-days", "1", "-subj", "/CN=test-ca",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature");
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    ca.key,
+    "-out",
+    ca.cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  );
   const issue = (name: string, ext: string[]): Pair => {
     const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
     const csr = join(dir, `${name}.csr`);
     const extFile = join(dir, `${name}.ext`);
     writeFileSync(extFile, `${ext.join("\n")}\n`);
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", pair.key, "-out", csr, "-subj", `/CN=${name}`);
-    openssl("x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-out", pair.cert, "-days", "1", "-sha256", "-extfile", extFile);
+    openssl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      pair.key,
+      "-out",
+      csr,
+      "-subj",
+      `/CN=${name}`,
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      ca.cert,
+      "-CAkey",
+      ca.key,
+      "-CAcreateserial",
+      "-out",
+      pair.cert,
+      "-days",
+      "1",
+      "-sha256",
+      "-extfile",
+      extFile,
+    );
     return pair;
   };
   return {
     ca,
-    server: issue("server", ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
-    client: issue("client", ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth"]),
+    server: issue("server", [
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ]),
+    client: issue("client", [
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=clientAuth",
+    ]),
   };
 }

@@ -1,58 +1,60 @@
 // Runs the real daemon entrypoint (`node src/cli/main.ts run ...`) as a child process for
 // integration tests, reads its JSON log lines, and makes sure it never outlives the test process.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, appendFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, appendFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { parse } from "yaml";
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = `${ROOT}src/cli/main.ts`;
 const CRD = `${ROOT}deploy/crds/reclaimer.dev_servingschedules.yaml`;
 
 export type LogLine = { time: string; level: string; msg: string; [k: string]: unknown };
 
 const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
+process.on("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
 });
 
 export class DaemonProcess {
   readonly proc: ChildProcess;
   readonly logs: LogLine[] = [];
   readonly name: string;
-  #stderr = '';
+  #stderr = "";
   #exited: Promise<number | null>;
   port: number | undefined;
 
   constructor(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
     this.name = name;
-    this.proc = spawn(process.execPath, [MAIN, 'run', '--metrics-addr', '127.0.0.1:0', ...args], {
+    this.proc = spawn(process.execPath, [MAIN, "run", "--metrics-addr", "127.0.0.1:0", ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ["ignore", "ignore", "pipe"],
     });
     running.add(this.proc);
-    this.#exited = new Promise((resolve) => this.proc.on('exit', (code) => {
-      running.delete(this.proc);
-      resolve(code);
-    }));
-    this.proc.stderr?.setEncoding('utf8');
+    this.#exited = new Promise((resolve) =>
+      this.proc.on("exit", (code) => {
+        running.delete(this.proc);
+        resolve(code);
+      }),
+    );
+    this.proc.stderr?.setEncoding("utf8");
     // Kept next to the cluster's component logs (KEEP_CLUSTER_DIR=1 keeps them after the run).
-    const logFile = process.env['CLUSTER_DIR'] ? `${process.env['CLUSTER_DIR']}/logs/${name}.log` : undefined;
-    this.proc.stderr?.on('data', (chunk: string) => {
+    const logFile = process.env["CLUSTER_DIR"] ? `${process.env["CLUSTER_DIR"]}/logs/${name}.log` : undefined;
+    this.proc.stderr?.on("data", (chunk: string) => {
       if (logFile) appendFileSync(logFile, chunk);
       this.#stderr += chunk;
       let i: number;
-      while ((i = this.#stderr.indexOf('\n')) >= 0) {
+      while ((i = this.#stderr.indexOf("\n")) >= 0) {
         const line = this.#stderr.slice(0, i);
         this.#stderr = this.#stderr.slice(i + 1);
         try {
           const entry = JSON.parse(line) as LogLine;
           this.logs.push(entry);
-          if (entry.msg === 'serving /metrics /healthz /readyz') this.port = entry['port'] as number;
+          if (entry.msg === "serving /metrics /healthz /readyz") this.port = entry["port"] as number;
         } catch {
-          this.logs.push({ time: '', level: 'raw', msg: line });
+          this.logs.push({ time: "", level: "raw", msg: line });
         }
       }
     });
@@ -71,11 +73,14 @@ export class DaemonProcess {
   }
 
   async ready(timeoutMs = 30_000): Promise<void> {
-    await this.waitForLog((l) => l.msg === 'caches synced', 'caches synced', timeoutMs);
+    await this.waitForLog((l) => l.msg === "caches synced", "caches synced", timeoutMs);
   }
 
   tail(n = 15): string {
-    return this.logs.slice(-n).map((l) => JSON.stringify(l)).join('\n');
+    return this.logs
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join("\n");
   }
 
   async metrics(): Promise<string> {
@@ -84,7 +89,7 @@ export class DaemonProcess {
   }
 
   /** SIGTERM (graceful: drains and releases the lease) or SIGKILL (a crash). Resolves with the exit code. */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
+  async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | null> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     return this.#exited;
   }
@@ -93,11 +98,11 @@ export class DaemonProcess {
 /** Sum of a counter/gauge in a Prometheus text exposition, over series matching all labels given. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
-  for (const line of text.split('\n')) {
+  for (const line of text.split("\n")) {
     if (!line.startsWith(name)) continue;
     const m = /^([^{\s]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
   }
   return sum;
@@ -111,29 +116,29 @@ export function kube(kubeconfigPath: string): { kc: KubeConfig; objects: Kuberne
 
 /** Installs the ServingSchedule CRD from deploy/crds (server-side apply) and waits until it is served. */
 export async function installCrd(objects: KubernetesObjectApi): Promise<void> {
-  const crd = parse(readFileSync(CRD, 'utf8')) as KubernetesObject;
-  await objects.patch(crd, undefined, undefined, 'kserve-reclaimer-tests', true, PatchStrategy.ServerSideApply);
+  const crd = parse(readFileSync(CRD, "utf8")) as KubernetesObject;
+  await objects.patch(crd, undefined, undefined, "kserve-reclaimer-tests", true, PatchStrategy.ServerSideApply);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const got = (await objects.read(crd as never)) as KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } };
-    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
     await sleep(200);
   }
-  throw new Error('ServingSchedule CRD not established within 30 s');
+  throw new Error("ServingSchedule CRD not established within 30 s");
 }
 
 export async function apply(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
-  await objects.patch(obj, undefined, undefined, 'kserve-reclaimer-tests', true, PatchStrategy.ServerSideApply);
+  await objects.patch(obj, undefined, undefined, "kserve-reclaimer-tests", true, PatchStrategy.ServerSideApply);
 }
 
 export async function createNamespace(objects: KubernetesObjectApi, name: string): Promise<void> {
-  await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await apply(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
 }
 
-export { gpuInferenceService as gpuService } from './kube.ts';
+export { gpuInferenceService as gpuService } from "./kube.ts";
 
 export function schedule(namespace: string, name: string, spec: Record<string, unknown>): KubernetesObject {
-  return { apiVersion: 'reclaimer.dev/v1alpha1', kind: 'ServingSchedule', metadata: { name, namespace }, spec } as KubernetesObject;
+  return { apiVersion: "reclaimer.dev/v1alpha1", kind: "ServingSchedule", metadata: { name, namespace }, spec } as KubernetesObject;
 }
 
 /** "HH:MM" in UTC of an instant. */

@@ -1,6 +1,6 @@
 // Small helpers for integration tests against the local cluster.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 
 export type Condition = { type: string; status: string; reason?: string; message?: string; severity?: string };
 
@@ -37,11 +37,16 @@ export async function eventually<T>(
     }
     await sleep(opts.intervalMs ?? 250);
   }
-  const detail = opts.describe ? await opts.describe().catch((e: unknown) => String(e)) : '';
-  throw new Error(`timed out waiting for ${what}${lastError ? `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}` : ''}${detail ? `\n${detail}` : ''}`);
+  const detail = opts.describe ? await opts.describe().catch((e: unknown) => String(e)) : "";
+  throw new Error(
+    `timed out waiting for ${what}${lastError ? `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}` : ""}${detail ? `\n${detail}` : ""}`,
+  );
 }
 
-export async function readOrUndefined<T extends KubernetesObject>(objects: KubernetesObjectApi, spec: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<T | undefined> {
+export async function readOrUndefined<T extends KubernetesObject>(
+  objects: KubernetesObjectApi,
+  spec: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+): Promise<T | undefined> {
   try {
     return await objects.read<T>(spec as never);
   } catch (err) {
@@ -51,14 +56,21 @@ export async function readOrUndefined<T extends KubernetesObject>(objects: Kuber
 }
 
 export async function mergePatch(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
-  await objects.patch(obj, undefined, undefined, 'kserve-reclaimer-tests', undefined, PatchStrategy.MergePatch);
+  await objects.patch(obj, undefined, undefined, "kserve-reclaimer-tests", undefined, PatchStrategy.MergePatch);
 }
 
 /** Instant PromQL query; returns the result vector. */
-export async function promQuery(prometheusUrl: string, query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+export async function promQuery(
+  prometheusUrl: string,
+  query: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
-  if (body.status !== 'success' || !body.data) throw new Error(`PromQL ${query}: ${body.error ?? res.status}`);
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  if (body.status !== "success" || !body.data) throw new Error(`PromQL ${query}: ${body.error ?? res.status}`);
   return body.data.result;
 }
 
@@ -72,18 +84,25 @@ export type GpuServiceOptions = { gpus?: number; labels?: Record<string, string>
 export function gpuInferenceService(namespace: string, name: string, opts: GpuServiceOptions = {}): KubernetesObject & { spec: unknown } {
   const gpus = String(opts.gpus ?? 1);
   return {
-    apiVersion: 'serving.kserve.io/v1beta1',
-    kind: 'InferenceService',
-    metadata: { name, namespace, labels: opts.labels ?? {}, annotations: { 'serving.kserve.io/deploymentMode': 'Standard', ...opts.annotations } },
+    apiVersion: "serving.kserve.io/v1beta1",
+    kind: "InferenceService",
+    metadata: {
+      name,
+      namespace,
+      labels: opts.labels ?? {},
+      annotations: { "serving.kserve.io/deploymentMode": "Standard", ...opts.annotations },
+    },
     spec: {
       predictor: {
         minReplicas: 1,
         maxReplicas: 1,
-        containers: [{
-          name: 'kserve-container',
-          image: opts.image ?? 'registry.invalid/fake-llm:1.0',
-          resources: { requests: { cpu: '100m', memory: '256Mi', 'nvidia.com/gpu': gpus }, limits: { 'nvidia.com/gpu': gpus } },
-        }],
+        containers: [
+          {
+            name: "kserve-container",
+            image: opts.image ?? "registry.invalid/fake-llm:1.0",
+            resources: { requests: { cpu: "100m", memory: "256Mi", "nvidia.com/gpu": gpus }, limits: { "nvidia.com/gpu": gpus } },
+          },
+        ],
       },
     },
   };

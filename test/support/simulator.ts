@@ -18,7 +18,7 @@
 //   GET  /control/state                                             services, readiness, counts, loads
 //   POST /v1/namespaces/<ns>/inferenceservices/<name>:predict       one predict request
 //   GET  /metrics, GET /healthz
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -28,9 +28,9 @@ import {
   type KubernetesObject,
   type ObjectCache,
   type V1Pod,
-} from '@kubernetes/client-node';
+} from "@kubernetes/client-node";
 
-export const ISVC_LABEL = 'serving.kserve.io/inferenceservice';
+export const ISVC_LABEL = "serving.kserve.io/inferenceservice";
 
 export type Load = { rps: number; seconds: number };
 
@@ -167,53 +167,78 @@ export class SimulatorCore {
     const family = (name: string, type: string, help: string, rows: string[]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
     };
-    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-    const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
+    const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+    const labels = (l: Record<string, string>) =>
+      `{${Object.entries(l)
+        .map(([k, v]) => `${k}="${esc(v)}"`)
+        .join(",")}}`;
     const each = (f: (ns: string, name: string, served: number) => string[]) =>
       ready.flatMap((r) => {
         const [ns, name] = splitTarget(r.target);
         return f(ns, name, r.served);
       });
-    family('request_predict_seconds', 'histogram', 'predict latency in seconds (KServe Python runtime)', each((ns, name, n) => [
-      `request_predict_seconds_bucket${labels({ namespace: ns, model_name: name, le: '+Inf' })} ${n}`,
-      `request_predict_seconds_sum${labels({ namespace: ns, model_name: name })} ${(n * 0.01).toFixed(2)}`,
-      `request_predict_seconds_count${labels({ namespace: ns, model_name: name })} ${n}`,
-    ]));
-    family('vllm:request_success_total', 'counter', 'Count of successfully processed requests (vLLM)', each((ns, name, n) => [
-      `vllm:request_success_total${labels({ namespace: ns, model_name: name, finished_reason: 'stop' })} ${n}`,
-    ]));
-    family('revision_app_request_count', 'counter', 'The number of requests that are routed to user-container (Knative queue-proxy)', each((ns, name, n) => [
-      `revision_app_request_count${labels({
-        namespace_name: ns,
-        service_name: `${name}-predictor`,
-        configuration_name: `${name}-predictor`,
-        revision_name: `${name}-predictor-00001`,
-        response_code: '200',
-        response_code_class: '2xx',
-      })} ${n}`,
-    ]));
-    family('istio_requests_total', 'counter', 'Requests seen by the destination sidecar (Istio)', each((ns, name, n) => [
-      `istio_requests_total${labels({
-        reporter: 'destination',
-        destination_service_name: `${name}-predictor`,
-        destination_service_namespace: ns,
-        response_code: '200',
-      })} ${n}`,
-    ]));
-    family('kserve_reclaimer_simulator_requests_total', 'counter', 'Requests the simulator issued or received, by outcome (test instrumentation, not a real server metric)',
+    family(
+      "request_predict_seconds",
+      "histogram",
+      "predict latency in seconds (KServe Python runtime)",
+      each((ns, name, n) => [
+        `request_predict_seconds_bucket${labels({ namespace: ns, model_name: name, le: "+Inf" })} ${n}`,
+        `request_predict_seconds_sum${labels({ namespace: ns, model_name: name })} ${(n * 0.01).toFixed(2)}`,
+        `request_predict_seconds_count${labels({ namespace: ns, model_name: name })} ${n}`,
+      ]),
+    );
+    family(
+      "vllm:request_success_total",
+      "counter",
+      "Count of successfully processed requests (vLLM)",
+      each((ns, name, n) => [`vllm:request_success_total${labels({ namespace: ns, model_name: name, finished_reason: "stop" })} ${n}`]),
+    );
+    family(
+      "revision_app_request_count",
+      "counter",
+      "The number of requests that are routed to user-container (Knative queue-proxy)",
+      each((ns, name, n) => [
+        `revision_app_request_count${labels({
+          namespace_name: ns,
+          service_name: `${name}-predictor`,
+          configuration_name: `${name}-predictor`,
+          revision_name: `${name}-predictor-00001`,
+          response_code: "200",
+          response_code_class: "2xx",
+        })} ${n}`,
+      ]),
+    );
+    family(
+      "istio_requests_total",
+      "counter",
+      "Requests seen by the destination sidecar (Istio)",
+      each((ns, name, n) => [
+        `istio_requests_total${labels({
+          reporter: "destination",
+          destination_service_name: `${name}-predictor`,
+          destination_service_namespace: ns,
+          response_code: "200",
+        })} ${n}`,
+      ]),
+    );
+    family(
+      "kserve_reclaimer_simulator_requests_total",
+      "counter",
+      "Requests the simulator issued or received, by outcome (test instrumentation, not a real server metric)",
       this.report().flatMap((r) => {
         const [ns, name] = splitTarget(r.target);
         return [
-          `kserve_reclaimer_simulator_requests_total${labels({ namespace: ns, inferenceservice: name, outcome: 'served' })} ${r.servedTotal}`,
-          `kserve_reclaimer_simulator_requests_total${labels({ namespace: ns, inferenceservice: name, outcome: 'rejected' })} ${r.rejected}`,
+          `kserve_reclaimer_simulator_requests_total${labels({ namespace: ns, inferenceservice: name, outcome: "served" })} ${r.servedTotal}`,
+          `kserve_reclaimer_simulator_requests_total${labels({ namespace: ns, inferenceservice: name, outcome: "rejected" })} ${r.rejected}`,
         ];
-      }));
-    return lines.join('\n') + '\n';
+      }),
+    );
+    return `${lines.join("\n")}\n`;
   }
 }
 
 export function splitTarget(target: string): [string, string] {
-  const parts = target.split('/');
+  const parts = target.split("/");
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`target must be "<namespace>/<name>", got ${JSON.stringify(target)}`);
   return [parts[0], parts[1]];
 }
@@ -235,12 +260,15 @@ export class KubeReadiness implements ReadinessSource {
   async start(): Promise<void> {
     const core = this.kc.makeApiClient(CoreV1Api);
     const custom = this.kc.makeApiClient(CustomObjectsApi);
-    this.pods = makeInformer<V1Pod>(this.kc, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector: ISVC_LABEL }), ISVC_LABEL);
-    this.isvcs = makeInformer<Isvc>(this.kc, '/apis/serving.kserve.io/v1beta1/inferenceservices', () =>
-      custom.listClusterCustomObject({ group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' }) as never);
+    this.pods = makeInformer<V1Pod>(this.kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: ISVC_LABEL }), ISVC_LABEL);
+    this.isvcs = makeInformer<Isvc>(
+      this.kc,
+      "/apis/serving.kserve.io/v1beta1/inferenceservices",
+      () => custom.listClusterCustomObject({ group: "serving.kserve.io", version: "v1beta1", plural: "inferenceservices" }) as never,
+    );
     for (const informer of [this.pods, this.isvcs] as Informer<KubernetesObject>[]) {
       let backoff = 500;
-      informer.on('error', (err: unknown) => {
+      informer.on("error", (err: unknown) => {
         this.lastError = err instanceof Error ? err.message : String(err);
         if (this.stopped) return;
         const delay = backoff * (0.5 + Math.random());
@@ -249,7 +277,7 @@ export class KubeReadiness implements ReadinessSource {
           if (!this.stopped) informer.start().catch((e: unknown) => (this.lastError = String(e)));
         }, delay);
       });
-      informer.on('connect', () => {
+      informer.on("connect", () => {
         backoff = 500;
       });
     }
@@ -270,10 +298,10 @@ export class KubeReadiness implements ReadinessSource {
     return (this.pods?.list(namespace) ?? []).some((pod) => {
       const labels = pod.metadata?.labels ?? {};
       if (labels[ISVC_LABEL] !== name) return false;
-      const component = labels['component'];
-      if (component !== undefined && component !== 'predictor') return false;
+      const component = labels["component"];
+      if (component !== undefined && component !== "predictor") return false;
       if (pod.metadata?.deletionTimestamp) return false;
-      return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+      return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
     });
   }
 
@@ -283,14 +311,14 @@ export class KubeReadiness implements ReadinessSource {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  let body = '';
+  let body = "";
   for await (const chunk of req) body += String(chunk);
-  return body.trim() === '' ? {} : (JSON.parse(body) as unknown);
+  return body.trim() === "" ? {} : (JSON.parse(body) as unknown);
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  res.writeHead(status, { 'content-type': contentType });
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+function reply(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
+  res.writeHead(status, { "content-type": contentType });
+  res.end(typeof body === "string" ? body : JSON.stringify(body));
 }
 
 export class TrafficSimulator {
@@ -305,14 +333,14 @@ export class TrafficSimulator {
     });
   }
 
-  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+  async listen(port: number, host = "127.0.0.1"): Promise<string> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once("error", reject);
       this.server.listen(port, host, () => resolve());
     });
     this.timer = setInterval(() => this.core.tick(), 100);
     const address = this.server.address();
-    return `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+    return `http://${host}:${typeof address === "object" && address ? address.port : port}`;
   }
 
   async close(): Promise<void> {
@@ -321,28 +349,28 @@ export class TrafficSimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://simulator');
+    const url = new URL(req.url ?? "/", "http://simulator");
     const predict = /^\/v1\/namespaces\/([^/]+)\/inferenceservices\/([^/:]+):predict$/.exec(url.pathname);
-    if (req.method === 'GET' && url.pathname === '/healthz') return reply(res, 200, 'ok\n', 'text/plain');
-    if (req.method === 'GET' && url.pathname === '/metrics') return reply(res, 200, this.core.metrics(), 'text/plain; version=0.0.4');
-    if (req.method === 'GET' && url.pathname === '/control/state') return reply(res, 200, { services: this.core.report() });
-    if (req.method === 'POST' && url.pathname === '/control/send') {
+    if (req.method === "GET" && url.pathname === "/healthz") return reply(res, 200, "ok\n", "text/plain");
+    if (req.method === "GET" && url.pathname === "/metrics") return reply(res, 200, this.core.metrics(), "text/plain; version=0.0.4");
+    if (req.method === "GET" && url.pathname === "/control/state") return reply(res, 200, { services: this.core.report() });
+    if (req.method === "POST" && url.pathname === "/control/send") {
       const body = (await readJson(req)) as { target?: unknown; rps?: unknown; seconds?: unknown };
       this.core.send(String(body.target), { rps: Number(body.rps), seconds: Number(body.seconds) });
       return reply(res, 200, { ok: true });
     }
-    if (req.method === 'POST' && url.pathname === '/control/stop') {
+    if (req.method === "POST" && url.pathname === "/control/stop") {
       const body = (await readJson(req)) as { target?: unknown };
       this.core.stop(body.target === undefined ? undefined : String(body.target));
       return reply(res, 200, { ok: true });
     }
-    if (req.method === 'POST' && predict) {
-      const target = `${decodeURIComponent(predict[1] ?? '')}/${decodeURIComponent(predict[2] ?? '')}`;
+    if (req.method === "POST" && predict) {
+      const target = `${decodeURIComponent(predict[1] ?? "")}/${decodeURIComponent(predict[2] ?? "")}`;
       return this.core.predict(target)
         ? reply(res, 200, { predictions: [1] })
         : reply(res, 503, { error: `${target} has no ready predictor` });
     }
-    return reply(res, 404, { error: 'not found' });
+    return reply(res, 404, { error: "not found" });
   }
 }
 
@@ -350,13 +378,13 @@ export class TrafficSimulator {
 export class SimulatorClient {
   readonly baseUrl: string;
   constructor(baseUrl: string) {
-    this.baseUrl = baseUrl.replace(/\/$/, '');
+    this.baseUrl = baseUrl.replace(/\/$/, "");
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? {} : { "content-type": "application/json" },
       body: body === undefined ? null : JSON.stringify(body),
     });
     const text = await res.text();
@@ -366,15 +394,15 @@ export class SimulatorClient {
 
   /** Sends `rps` requests per second to `namespace/name` for `seconds`. */
   async send(target: string, load: Load): Promise<void> {
-    await this.call('POST', '/control/send', { target, ...load });
+    await this.call("POST", "/control/send", { target, ...load });
   }
 
   async stop(target?: string): Promise<void> {
-    await this.call('POST', '/control/stop', target === undefined ? {} : { target });
+    await this.call("POST", "/control/stop", target === undefined ? {} : { target });
   }
 
   async state(): Promise<ServiceReport[]> {
-    return ((await this.call('GET', '/control/state')) as { services: ServiceReport[] }).services;
+    return ((await this.call("GET", "/control/state")) as { services: ServiceReport[] }).services;
   }
 
   async service(target: string): Promise<ServiceReport | undefined> {
@@ -384,7 +412,10 @@ export class SimulatorClient {
   /** One predict request; resolves with the HTTP status. */
   async predict(target: string): Promise<number> {
     const [ns, name] = splitTarget(target);
-    const res = await fetch(`${this.baseUrl}/v1/namespaces/${encodeURIComponent(ns)}/inferenceservices/${encodeURIComponent(name)}:predict`, { method: 'POST', body: '{}' });
+    const res = await fetch(
+      `${this.baseUrl}/v1/namespaces/${encodeURIComponent(ns)}/inferenceservices/${encodeURIComponent(name)}:predict`,
+      { method: "POST", body: "{}" },
+    );
     await res.text();
     return res.status;
   }

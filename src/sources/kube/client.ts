@@ -1,18 +1,18 @@
 // Where the daemon's Kubernetes credentials come from: --kubeconfig, else $KUBECONFIG, else the
 // in-cluster service account, else ~/.kube/config. One KubeConfig for every adapter.
-import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
 
-export type KubeConfigSource = 'flag' | 'env' | 'in-cluster' | 'home';
+export type KubeConfigSource = "flag" | "env" | "in-cluster" | "home";
 
 export class KubeConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'KubeConfigError';
+    this.name = "KubeConfigError";
   }
 }
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 export type LoadKubeConfigOptions = {
   /** The --kubeconfig flag. */
@@ -33,18 +33,18 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): { kubeConfig: 
     if (opts.kubeconfig) {
       if (!existsSync(opts.kubeconfig)) throw new KubeConfigError(`kubeconfig file ${opts.kubeconfig} does not exist`);
       kc.loadFromFile(opts.kubeconfig);
-      source = 'flag';
+      source = "flag";
     } else if (env.KUBECONFIG) {
-      const first = env.KUBECONFIG.split(':').find((p) => p.length > 0);
+      const first = env.KUBECONFIG.split(":").find((p) => p.length > 0);
       if (first === undefined || !existsSync(first)) throw new KubeConfigError(`KUBECONFIG=${env.KUBECONFIG}: file does not exist`);
       kc.loadFromFile(first);
-      source = 'env';
+      source = "env";
     } else if (env.KUBERNETES_SERVICE_HOST && existsSync(opts.inClusterTokenPath ?? SERVICE_ACCOUNT_TOKEN)) {
       kc.loadFromCluster();
-      source = 'in-cluster';
+      source = "in-cluster";
     } else {
       kc.loadFromDefault();
-      source = 'home';
+      source = "home";
     }
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
@@ -58,7 +58,7 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): { kubeConfig: 
   }
   if (!kc.getCurrentCluster()) {
     throw new KubeConfigError(
-      'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account',
+      "no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account",
     );
   }
   reuseConnections(kc);
@@ -78,9 +78,11 @@ type Dispatcher = { close(): Promise<void> };
  * Bearer tokens are headers, not dispatcher settings: token rotation is unaffected.
  */
 export function reuseConnections(kc: KubeConfig): void {
-  const target = kc as unknown as { createDispatcher?: (cluster: unknown, agentOptions: Record<string, unknown>) => Dispatcher | undefined };
+  const target = kc as unknown as {
+    createDispatcher?: (cluster: unknown, agentOptions: Record<string, unknown>) => Dispatcher | undefined;
+  };
   const original = target.createDispatcher;
-  if (typeof original !== 'function') return;
+  if (typeof original !== "function") return;
   let cached: { key: string; dispatcher: Dispatcher | undefined } | undefined;
   target.createDispatcher = (cluster, agentOptions) => {
     const key = dispatcherKey(cluster, agentOptions);
@@ -95,10 +97,10 @@ export function reuseConnections(kc: KubeConfig): void {
 
 function dispatcherKey(cluster: unknown, agentOptions: Record<string, unknown>): string {
   const c = (cluster ?? {}) as { server?: string; proxyUrl?: string };
-  const parts: string[] = [c.server ?? '', c.proxyUrl ?? ''];
-  for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) {
+  const parts: string[] = [c.server ?? "", c.proxyUrl ?? ""];
+  for (const k of ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"]) {
     const v = agentOptions[k];
-    parts.push(Buffer.isBuffer(v) ? v.toString('base64') : v === undefined ? '' : String(v));
+    parts.push(Buffer.isBuffer(v) ? v.toString("base64") : v === undefined ? "" : String(v));
   }
-  return parts.join('\0');
+  return parts.join("\0");
 }

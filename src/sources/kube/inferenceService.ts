@@ -5,28 +5,25 @@
 // The schema is tolerant on purpose: an odd value in a field we read degrades to "absent" (with
 // `.catch`) instead of dropping the whole service from the cache, where the daemon could neither
 // act on it nor report it. Only metadata.name and metadata.namespace are required.
-import { z } from 'zod';
-import { ObjectMeta, optString } from './objectMeta.ts';
-import type { ResourceRef } from './informer.ts';
+import { z } from "zod";
+import { ObjectMeta, optString } from "./objectMeta.ts";
+import type { ResourceRef } from "./informer.ts";
 
-export const ISVC_GROUP = 'serving.kserve.io';
-export const ISVC_VERSION = 'v1beta1';
-export const ISVC_PLURAL = 'inferenceservices';
-export const ISVC_KIND = 'InferenceService';
+export const ISVC_GROUP = "serving.kserve.io";
+export const ISVC_VERSION = "v1beta1";
+export const ISVC_PLURAL = "inferenceservices";
+export const ISVC_KIND = "InferenceService";
 export const ISVC_API_VERSION = `${ISVC_GROUP}/${ISVC_VERSION}`;
 export const ISVC_RESOURCE: ResourceRef = { group: ISVC_GROUP, version: ISVC_VERSION, plural: ISVC_PLURAL };
 
-export const DEPLOYMENT_MODE_ANNOTATION = 'serving.kserve.io/deploymentMode';
-export const AUTOSCALER_CLASS_ANNOTATION = 'serving.kserve.io/autoscalerClass';
+export const DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode";
+export const AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass";
 
 /** A resource quantity as it comes from the API: "2", 2, "500m". */
 const Quantity = z.union([z.string(), z.number()]);
 const ResourceList = z.record(z.string(), Quantity).optional().catch(undefined);
 
-export const ResourceRequirements = z
-  .object({ limits: ResourceList, requests: ResourceList })
-  .optional()
-  .catch(undefined);
+export const ResourceRequirements = z.object({ limits: ResourceList, requests: ResourceList }).optional().catch(undefined);
 
 export const Container = z.object({ name: optString, resources: ResourceRequirements });
 export type Container = z.infer<typeof Container>;
@@ -44,20 +41,20 @@ export const WorkerSpec = z
 
 /** Predictor implementations; each inlines a container (`resources`). From KServe v0.16 PredictorSpec. */
 export const PREDICTOR_IMPLEMENTATIONS = [
-  'model',
-  'sklearn',
-  'xgboost',
-  'tensorflow',
-  'pytorch',
-  'triton',
-  'onnx',
-  'huggingface',
-  'pmml',
-  'lightgbm',
-  'paddle',
+  "model",
+  "sklearn",
+  "xgboost",
+  "tensorflow",
+  "pytorch",
+  "triton",
+  "onnx",
+  "huggingface",
+  "pmml",
+  "lightgbm",
+  "paddle",
 ] as const;
 /** Explainer implementations (v0.16 ExplainerSpec). */
-export const EXPLAINER_IMPLEMENTATIONS = ['art'] as const;
+export const EXPLAINER_IMPLEMENTATIONS = ["art"] as const;
 
 const Implementation = z.object({ resources: ResourceRequirements }).optional().catch(undefined);
 
@@ -70,10 +67,10 @@ const componentShape = {
 export const PredictorSpec = z
   .object({
     ...componentShape,
-    ...Object.fromEntries(PREDICTOR_IMPLEMENTATIONS.map((k) => [k, Implementation])) as Record<
+    ...(Object.fromEntries(PREDICTOR_IMPLEMENTATIONS.map((k) => [k, Implementation])) as Record<
       (typeof PREDICTOR_IMPLEMENTATIONS)[number],
       typeof Implementation
-    >,
+    >),
     workerSpec: WorkerSpec,
   })
   .optional()
@@ -99,19 +96,13 @@ export const InferenceService = z.object({
   apiVersion: optString,
   kind: optString,
   metadata: ObjectMeta,
-  spec: z
-    .object({ predictor: PredictorSpec, transformer: TransformerSpec, explainer: ExplainerSpec })
-    .optional()
-    .catch(undefined),
+  spec: z.object({ predictor: PredictorSpec, transformer: TransformerSpec, explainer: ExplainerSpec }).optional().catch(undefined),
   status: z
     .object({
       observedGeneration: z.number().optional().catch(undefined),
       deploymentMode: optString,
       url: optString,
-      conditions: z
-        .array(Condition)
-        .optional()
-        .catch(undefined),
+      conditions: z.array(Condition).optional().catch(undefined),
     })
     .optional()
     .catch(undefined),
@@ -123,7 +114,7 @@ export function parseInferenceService(raw: unknown): InferenceService {
   return InferenceService.parse(raw);
 }
 
-export type DeploymentMode = 'Knative' | 'Standard' | 'ModelMesh';
+export type DeploymentMode = "Knative" | "Standard" | "ModelMesh";
 
 /**
  * KServe's rule (v0.16 GetDeploymentMode): the mode recorded in status first, then the annotation
@@ -131,26 +122,22 @@ export type DeploymentMode = 'Knative' | 'Standard' | 'ModelMesh';
  * the inferenceservice-config ConfigMap, which the caller passes (KServe v0.16's built-in default
  * is Standard). An unknown annotation value falls through to the default, as in KServe.
  */
-export function deploymentModeOf(isvc: InferenceService, clusterDefault: DeploymentMode = 'Standard'): DeploymentMode {
+export function deploymentModeOf(isvc: InferenceService, clusterDefault: DeploymentMode = "Standard"): DeploymentMode {
   const normalize = (v: string | undefined): DeploymentMode | undefined => {
     switch (v) {
-      case 'Serverless':
-      case 'Knative':
-        return 'Knative';
-      case 'RawDeployment':
-      case 'Standard':
-        return 'Standard';
-      case 'ModelMesh':
-        return 'ModelMesh';
+      case "Serverless":
+      case "Knative":
+        return "Knative";
+      case "RawDeployment":
+      case "Standard":
+        return "Standard";
+      case "ModelMesh":
+        return "ModelMesh";
       default:
         return undefined;
     }
   };
-  return (
-    normalize(isvc.status?.deploymentMode) ??
-    normalize(isvc.metadata.annotations?.[DEPLOYMENT_MODE_ANNOTATION]) ??
-    clusterDefault
-  );
+  return normalize(isvc.status?.deploymentMode) ?? normalize(isvc.metadata.annotations?.[DEPLOYMENT_MODE_ANNOTATION]) ?? clusterDefault;
 }
 
 export function conditionOf(isvc: InferenceService, type: string): Condition | undefined {
@@ -159,37 +146,52 @@ export function conditionOf(isvc: InferenceService, type: string): Condition | u
 
 /** `Ready=True`. */
 export function isReady(isvc: InferenceService): boolean {
-  return conditionOf(isvc, 'Ready')?.status === 'True';
+  return conditionOf(isvc, "Ready")?.status === "True";
 }
 
 /** KServe set `Stopped=True` (it acted on the stop annotation). */
 export function isStoppedByKServe(isvc: InferenceService): boolean {
-  return conditionOf(isvc, 'Stopped')?.status === 'True';
+  return conditionOf(isvc, "Stopped")?.status === "True";
 }
 
 // ---------------------------------------------------------------------------------------------
 // GPUs
 
 const SUFFIX: Record<string, number> = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  "": 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
-const DECIMAL_EXPONENT: Record<string, number> = { '': 0, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const DECIMAL_EXPONENT: Record<string, number> = { "": 0, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[eE]([+-]?\d+))?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 /** The apiserver's own quantities are short; a longer text is not one anyone meant. */
 const MAX_QUANTITY_TEXT = 64;
 
 /** A Kubernetes quantity as a number; undefined when it does not parse or is not finite. */
 export function parseQuantity(q: string | number): number | undefined {
-  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
+  if (typeof q === "number") return Number.isFinite(q) ? q : undefined;
   const text = q.trim();
   if (text.length > MAX_QUANTITY_TEXT) return undefined;
   const m = QUANTITY.exec(text);
   if (!m) return undefined;
-  const [, mantissa = '', exponent = '0', suffix = ''] = m;
+  const [, mantissa = "", exponent = "0", suffix = ""] = m;
   const decimal = DECIMAL_EXPONENT[suffix];
   // Decimal suffixes fold into the exponent, so "1.005k" is exactly 1005, not 1004.9999999999999.
-  const n = decimal !== undefined ? Number(`${mantissa}e${Number(exponent) + decimal}`) : Number(`${mantissa}e${exponent}`) * (SUFFIX[suffix] ?? Number.NaN);
+  const n =
+    decimal !== undefined
+      ? Number(`${mantissa}e${Number(exponent) + decimal}`)
+      : Number(`${mantissa}e${exponent}`) * (SUFFIX[suffix] ?? Number.NaN);
   return Number.isFinite(n) ? n : undefined;
 }
 
@@ -207,7 +209,7 @@ export type GpuQuantity = { ok: true; gpus: number } | { ok: false; why: string 
  * in whole units, so "1.5", "500m", "-1", "1e400" or "abc" are reported, never rounded.
  */
 export function parseGpuQuantity(q: string | number): GpuQuantity {
-  const shown = typeof q === 'number' ? String(q) : JSON.stringify(q.length > 32 ? `${q.slice(0, 32)}…` : q);
+  const shown = typeof q === "number" ? String(q) : JSON.stringify(q.length > 32 ? `${q.slice(0, 32)}…` : q);
   const n = parseQuantity(q);
   if (n === undefined) return { ok: false, why: `${shown} is not a Kubernetes quantity` };
   if (n < 0) return { ok: false, why: `${shown} is negative` };
@@ -218,14 +220,14 @@ export function parseGpuQuantity(q: string | number): GpuQuantity {
 
 /** `<vendor>/gpu` extended resources, plus Habana Gaudi (KServe's DefaultGPUResourceTypeList). */
 export function isGpuResource(name: string): boolean {
-  return name.endsWith('/gpu') || name === 'habana.ai/gaudi';
+  return name.endsWith("/gpu") || name === "habana.ai/gaudi";
 }
 
 /**
  * GPUs of one container: per GPU resource, its limit, else its request; summed over resources.
  * A value that is not a whole number of GPUs counts 0 and is described in `problems`.
  */
-export function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = 'container'): number {
+export function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = "container"): number {
   if (!resources) return 0;
   const names = new Set([...Object.keys(resources.limits ?? {}), ...Object.keys(resources.requests ?? {})]);
   let total = 0;
@@ -236,13 +238,13 @@ export function containerGpus(resources: z.infer<typeof ResourceRequirements>, p
     if (q === undefined) continue;
     const parsed = parseGpuQuantity(q);
     if (parsed.ok) total += parsed.gpus;
-    else problems?.push(`${where}: ${fromLimit ? 'limits' : 'requests'}.${name} ${parsed.why}`);
+    else problems?.push(`${where}: ${fromLimit ? "limits" : "requests"}.${name} ${parsed.why}`);
   }
   return total;
 }
 
 export type ComponentGpus = {
-  component: 'predictor' | 'transformer' | 'explainer';
+  component: "predictor" | "transformer" | "explainer";
   /** GPUs of one replica (all its containers). */
   perReplica: number;
   /** Replicas held while running (see replicasAtRest). */
@@ -268,7 +270,7 @@ export type GpuOptions = {
 export function replicasAtRest(minReplicas: number | undefined, mode: DeploymentMode, autoscalerClass: string | undefined): number {
   const min = minReplicas ?? 1;
   if (min >= 1) return min;
-  if (mode === 'Standard' && (autoscalerClass === undefined || autoscalerClass === '' || autoscalerClass === 'hpa')) return 1;
+  if (mode === "Standard" && (autoscalerClass === undefined || autoscalerClass === "" || autoscalerClass === "hpa")) return 1;
   return 0;
 }
 
@@ -278,7 +280,12 @@ export function replicasAtRest(minReplicas: number | undefined, mode: Deployment
  * a ServingRuntime may set them, which this does not read), split into a head pod and
  * rayNodeCount-1 worker pods. Returns the head's and the workers' GPUs.
  */
-export function multiNodeGpus(headGpus: number, workerGpus: number, tensorParallelSize = 1, pipelineParallelSize = 1): { head: number; workers: number; nodes: number } {
+export function multiNodeGpus(
+  headGpus: number,
+  workerGpus: number,
+  tensorParallelSize = 1,
+  pipelineParallelSize = 1,
+): { head: number; workers: number; nodes: number } {
   const total = Math.max(1, tensorParallelSize) * Math.max(1, pipelineParallelSize);
   const nodesFor = (gpus: number, per: number) => (per === 0 ? 1 : Math.ceil(gpus / per));
   if (workerGpus > 0) {
@@ -309,7 +316,7 @@ export function multiNodeGpus(headGpus: number, workerGpus: number, tensorParall
 export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}, problems?: string[]): ComponentGpus[] {
   const mode = deploymentModeOf(isvc, opts.defaultDeploymentMode);
   // ModelMesh: the model runs in the ServingRuntime's shared pods, not in pods of this service.
-  if (mode === 'ModelMesh') return [];
+  if (mode === "ModelMesh") return [];
   const autoscaler = isvc.metadata.annotations?.[AUTOSCALER_CLASS_ANNOTATION];
   const out: ComponentGpus[] = [];
   const spec = isvc.spec;
@@ -327,18 +334,23 @@ export function gpuBreakdown(isvc: InferenceService, opts: GpuOptions = {}, prob
       // The head's GPU count is its main container's (the implementation's, else containers[0]).
       const headMain = implementation > 0 ? implementation : (containers[0] ?? 0);
       const sidecars = perReplica - headMain;
-      const mn = multiNodeGpus(headMain, gpus(ws.containers?.[0]?.resources, 'predictor.workerSpec.containers[0]'), ws.tensorParallelSize, ws.pipelineParallelSize);
+      const mn = multiNodeGpus(
+        headMain,
+        gpus(ws.containers?.[0]?.resources, "predictor.workerSpec.containers[0]"),
+        ws.tensorParallelSize,
+        ws.pipelineParallelSize,
+      );
       perReplica = mn.head + sidecars;
       workers = mn.workers;
     }
     const replicas = replicasAtRest(predictor.minReplicas, mode, autoscaler);
-    out.push({ component: 'predictor', perReplica, replicas, workers, total: perReplica * replicas + (replicas > 0 ? workers : 0) });
+    out.push({ component: "predictor", perReplica, replicas, workers, total: perReplica * replicas + (replicas > 0 ? workers : 0) });
   }
-  for (const component of ['transformer', 'explainer'] as const) {
+  for (const component of ["transformer", "explainer"] as const) {
     const c = spec?.[component];
     if (!c) continue;
     let perReplica = (c.containers ?? []).reduce((a, x, i) => a + gpus(x.resources, `${component}.containers[${x.name ?? i}]`), 0);
-    if (component === 'explainer') perReplica += gpus(spec?.explainer?.art?.resources, 'explainer.art');
+    if (component === "explainer") perReplica += gpus(spec?.explainer?.art?.resources, "explainer.art");
     const replicas = replicasAtRest(c.minReplicas, mode, autoscaler);
     out.push({ component, perReplica, replicas, workers: 0, total: perReplica * replicas });
   }
@@ -363,7 +375,9 @@ export function gpuCount(isvc: InferenceService, opts: GpuOptions = {}): GpuCoun
   const problems: string[] = [];
   const total = gpuBreakdown(isvc, opts, problems).reduce((a, c) => a + c.total, 0);
   if (!Number.isSafeInteger(total) || total > MAX_GPUS_PER_SERVICE) {
-    problems.push(`${Number.isFinite(total) ? total : 'an unbounded number of'} GPUs in total (replicas times GPUs per replica) is more than ${MAX_GPUS_PER_SERVICE}`);
+    problems.push(
+      `${Number.isFinite(total) ? total : "an unbounded number of"} GPUs in total (replicas times GPUs per replica) is more than ${MAX_GPUS_PER_SERVICE}`,
+    );
     return { gpus: 0, problems };
   }
   return { gpus: total, problems };

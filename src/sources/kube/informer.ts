@@ -24,16 +24,8 @@
 //   check of a half-open connection. At rest staleness therefore cycles 0..150 s; a /healthz
 //   threshold must exceed inactivityTimeoutMs plus the maximum backoff (e.g. 5 min).
 // - Handlers may be async; their rejections (and throws) are caught and logged, never unhandled.
-import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import {
-  backoffDelay,
-  errorMessage,
-  noopLogger,
-  sleepOn,
-  systemTimers,
-  type Logger,
-  type Timers,
-} from './runtime.ts';
+import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { backoffDelay, errorMessage, noopLogger, sleepOn, systemTimers, type Logger, type Timers } from "./runtime.ts";
 
 export type ResourceRef = { group: string; version: string; plural: string };
 
@@ -42,7 +34,7 @@ export type CachedObject = {
   metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
 };
 
-export type SyncReason = 'initial' | 'relist' | 'restart';
+export type SyncReason = "initial" | "relist" | "restart";
 
 export type InformerHandlers<T> = {
   add: (obj: T) => void | Promise<void>;
@@ -59,7 +51,10 @@ export type ListPage = { items: unknown[]; metadata?: { resourceVersion?: string
 
 /** How the informer talks to the apiserver; replaceable in unit tests. */
 export type InformerTransport = {
-  list(namespace: string | undefined, opts: { labelSelector?: string | undefined; limit: number; continue?: string | undefined }): Promise<ListPage>;
+  list(
+    namespace: string | undefined,
+    opts: { labelSelector?: string | undefined; limit: number; continue?: string | undefined },
+  ): Promise<ListPage>;
   watch(
     namespace: string | undefined,
     params: Record<string, string | number | boolean | undefined>,
@@ -123,30 +118,30 @@ type Scope = {
 class GoneError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'GoneError';
+    this.name = "GoneError";
   }
 }
 
 function statusCodeOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
+  if (typeof err !== "object" || err === null) return undefined;
   const e = err as { statusCode?: unknown; code?: unknown };
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  if (typeof e.code === 'number') return e.code;
+  if (typeof e.statusCode === "number") return e.statusCode;
+  if (typeof e.code === "number") return e.code;
   return undefined;
 }
 
 export function keyOf(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
+  return `${namespace ?? ""}/${name}`;
 }
 
 export function resourcePath(resource: ResourceRef, namespace: string | undefined): string {
-  const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+  const base = resource.group === "" ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
   return namespace === undefined ? `${base}/${resource.plural}` : `${base}/namespaces/${namespace}/${resource.plural}`;
 }
 
 /** The transport over a KubeConfig: CustomObjectsApi for LIST, client-node's Watch for WATCH. */
 export function kubeTransport(kubeConfig: KubeConfig, resource: ResourceRef, inactivityTimeoutMs: number): InformerTransport {
-  if (resource.group === '') throw new Error('informer: core-group resources are not supported (CustomObjectsApi lists /apis/ only)');
+  if (resource.group === "") throw new Error("informer: core-group resources are not supported (CustomObjectsApi lists /apis/ only)");
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const watcher = new Watch(kubeConfig);
   // Watch's inactivity (and connect) timeout is private, 30 s: quiet watches would be aborted and
@@ -205,11 +200,11 @@ export class Informer<T extends CachedObject> {
     const inactivity = opts.inactivityTimeoutMs ?? 150_000;
     if (opts.transport) this.transport = opts.transport;
     else if (opts.kubeConfig) this.transport = kubeTransport(opts.kubeConfig, opts.resource, inactivity);
-    else throw new Error('informer: kubeConfig or transport is required');
+    else throw new Error("informer: kubeConfig or transport is required");
     const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [undefined];
     this.scopes = namespaces.map((namespace) => ({
       namespace,
-      rv: '',
+      rv: "",
       synced: false,
       pendingRestartSync: false,
       lastActivity: undefined,
@@ -241,7 +236,7 @@ export class Informer<T extends CachedObject> {
 
   /** Stops all watches and pending retries; resolves when every loop has ended. */
   async stop(): Promise<void> {
-    this.stopController.abort(new Error('informer stopped'));
+    this.stopController.abort(new Error("informer stopped"));
     for (const scope of this.scopes) scope.watch?.abort();
     await Promise.allSettled(this.loops);
   }
@@ -256,9 +251,9 @@ export class Informer<T extends CachedObject> {
     if (this.hasSynced) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.syncWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener("abort", onAbort);
         resolve();
       });
     });
@@ -314,7 +309,7 @@ export class Informer<T extends CachedObject> {
     for (const handler of [...this.handlers[event]]) {
       try {
         const result = (handler as (...a: unknown[]) => unknown)(...args);
-        if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
           (result as Promise<unknown>).then(undefined, (err: unknown) => this.handlerFailed(event, err));
         }
       } catch (err) {
@@ -324,7 +319,7 @@ export class Informer<T extends CachedObject> {
   }
 
   private handlerFailed(event: string, err: unknown): void {
-    this.logger.error('informer handler failed', { informer: this.name, event, error: errorMessage(err) });
+    this.logger.error("informer handler failed", { informer: this.name, event, error: errorMessage(err) });
   }
 
   private touch(scope: Scope): void {
@@ -336,7 +331,7 @@ export class Informer<T extends CachedObject> {
       return this.opts.transform(raw);
     } catch (err) {
       const meta = (raw as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
-      this.logger.warn('informer: object does not parse, ignored', {
+      this.logger.warn("informer: object does not parse, ignored", {
         informer: this.name,
         namespace: meta?.namespace,
         name: meta?.name,
@@ -354,23 +349,23 @@ export class Informer<T extends CachedObject> {
     const signal = this.stopController.signal;
     while (!this.stopped) {
       try {
-        if (scope.rv === '') await this.relist(scope);
+        if (scope.rv === "") await this.relist(scope);
         if (this.stopped) return;
         const outcome = await this.watchOnce(scope);
         if (this.stopped) return;
         if (outcome.healthy) scope.attempt = 0;
-        if (outcome.kind === 'gone') {
-          scope.rv = '';
-          this.logger.info('informer: resourceVersion too old, relisting', { informer: this.name, namespace: scope.namespace });
+        if (outcome.kind === "gone") {
+          scope.rv = "";
+          this.logger.info("informer: resourceVersion too old, relisting", { informer: this.name, namespace: scope.namespace });
           continue;
         }
-        if (outcome.kind === 'closed' && outcome.healthy) continue;
+        if (outcome.kind === "closed" && outcome.healthy) continue;
         // Closed too soon, or failed: back off before reopening.
-        await this.backoff(scope, outcome.kind === 'error' ? outcome.err : new Error('watch closed immediately'));
+        await this.backoff(scope, outcome.kind === "error" ? outcome.err : new Error("watch closed immediately"));
       } catch (err) {
         if (this.stopped) return;
         if (err instanceof GoneError) {
-          scope.rv = '';
+          scope.rv = "";
           continue;
         }
         await this.backoff(scope, err).catch(() => undefined);
@@ -389,21 +384,21 @@ export class Informer<T extends CachedObject> {
     scope.restarts++;
     scope.pendingRestartSync = scope.synced;
     scope.lastError = errorMessage(err);
-    this.logger.warn('informer: watch failed, retrying', {
+    this.logger.warn("informer: watch failed, retrying", {
       informer: this.name,
       namespace: scope.namespace,
       error: scope.lastError,
       code: statusCodeOf(err),
       retryInMs: delay,
     });
-    this.emit('error', err, { namespace: scope.namespace, retryInMs: delay });
+    this.emit("error", err, { namespace: scope.namespace, retryInMs: delay });
     await sleepOn(this.timers, delay, this.stopController.signal);
   }
 
   private async relist(scope: Scope): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
-    let rv = '';
+    let rv = "";
     do {
       let page: ListPage;
       try {
@@ -414,7 +409,7 @@ export class Informer<T extends CachedObject> {
         });
       } catch (err) {
         // An expired continue token: start the LIST over.
-        if (statusCodeOf(err) === 410) throw new GoneError('list continue token expired');
+        if (statusCodeOf(err) === 410) throw new GoneError("list continue token expired");
         throw err;
       }
       if (this.stopped) return;
@@ -423,7 +418,7 @@ export class Informer<T extends CachedObject> {
         if (obj) fresh.set(keyOf(obj.metadata.namespace, obj.metadata.name), obj);
       }
       cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion ?? '';
+      rv = page.metadata?.resourceVersion ?? "";
     } while (cont !== undefined);
     this.touch(scope);
     // Diff against what this scope held: consumers get the changes they missed.
@@ -442,17 +437,17 @@ export class Informer<T extends CachedObject> {
       if (!old) added.push(obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) updated.push([obj, old]);
     }
-    const reason: SyncReason = scope.synced ? 'relist' : 'initial';
+    const reason: SyncReason = scope.synced ? "relist" : "initial";
     const wasSynced = this.hasSynced;
     scope.rv = rv;
     scope.synced = true;
     scope.pendingRestartSync = false;
-    if (reason === 'relist') scope.relists++;
-    this.logger.info('informer: listed', { informer: this.name, namespace: scope.namespace, objects: fresh.size, reason });
-    for (const obj of removed) this.emit('delete', obj);
-    for (const obj of added) this.emit('add', obj);
-    for (const [obj, old] of updated) this.emit('update', obj, old);
-    this.emit('synced', { reason, namespace: scope.namespace });
+    if (reason === "relist") scope.relists++;
+    this.logger.info("informer: listed", { informer: this.name, namespace: scope.namespace, objects: fresh.size, reason });
+    for (const obj of removed) this.emit("delete", obj);
+    for (const obj of added) this.emit("add", obj);
+    for (const [obj, old] of updated) this.emit("update", obj, old);
+    this.emit("synced", { reason, namespace: scope.namespace });
     if (!wasSynced && this.hasSynced) {
       const waiters = this.syncWaiters;
       this.syncWaiters = [];
@@ -460,7 +455,9 @@ export class Informer<T extends CachedObject> {
     }
   }
 
-  private watchOnce(scope: Scope): Promise<{ kind: 'closed' | 'gone'; healthy: boolean } | { kind: 'error'; err: unknown; healthy: boolean }> {
+  private watchOnce(
+    scope: Scope,
+  ): Promise<{ kind: "closed" | "gone"; healthy: boolean } | { kind: "error"; err: unknown; healthy: boolean }> {
     const openedAt = this.timers.now();
     const minHealthy = this.opts.minHealthyWatchMs ?? 5000;
     const base = this.opts.watchTimeoutSeconds ?? 300;
@@ -474,10 +471,10 @@ export class Informer<T extends CachedObject> {
         finished = true;
         scope.watch = undefined;
         const healthy = received || this.timers.now() - openedAt >= minHealthy;
-        if (gone || statusCodeOf(err) === 410) resolve({ kind: 'gone', healthy: true });
-        else if (err && !(err instanceof Error && err.name === 'TimeoutError' && healthy)) resolve({ kind: 'error', err, healthy });
-        else if (errorEvent !== undefined) resolve({ kind: 'error', err: errorEvent, healthy });
-        else resolve({ kind: 'closed', healthy });
+        if (gone || statusCodeOf(err) === 410) resolve({ kind: "gone", healthy: true });
+        else if (err && !(err instanceof Error && err.name === "TimeoutError" && healthy)) resolve({ kind: "error", err, healthy });
+        else if (errorEvent !== undefined) resolve({ kind: "error", err: errorEvent, healthy });
+        else resolve({ kind: "closed", healthy });
       };
       const onEvent = (type: string, raw: unknown) => {
         if (finished || this.stopped) return;
@@ -485,19 +482,19 @@ export class Informer<T extends CachedObject> {
         this.touch(scope);
         const meta = (raw as { metadata?: { resourceVersion?: string } } | null)?.metadata;
         switch (type) {
-          case 'ADDED':
-          case 'MODIFIED': {
+          case "ADDED":
+          case "MODIFIED": {
             const obj = this.transform(raw);
             if (meta?.resourceVersion) scope.rv = meta.resourceVersion;
             if (!obj) return;
             const key = keyOf(obj.metadata.namespace, obj.metadata.name);
             const old = this.cache.get(key);
             this.cache.set(key, obj);
-            if (!old) this.emit('add', obj);
-            else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+            if (!old) this.emit("add", obj);
+            else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
             return;
           }
-          case 'DELETED': {
+          case "DELETED": {
             if (meta?.resourceVersion) scope.rv = meta.resourceVersion;
             const m = (raw as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
             if (!m?.name) return;
@@ -505,18 +502,18 @@ export class Informer<T extends CachedObject> {
             const old = this.cache.get(key);
             if (!old) return;
             this.cache.delete(key);
-            this.emit('delete', this.transform(raw) ?? old);
+            this.emit("delete", this.transform(raw) ?? old);
             return;
           }
-          case 'BOOKMARK':
+          case "BOOKMARK":
             if (meta?.resourceVersion) scope.rv = meta.resourceVersion;
             return;
-          case 'ERROR': {
+          case "ERROR": {
             const status = raw as { code?: number; message?: string } | null;
             if (status?.code === 410) gone = true;
             else {
-              const e = new Error(`watch ERROR event: ${status?.message ?? 'unknown'}`) as Error & { statusCode?: number };
-              if (typeof status?.code === 'number') e.statusCode = status.code;
+              const e = new Error(`watch ERROR event: ${status?.message ?? "unknown"}`) as Error & { statusCode?: number };
+              if (typeof status?.code === "number") e.statusCode = status.code;
               errorEvent = e;
             }
             return;
@@ -543,11 +540,11 @@ export class Informer<T extends CachedObject> {
           this.touch(scope);
           if (scope.pendingRestartSync) {
             scope.pendingRestartSync = false;
-            this.logger.info('informer: watch restored', { informer: this.name, namespace: scope.namespace });
-            this.emit('synced', { reason: 'restart', namespace: scope.namespace });
+            this.logger.info("informer: watch restored", { informer: this.name, namespace: scope.namespace });
+            this.emit("synced", { reason: "restart", namespace: scope.namespace });
           }
         },
-        (err: unknown) => finish(err ?? new Error('watch failed')),
+        (err: unknown) => finish(err ?? new Error("watch failed")),
       );
     });
   }

@@ -11,13 +11,13 @@
 // Writes use optimistic concurrency (resourceVersion): of two racing candidates one gets 409.
 // Leases are read and written through CustomObjectsApi as plain JSON so renewTime/acquireTime are
 // sent in MicroTime format (RFC 3339 with microseconds).
-import { hostname } from 'node:os';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { errorMessage, noopLogger, sleepOn, systemTimers, type Logger, type Timers } from './runtime.ts';
+import { hostname } from "node:os";
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { errorMessage, noopLogger, sleepOn, systemTimers, type Logger, type Timers } from "./runtime.ts";
 
-export const LEASE_GROUP = 'coordination.k8s.io';
-export const LEASE_VERSION = 'v1';
-export const LEASE_PLURAL = 'leases';
+export const LEASE_GROUP = "coordination.k8s.io";
+export const LEASE_VERSION = "v1";
+export const LEASE_PLURAL = "leases";
 
 export type LeaseSpec = {
   holderIdentity?: string;
@@ -62,13 +62,13 @@ export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
 
 /** RFC 3339 with microseconds, as metav1.MicroTime marshals. */
 export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`request timed out after ${ms} ms`);
-    this.name = 'TimeoutError';
+    this.name = "TimeoutError";
   }
 }
 
@@ -99,8 +99,9 @@ export class LeaderElector {
     this.leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
-    if (!(this.leaseDurationSeconds * 1000 > this.renewDeadlineMs)) throw new RangeError('leaseDuration must be greater than renewDeadline');
-    if (!(this.renewDeadlineMs > this.retryPeriodMs * 1.2)) throw new RangeError('renewDeadline must be greater than retryPeriod x 1.2');
+    if (!(this.leaseDurationSeconds * 1000 > this.renewDeadlineMs))
+      throw new RangeError("leaseDuration must be greater than renewDeadline");
+    if (!(this.renewDeadlineMs > this.retryPeriodMs * 1.2)) throw new RangeError("renewDeadline must be greater than retryPeriod x 1.2");
   }
 
   isLeader(): boolean {
@@ -114,13 +115,13 @@ export class LeaderElector {
 
   /** Starts campaigning; runs until stop(). */
   start(): void {
-    if (this.loop) return;
+    if (this.loop !== undefined) return;
     this.loop = this.run();
   }
 
   /** Stops campaigning and, if leading, stops leading and releases the lease. */
   async stop(): Promise<void> {
-    this.stopController.abort(new Error('leader elector stopped'));
+    this.stopController.abort(new Error("leader elector stopped"));
     await this.loop?.catch(() => undefined);
     if (this.leading) {
       this.stopLeading();
@@ -142,8 +143,8 @@ export class LeaderElector {
       if (this.stopped) return;
       this.lastRenew = this.timers.now();
       this.leading = new AbortController();
-      this.logger.info('leader election: started leading', { lease: this.opts.name, identity: this.identity });
-      this.call('onStartedLeading', () => this.opts.onStartedLeading((this.leading as AbortController).signal));
+      this.logger.info("leader election: started leading", { lease: this.opts.name, identity: this.identity });
+      this.call("onStartedLeading", () => this.opts.onStartedLeading((this.leading as AbortController).signal));
       // Renew.
       while (!this.stopped) {
         await this.sleep(this.retryPeriodMs);
@@ -160,7 +161,7 @@ export class LeaderElector {
         }
         if (this.stopped) return;
         if (!renewed) {
-          this.logger.warn('leader election: lost the lease (renew deadline passed)', { lease: this.opts.name, identity: this.identity });
+          this.logger.warn("leader election: lost the lease (renew deadline passed)", { lease: this.opts.name, identity: this.identity });
           this.stopLeading();
           break;
         }
@@ -172,15 +173,17 @@ export class LeaderElector {
     const leading = this.leading;
     if (!leading) return;
     this.leading = undefined;
-    leading.abort(new Error('stopped leading'));
-    this.call('onStoppedLeading', () => this.opts.onStoppedLeading());
+    leading.abort(new Error("stopped leading"));
+    this.call("onStoppedLeading", () => this.opts.onStoppedLeading());
   }
 
   private call(what: string, fn: () => void | Promise<void>): void {
     try {
       const r = fn();
-      if (r && typeof (r as Promise<void>).then === 'function') {
-        (r as Promise<void>).then(undefined, (err: unknown) => this.logger.error(`leader election: ${what} failed`, { error: errorMessage(err) }));
+      if (r && typeof (r as Promise<void>).then === "function") {
+        (r as Promise<void>).then(undefined, (err: unknown) =>
+          this.logger.error(`leader election: ${what} failed`, { error: errorMessage(err) }),
+        );
       }
     } catch (err) {
       this.logger.error(`leader election: ${what} failed`, { error: errorMessage(err) });
@@ -225,7 +228,7 @@ export class LeaderElector {
       this.currentLeader = holder;
       if (holder !== undefined) {
         const h = holder;
-        this.call('onNewLeader', () => this.opts.onNewLeader?.(h));
+        this.call("onNewLeader", () => this.opts.onNewLeader?.(h));
       }
     }
   }
@@ -245,7 +248,7 @@ export class LeaderElector {
       lease = (await this.withTimeout(this.api.getNamespacedCustomObject({ ...this.coords(), name: this.opts.name }))) as Lease;
     } catch (err) {
       if ((err as { code?: unknown }).code !== 404) {
-        this.logger.warn('leader election: cannot read lease', { lease: this.opts.name, error: errorMessage(err) });
+        this.logger.warn("leader election: cannot read lease", { lease: this.opts.name, error: errorMessage(err) });
         return false;
       }
       try {
@@ -254,7 +257,7 @@ export class LeaderElector {
             ...this.coords(),
             body: {
               apiVersion: `${LEASE_GROUP}/${LEASE_VERSION}`,
-              kind: 'Lease',
+              kind: "Lease",
               metadata: { name: this.opts.name, namespace: this.opts.namespace },
               spec: fresh,
             },
@@ -263,16 +266,16 @@ export class LeaderElector {
         this.observe(fresh, created.metadata?.resourceVersion);
         return true;
       } catch (createErr) {
-        this.logger.debug('leader election: cannot create lease', { lease: this.opts.name, error: errorMessage(createErr) });
+        this.logger.debug("leader election: cannot create lease", { lease: this.opts.name, error: errorMessage(createErr) });
         return false;
       }
     }
     const spec = lease.spec ?? {};
     this.observe(spec, lease.metadata?.resourceVersion);
-    const holder = spec.holderIdentity ?? '';
+    const holder = spec.holderIdentity ?? "";
     const observedAt = this.observed?.at ?? now;
     const duration = (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
-    if (holder !== '' && holder !== this.identity && observedAt + duration > now) return false;
+    if (holder !== "" && holder !== this.identity && observedAt + duration > now) return false;
     const mine = holder === this.identity;
     const next: LeaseSpec = {
       holderIdentity: this.identity,
@@ -292,7 +295,7 @@ export class LeaderElector {
       this.observe(next, updated.metadata?.resourceVersion);
       return true;
     } catch (err) {
-      this.logger.debug('leader election: cannot update lease', { lease: this.opts.name, error: errorMessage(err) });
+      this.logger.debug("leader election: cannot update lease", { lease: this.opts.name, error: errorMessage(err) });
       return false;
     }
   }
@@ -310,7 +313,7 @@ export class LeaderElector {
           body: {
             ...lease,
             spec: {
-              holderIdentity: '',
+              holderIdentity: "",
               leaseDurationSeconds: 1,
               acquireTime: microTime(now),
               renewTime: microTime(now),
@@ -319,9 +322,9 @@ export class LeaderElector {
           },
         }),
       );
-      this.logger.info('leader election: released the lease', { lease: this.opts.name, identity: this.identity });
+      this.logger.info("leader election: released the lease", { lease: this.opts.name, identity: this.identity });
     } catch (err) {
-      this.logger.warn('leader election: release failed', { lease: this.opts.name, error: errorMessage(err) });
+      this.logger.warn("leader election: release failed", { lease: this.opts.name, error: errorMessage(err) });
     }
   }
 }

@@ -1,7 +1,7 @@
 // The metadata the daemon reads from any object it caches, shared by every informer's schema.
 // Unreadable optional fields become undefined instead of dropping the object (managedFields and
 // the rest are not kept: memory).
-import { z } from 'zod';
+import { z } from "zod";
 
 export const optString = z.string().optional().catch(undefined);
 export const stringMap = z.record(z.string(), z.string()).optional().catch(undefined);

@@ -70,11 +70,14 @@ export function sleepOn(timers: Timers, ms: number, signal?: AbortSignal): Promi
       timers.clearTimeout(handle);
       reject(signal?.reason);
     };
-    const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const handle = timers.setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

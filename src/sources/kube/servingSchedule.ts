@@ -2,10 +2,10 @@
 // validated by the daemon with the API schema (src/api/servingSchedule.ts), so an invalid schedule
 // stays visible and can be reported in its status and Events instead of vanishing from the cache.
 // Only the metadata the daemon reads is kept (no managedFields).
-import { z } from 'zod';
-import { ObjectMeta } from './objectMeta.ts';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../../api/servingSchedule.ts';
-import type { ResourceRef } from './informer.ts';
+import { z } from "zod";
+import { ObjectMeta } from "./objectMeta.ts";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../api/servingSchedule.ts";
+import type { ResourceRef } from "./informer.ts";
 
 export const SERVING_SCHEDULE_RESOURCE: ResourceRef = { group: GROUP, version: VERSION, plural: PLURAL };
 export { API_VERSION as SERVING_SCHEDULE_API_VERSION, KIND as SERVING_SCHEDULE_KIND };

@@ -230,23 +230,27 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     const requestHeaders = await headers(body);
     const requestAgent = await currentAgent();
     return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(endpoint, { method: "POST", headers: requestHeaders, agent: requestAgent, signal }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            res.destroy(new ClientProblem(`response larger than ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on("error", reject);
-        res.on("close", () => {
-          if (!res.complete) reject(new ClientProblem("connection closed before the response was complete"));
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      });
+      const req = (https ? httpsRequest : httpRequest)(
+        endpoint,
+        { method: "POST", headers: requestHeaders, agent: requestAgent, signal },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBytes) {
+              res.destroy(new ClientProblem(`response larger than ${maxBytes} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on("error", reject);
+          res.on("close", () => {
+            if (!res.complete) reject(new ClientProblem("connection closed before the response was complete"));
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });

@@ -132,13 +132,21 @@ export function prepareQuery(spec: TrafficQuerySpec, policy: CustomQueryPolicy =
     const namespace = spec.namespace;
     if (namespace === undefined) return { kind: "error", error: "a custom query needs the namespace it is confined to" };
     if (custom === undefined) return { kind: "error", error: "metric custom needs custom.query and custom.serviceLabel" };
-    for (const [field, label] of [["namespaceLabel", custom.namespaceLabel], ["serviceLabel", custom.serviceLabel]] as const) {
-      if (!LABEL_NAME.test(label)) return { kind: "error", error: `custom.${field} ${JSON.stringify(label)} is not a Prometheus label name` };
+    for (const [field, label] of [
+      ["namespaceLabel", custom.namespaceLabel],
+      ["serviceLabel", custom.serviceLabel],
+    ] as const) {
+      if (!LABEL_NAME.test(label))
+        return { kind: "error", error: `custom.${field} ${JSON.stringify(label)} is not a Prometheus label name` };
     }
-    if (custom.namespaceLabel === custom.serviceLabel) return { kind: "error", error: "custom.namespaceLabel and custom.serviceLabel must differ" };
+    if (custom.namespaceLabel === custom.serviceLabel)
+      return { kind: "error", error: "custom.namespaceLabel and custom.serviceLabel must differ" };
     const format = parseServiceLabelFormat(custom.serviceLabelFormat);
     if (format === undefined) {
-      return { kind: "error", error: `custom.serviceLabelFormat ${JSON.stringify(custom.serviceLabelFormat)} must contain "{name}" exactly once` };
+      return {
+        kind: "error",
+        error: `custom.serviceLabelFormat ${JSON.stringify(custom.serviceLabelFormat)} must contain "{name}" exactly once`,
+      };
     }
     const scoped = scopeToNamespace(custom.query.replaceAll("$window", window), policy.namespaceLabel, namespace);
     if (scoped.kind === "error") return { kind: "error", error: `custom.query ${scoped.error}` };
@@ -151,7 +159,16 @@ export function prepareQuery(spec: TrafficQuerySpec, policy: CustomQueryPolicy =
     return {
       kind: "ok",
       query: {
-        key: JSON.stringify(["custom", namespace, policy.namespaceLabel, window, custom.query, namespaceLabel, serviceLabel, custom.serviceLabelFormat]),
+        key: JSON.stringify([
+          "custom",
+          namespace,
+          policy.namespaceLabel,
+          window,
+          custom.query,
+          namespaceLabel,
+          serviceLabel,
+          custom.serviceLabelFormat,
+        ]),
         preset: "custom",
         window,
         promql,

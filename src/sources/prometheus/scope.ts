@@ -45,7 +45,8 @@ function parse(query: string): { kind: "ok"; top: SyntaxNode } | { kind: "error"
       }
       if (ref.name === "FunctionIdentifier") {
         const fn = ref.node.firstChild;
-        if (fn !== null && REFUSED_FUNCTIONS.has(fn.name)) problem = `uses ${query.slice(ref.from, ref.to)}(), which is not allowed in a custom query`;
+        if (fn !== null && REFUSED_FUNCTIONS.has(fn.name))
+          problem = `uses ${query.slice(ref.from, ref.to)}(), which is not allowed in a custom query`;
       }
       return undefined;
     },
@@ -83,10 +84,15 @@ function matcherLabel(query: string, matcher: SyntaxNode): { kind: "ok"; name: s
     return { kind: "ok", name: query.slice(name.from, name.to) };
   }
   const literal = matcher.getChild("QuotedLabelName")?.getChild("StringLiteral");
-  if (literal === null || literal === undefined) return { kind: "error", error: `a label matcher without a label name at ${position(query, matcher.from)}` };
+  if (literal === null || literal === undefined)
+    return { kind: "error", error: `a label matcher without a label name at ${position(query, matcher.from)}` };
   const text = query.slice(literal.from, literal.to);
   const inner = text.slice(1, -1);
-  if (inner.includes("\\")) return { kind: "error", error: `a quoted label name with an escape sequence at ${position(query, literal.from)} is not allowed in a custom query` };
+  if (inner.includes("\\"))
+    return {
+      kind: "error",
+      error: `a quoted label name with an escape sequence at ${position(query, literal.from)} is not allowed in a custom query`,
+    };
   return { kind: "ok", name: inner };
 }
 
@@ -107,7 +113,8 @@ export function scopeToNamespace(query: string, label: string, namespace: string
     const matchers = selector.getChild("LabelMatchers");
     const kept: string[] = [];
     for (const child of matchers === null ? [] : children(matchers)) {
-      if (!MATCHER_CHILDREN.has(child.name)) return { kind: "error", error: `unsupported selector syntax at ${position(query, child.from)}` };
+      if (!MATCHER_CHILDREN.has(child.name))
+        return { kind: "error", error: `unsupported selector syntax at ${position(query, child.from)}` };
       if (child.name === "LineComment") continue;
       // A bare quoted name inside the braces is the metric name ({"my.metric"}), not a matcher.
       if (child.name !== "QuotedLabelName") {

@@ -55,7 +55,11 @@ function namespaceOf(service: string): string {
  * Reads the traffic of every requested service. Never rejects: query problems become
  * "unknown" results and failed QueryOutcomes. Custom queries run only when `policy` allows them.
  */
-export async function readTraffic(client: PrometheusClient, requests: readonly TrafficRequest[], policy: CustomQueryPolicy = CUSTOM_QUERIES_OFF): Promise<TrafficReading> {
+export async function readTraffic(
+  client: PrometheusClient,
+  requests: readonly TrafficRequest[],
+  policy: CustomQueryPolicy = CUSTOM_QUERIES_OFF,
+): Promise<TrafficReading> {
   const byService = new Map<string, TrafficResult>();
   const queries: QueryOutcome[] = [];
   const groups = new Map<string, Group>();
@@ -66,12 +70,30 @@ export async function readTraffic(client: PrometheusClient, requests: readonly T
     const namespace = namespaceOf(request.service);
     const prepared = prepareQuery({ ...request, namespace }, policy);
     if (prepared.kind !== "ok") {
-      byService.set(request.service, { kind: "unknown", why: prepared.kind === "disabled" ? prepared.error : `invalid metric spec: ${prepared.error}` });
-      queries.push({ preset: request.preset, window: request.window, promql: undefined, ok: false, error: prepared.error, latencySeconds: 0, series: 0, services: 1, ...(request.preset === "custom" ? { namespace } : {}) });
+      byService.set(request.service, {
+        kind: "unknown",
+        why: prepared.kind === "disabled" ? prepared.error : `invalid metric spec: ${prepared.error}`,
+      });
+      queries.push({
+        preset: request.preset,
+        window: request.window,
+        promql: undefined,
+        ok: false,
+        error: prepared.error,
+        latencySeconds: 0,
+        series: 0,
+        services: 1,
+        ...(request.preset === "custom" ? { namespace } : {}),
+      });
       continue;
     }
     const group = groups.get(prepared.query.key);
-    if (group === undefined) groups.set(prepared.query.key, { prepared: prepared.query, services: [request.service], namespace: request.preset === "custom" ? namespace : undefined });
+    if (group === undefined)
+      groups.set(prepared.query.key, {
+        prepared: prepared.query,
+        services: [request.service],
+        namespace: request.preset === "custom" ? namespace : undefined,
+      });
     else group.services.push(request.service);
   }
 
@@ -83,12 +105,31 @@ export async function readTraffic(client: PrometheusClient, requests: readonly T
         for (const service of services) {
           byService.set(service, { kind: "unknown", why: `${prepared.preset} query failed: ${result.error}` });
         }
-        queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: false, error: result.error, latencySeconds: result.latencySeconds, series: 0, services: services.length, ...scope });
+        queries.push({
+          preset: prepared.preset,
+          window: prepared.window,
+          promql: prepared.promql,
+          ok: false,
+          error: result.error,
+          latencySeconds: result.latencySeconds,
+          series: 0,
+          services: services.length,
+          ...scope,
+        });
         return;
       }
       const rates = ratesByService(prepared, result.samples);
       for (const service of services) byService.set(service, classify(prepared, rates.get(service)));
-      queries.push({ preset: prepared.preset, window: prepared.window, promql: prepared.promql, ok: true, latencySeconds: result.latencySeconds, series: result.samples.length, services: services.length, ...scope });
+      queries.push({
+        preset: prepared.preset,
+        window: prepared.window,
+        promql: prepared.promql,
+        ok: true,
+        latencySeconds: result.latencySeconds,
+        series: result.samples.length,
+        services: services.length,
+        ...scope,
+      });
     }),
   );
   return { byService, queries };
@@ -98,7 +139,10 @@ export async function readTraffic(client: PrometheusClient, requests: readonly T
  * Sums the series that map to one service (several do in the istio preset, e.g. a route's and a
  * revision's Service). A non-finite value poisons the sum into NaN, which classify() calls unknown.
  */
-export function ratesByService(prepared: PreparedQuery, samples: readonly { labels: Record<string, string>; value: number }[]): Map<string, number> {
+export function ratesByService(
+  prepared: PreparedQuery,
+  samples: readonly { labels: Record<string, string>; value: number }[],
+): Map<string, number> {
   const rates = new Map<string, number>();
   for (const sample of samples) {
     const service = prepared.serviceOf(sample.labels);

@@ -2,11 +2,30 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { STATUS_LIMITS, canonicalJson, capStatus } from "../../../src/act/scheduleStatus.ts";
 
-const service = (i: number, message = "Stopped: outside all uptime windows") => ({ name: `svc-${String(i).padStart(5, "0")}`, state: "Stopped", reason: "Schedule", gpus: 1, confirmed: true, message });
-const ready = { type: "Ready", status: "True", reason: "Reconciled", message: "5000 services: 0 running, 5000 stopped", lastTransitionTime: "2026-12-01T00:00:00Z" };
+const service = (i: number, message = "Stopped: outside all uptime windows") => ({
+  name: `svc-${String(i).padStart(5, "0")}`,
+  state: "Stopped",
+  reason: "Schedule",
+  gpus: 1,
+  confirmed: true,
+  message,
+});
+const ready = {
+  type: "Ready",
+  status: "True",
+  reason: "Reconciled",
+  message: "5000 services: 0 running, 5000 stopped",
+  lastTransitionTime: "2026-12-01T00:00:00Z",
+};
 
 test("status size is capped: lists cut with a count of the rest, strings cut", () => {
-  const big = { conditions: [ready], services: Array.from({ length: 5000 }, (_, i) => service(i, "m".repeat(5000))), running: 0, stopped: 5000, gpusReclaimed: 5000 };
+  const big = {
+    conditions: [ready],
+    services: Array.from({ length: 5000 }, (_, i) => service(i, "m".repeat(5000))),
+    running: 0,
+    stopped: 5000,
+    gpusReclaimed: 5000,
+  };
   const capped = capStatus(big);
   const size = canonicalJson(capped).length;
   assert.ok(size <= STATUS_LIMITS.bytes, `${size} bytes`);

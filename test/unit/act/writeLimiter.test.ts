@@ -1,8 +1,8 @@
 // The shared write gate: token bucket, concurrency bound, priorities, drain.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { DrainTimeoutError, LimiterClosedError, WriteLimiter } from '../../../src/act/writeLimiter.ts';
-import { FakeTimers, flush } from '../sources/kube-fakes.ts';
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DrainTimeoutError, LimiterClosedError, WriteLimiter } from "../../../src/act/writeLimiter.ts";
+import { FakeTimers, flush } from "../sources/kube-fakes.ts";
 
 function deferred() {
   let resolve: () => void = () => {};
@@ -10,20 +10,23 @@ function deferred() {
   return { promise, resolve };
 }
 
-test('burst goes at once, then qps', async () => {
+test("burst goes at once, then qps", async () => {
   const timers = new FakeTimers();
   const limiter = new WriteLimiter({ qps: 10, burst: 3, concurrency: 100, timers });
   const startedAt: number[] = [];
   const all = Array.from({ length: 8 }, () => limiter.run(async () => void startedAt.push(timers.now())));
   await flush();
-  assert.equal(startedAt.length, 3, 'burst');
+  assert.equal(startedAt.length, 3, "burst");
   await timers.advance(1000);
   await Promise.all(all);
   const t0 = startedAt[0]!;
-  assert.deepEqual(startedAt.map((t) => t - t0), [0, 0, 0, 100, 200, 300, 400, 500]);
+  assert.deepEqual(
+    startedAt.map((t) => t - t0),
+    [0, 0, 0, 100, 200, 300, 400, 500],
+  );
 });
 
-test('concurrency bound', async () => {
+test("concurrency bound", async () => {
   const timers = new FakeTimers();
   const limiter = new WriteLimiter({ qps: 1000, burst: 1000, concurrency: 2, timers });
   const gates = Array.from({ length: 5 }, deferred);
@@ -45,37 +48,53 @@ test('concurrency bound', async () => {
   assert.equal(peak, 2);
 });
 
-test('high priority (patches) goes before low (events)', async () => {
+test("high priority (patches) goes before low (events)", async () => {
   const timers = new FakeTimers();
   const limiter = new WriteLimiter({ qps: 10, burst: 1, concurrency: 10, timers });
   const order: string[] = [];
   const p = [
-    limiter.run(async () => void order.push('first'), 'low'),
-    limiter.run(async () => void order.push('event'), 'low'),
-    limiter.run(async () => void order.push('patch'), 'high'),
+    limiter.run(async () => void order.push("first"), "low"),
+    limiter.run(async () => void order.push("event"), "low"),
+    limiter.run(async () => void order.push("patch"), "high"),
   ];
   await timers.advance(1000);
   await Promise.all(p);
-  assert.deepEqual(order, ['first', 'patch', 'event']);
+  assert.deepEqual(order, ["first", "patch", "event"]);
 });
 
-test('results and errors pass through', async () => {
+test("results and errors pass through", async () => {
   const limiter = new WriteLimiter({ timers: new FakeTimers() });
   assert.equal(await limiter.run(async () => 42), 42);
-  await assert.rejects(limiter.run(async () => { throw new Error('409'); }), /409/);
-  await assert.rejects(limiter.run(() => { throw new Error('sync'); }), /sync/);
+  await assert.rejects(
+    limiter.run(async () => {
+      throw new Error("409");
+    }),
+    /409/,
+  );
+  await assert.rejects(
+    limiter.run(() => {
+      throw new Error("sync");
+    }),
+    /sync/,
+  );
 });
 
-test('drain waits for queued and in-flight writes, then refuses new ones', async () => {
+test("drain waits for queued and in-flight writes, then refuses new ones", async () => {
   const timers = new FakeTimers();
   const limiter = new WriteLimiter({ qps: 10, burst: 1, concurrency: 1, timers });
   const g = deferred();
   let done = 0;
-  const a = limiter.run(async () => { await g.promise; done++; });
+  const a = limiter.run(async () => {
+    await g.promise;
+    done++;
+  });
   const b = limiter.run(async () => void done++);
   let drained = false;
   const d = limiter.drain().then(() => (drained = true));
-  await assert.rejects(limiter.run(async () => 1), LimiterClosedError);
+  await assert.rejects(
+    limiter.run(async () => 1),
+    LimiterClosedError,
+  );
   await flush();
   assert.equal(drained, false);
   g.resolve();
@@ -85,7 +104,7 @@ test('drain waits for queued and in-flight writes, then refuses new ones', async
   assert.equal(drained, true);
 });
 
-test('drain with a timeout', async () => {
+test("drain with a timeout", async () => {
   const timers = new FakeTimers();
   const limiter = new WriteLimiter({ timers });
   void limiter.run(() => new Promise(() => {}));

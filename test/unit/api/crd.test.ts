@@ -3,11 +3,25 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { buildCrd, CRD_FILE, renderCrd, structuralProblems, toStructural, type SchemaNode } from "../../../src/api/crd.ts";
-import { DAYS_PATTERN, DURATION_PATTERN, FROM_TIME_PATTERN, LOCAL_DATE_TIME_PATTERN, TO_TIME_PATTERN, CRON_PATTERN } from "../../../src/api/servingSchedule.ts";
+import {
+  DAYS_PATTERN,
+  DURATION_PATTERN,
+  FROM_TIME_PATTERN,
+  LOCAL_DATE_TIME_PATTERN,
+  TO_TIME_PATTERN,
+  CRON_PATTERN,
+} from "../../../src/api/servingSchedule.ts";
 
 const root = new URL("../../../", import.meta.url);
 
-type Version = { name: string; served: boolean; storage: boolean; schema: { openAPIV3Schema: SchemaNode }; subresources: unknown; additionalPrinterColumns: { name: string; jsonPath: string }[] };
+type Version = {
+  name: string;
+  served: boolean;
+  storage: boolean;
+  schema: { openAPIV3Schema: SchemaNode };
+  subresources: unknown;
+  additionalPrinterColumns: { name: string; jsonPath: string }[];
+};
 const crd = buildCrd() as { spec: { group: string; scope: string; names: Record<string, unknown>; versions: Version[] } };
 const version = crd.spec.versions[0] as Version;
 const schema = version.schema.openAPIV3Schema;
@@ -57,24 +71,32 @@ test("the schema is structural: every node typed, no anyOf/oneOf/allOf/not/$ref/
   assert.deepEqual(structuralProblems(schema), []);
   walk(schema, (n, where) => {
     assert.equal(typeof n.type, "string", `${where} has a type`);
-    for (const k of ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const"]) assert.ok(!(k in n), `${where} has no ${k}`);
+    for (const k of ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "propertyNames", "const"])
+      assert.ok(!(k in n), `${where} has no ${k}`);
     assert.ok(!(n.additionalProperties !== undefined && n.properties !== undefined), `${where}: additionalProperties beside properties`);
     assert.notEqual(n.additionalProperties, false, `${where}: additionalProperties: false`);
   });
 });
 
 test("structuralProblems catches what is not structural", () => {
-  assert.deepEqual(structuralProblems({ type: "object", properties: { a: { anyOf: [{ type: "string" }, { type: "number" }] } } }), ["$.a: has anyOf", "$.a: no type"]);
-  assert.deepEqual(structuralProblems({ type: "object", properties: { a: { type: "string" } }, additionalProperties: { type: "string" } }), [
-    "$: additionalProperties together with properties",
+  assert.deepEqual(structuralProblems({ type: "object", properties: { a: { anyOf: [{ type: "string" }, { type: "number" }] } } }), [
+    "$.a: has anyOf",
+    "$.a: no type",
   ]);
+  assert.deepEqual(
+    structuralProblems({ type: "object", properties: { a: { type: "string" } }, additionalProperties: { type: "string" } }),
+    ["$: additionalProperties together with properties"],
+  );
   assert.deepEqual(structuralProblems({ type: "array" }), ["$: array without items"]);
   assert.deepEqual(structuralProblems({ type: "object", properties: { a: { type: "string", if: {} } } }), ["$.a: unknown keyword if"]);
   assert.deepEqual(structuralProblems({ type: "object", properties: { l: { type: "array" } } }), ["$.l: array without items"]);
 });
 
 test("the converter refuses what it cannot make structural", () => {
-  assert.throws(() => toStructural({ type: "object", properties: { a: { anyOf: [{ type: "string" }, { type: "number" }] } } }), /only unions of objects/);
+  assert.throws(
+    () => toStructural({ type: "object", properties: { a: { anyOf: [{ type: "string" }, { type: "number" }] } } }),
+    /only unions of objects/,
+  );
   assert.throws(() => toStructural({ type: "object", properties: { a: { type: "string", if: {} } } }), /keyword "if"/);
 });
 
@@ -100,14 +122,16 @@ test("every string a CEL rule reads has a maxLength and every list above one has
       for (const m of r.rule.matchAll(/self\.([A-Za-z]+)/g)) {
         const prop = (n.properties as Record<string, SchemaNode> | undefined)?.[m[1] as string];
         assert.ok(prop, `${where}: rule reads unknown field ${m[1]}`);
-        if (prop.type === "string" && !Array.isArray(prop.enum)) assert.equal(typeof prop.maxLength, "number", `${where}.${m[1]} needs maxLength`);
+        if (prop.type === "string" && !Array.isArray(prop.enum))
+          assert.equal(typeof prop.maxLength, "number", `${where}.${m[1]} needs maxLength`);
         if (prop.type === "array") assert.equal(typeof prop.maxItems, "number", `${where}.${m[1]} needs maxItems`);
       }
     }
   });
   // lists holding objects with rules are bounded
   walk(schema, (n, where) => {
-    if (n.type === "array" && (n.items as SchemaNode)["x-kubernetes-validations"]) assert.equal(typeof n.maxItems, "number", `${where} needs maxItems`);
+    if (n.type === "array" && (n.items as SchemaNode)["x-kubernetes-validations"])
+      assert.equal(typeof n.maxItems, "number", `${where} needs maxItems`);
   });
 });
 
@@ -134,7 +158,8 @@ test("patterns use only syntax that RE2 (Go regexp, the apiserver's) also accept
     if (typeof n.pattern === "string") patterns.push(n.pattern);
   });
   assert.ok(patterns.length >= 6);
-  for (const p of [DAYS_PATTERN, DURATION_PATTERN, FROM_TIME_PATTERN, TO_TIME_PATTERN, LOCAL_DATE_TIME_PATTERN, CRON_PATTERN]) assert.ok(patterns.includes(p));
+  for (const p of [DAYS_PATTERN, DURATION_PATTERN, FROM_TIME_PATTERN, TO_TIME_PATTERN, LOCAL_DATE_TIME_PATTERN, CRON_PATTERN])
+    assert.ok(patterns.includes(p));
   for (const p of patterns) {
     // no lookaround, no backreferences, no possessive or atomic groups, no named groups in JS-only syntax
     assert.doesNotMatch(p, /\(\?[=!<]|\(\?>|\\[1-9]|\\k<|[*+?}]\+/, p);
@@ -146,7 +171,17 @@ test("the field table in docs/servingschedule-reference.md is the generated one 
   const { REFERENCE_FILE, withFieldTable, fieldTable } = await import("../../../src/api/reference.ts");
   const doc = readFileSync(new URL(REFERENCE_FILE, root), "utf8");
   assert.equal(doc, withFieldTable(doc), `${REFERENCE_FILE} is out of date: run npm run generate:crd`);
-  for (const field of ["selector.matchLabels", "timeZone", "uptime[].days", "uptime[].cron.start", "exceptions[].reason", "warmup", "idle.after", "suspend", "dryRun"]) {
+  for (const field of [
+    "selector.matchLabels",
+    "timeZone",
+    "uptime[].days",
+    "uptime[].cron.start",
+    "exceptions[].reason",
+    "warmup",
+    "idle.after",
+    "suspend",
+    "dryRun",
+  ]) {
     assert.ok(fieldTable().includes(`| \`${field}\` |`), field);
   }
 });

@@ -6,7 +6,12 @@ import assert from "node:assert/strict";
 import { validateServingSchedule } from "../../../src/api/validate.ts";
 
 function problems(spec: Record<string, unknown>): string[] {
-  const r = validateServingSchedule({ apiVersion: "reclaimer.dev/v1alpha1", kind: "ServingSchedule", metadata: { name: "s", namespace: "ns" }, spec });
+  const r = validateServingSchedule({
+    apiVersion: "reclaimer.dev/v1alpha1",
+    kind: "ServingSchedule",
+    metadata: { name: "s", namespace: "ns" },
+    spec,
+  });
   return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
 }
 

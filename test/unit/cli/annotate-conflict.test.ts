@@ -16,7 +16,11 @@ function fakeCluster(opts: { meddle?: (attempt: number, isvc: { annotations: Rec
   const annotations: Record<string, string> = {};
   let reads = 0;
   const patches: { rv: string | undefined; annotations: Record<string, string | null> }[] = [];
-  const object = (): InferenceService => parseInferenceService({ metadata: { name: "llama", namespace: "ml", resourceVersion: String(rv), annotations: { ...annotations } }, spec: {} });
+  const object = (): InferenceService =>
+    parseInferenceService({
+      metadata: { name: "llama", namespace: "ml", resourceVersion: String(rv), annotations: { ...annotations } },
+      spec: {},
+    });
   const client: ClusterClient = {
     defaultNamespace: "default",
     server: "https://fake",
@@ -47,7 +51,11 @@ test("wake: a stop a person sets between read and write makes wake read and deci
   const c = fakeCluster({ meddle: (attempt, o) => (attempt === 1 ? ((o.annotations[STOP] = "true"), true) : false) });
   const e = await annotateService(c.client, { namespace: "ml", name: "llama" }, NOW, (ev) => wakePatch(ev, NOW, 3_600_000));
   assert.equal(c.reads(), 2);
-  assert.deepEqual(c.patches.map((p) => p.rv), ["1", "2"], "every patch carries the version it was decided on");
+  assert.deepEqual(
+    c.patches.map((p) => p.rv),
+    ["1", "2"],
+    "every patch carries the version it was decided on",
+  );
   // decided again on the fresh object: it is stopped now and no schedule governs, so wake starts it
   assert.equal(c.patches[1]?.annotations[STOP], "false");
   assert.equal(c.annotations[STOP], "false");
@@ -59,7 +67,8 @@ test("sleep: a service changed on every attempt fails with a clear message after
   const c = fakeCluster({ meddle: () => true });
   await assert.rejects(
     annotateService(c.client, { namespace: "ml", name: "llama" }, NOW, (ev) => sleepPatch(ev, NOW)),
-    (err: unknown) => err instanceof CommandError && /ml\/llama: not changed: it was modified by someone else 4 times while deciding/.test(err.message),
+    (err: unknown) =>
+      err instanceof CommandError && /ml\/llama: not changed: it was modified by someone else 4 times while deciding/.test(err.message),
   );
   assert.equal(c.patches.length, 4);
   assert.deepEqual(c.annotations, {});

@@ -46,11 +46,31 @@ test("kubeconfig and connection problems: one line, exit 1", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cli-kc-"));
   try {
     const kc = join(dir, "kubeconfig");
-    writeFileSync(kc, ["apiVersion: v1", "kind: Config", "clusters:", "- name: c", "  cluster: {server: \"https://127.0.0.1:59997\"}", "users:", "- name: u", "  user: {token: abc}", "contexts:", "- name: ctx", "  context: {cluster: c, user: u, namespace: team}", "current-context: ctx", ""].join("\n"));
+    writeFileSync(
+      kc,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: c",
+        '  cluster: {server: "https://127.0.0.1:59997"}',
+        "users:",
+        "- name: u",
+        "  user: {token: abc}",
+        "contexts:",
+        "- name: ctx",
+        "  context: {cluster: c, user: u, namespace: team}",
+        "current-context: ctx",
+        "",
+      ].join("\n"),
+    );
     const cases: [string[], RegExp][] = [
       [["status", "--kubeconfig", join(dir, "missing")], /^kserve-reclaimer status: kubeconfig file .*missing does not exist\n$/],
       [["wake", "ml/x", "--kubeconfig", kc, "--context", "other"], /^kserve-reclaimer wake: context other not found in kubeconfig\n$/],
-      [["sleep", "x", "--kubeconfig", kc], /^kserve-reclaimer sleep: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:59997: connect ECONNREFUSED 127\.0\.0\.1:59997\n$/],
+      [
+        ["sleep", "x", "--kubeconfig", kc],
+        /^kserve-reclaimer sleep: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:59997: connect ECONNREFUSED 127\.0\.0\.1:59997\n$/,
+      ],
       [["plan", "--cluster", "--kubeconfig", kc], /^kserve-reclaimer plan: cannot reach the Kubernetes API/],
       [["status", "-A", "--kubeconfig", kc], /^kserve-reclaimer status: cannot reach the Kubernetes API/],
     ];

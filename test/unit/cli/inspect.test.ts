@@ -41,17 +41,37 @@ function schedule(name: string, spec: Record<string, unknown>, created = "2026-0
   return { metadata: { name, namespace: "ml", creationTimestamp: created }, spec, ...(status === undefined ? {} : { status }) };
 }
 const office = (over: Record<string, unknown> = {}) =>
-  schedule("office", { timeZone: "UTC", selector: { matchLabels: { team: "ml" } }, uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }], ...over });
+  schedule("office", {
+    timeZone: "UTC",
+    selector: { matchLabels: { team: "ml" } },
+    uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }],
+    ...over,
+  });
 
-function isvc(annotations: Record<string, string> = {}, opts: { labels?: Record<string, string>; name?: string; stopped?: boolean } = {}): InferenceService {
+function isvc(
+  annotations: Record<string, string> = {},
+  opts: { labels?: Record<string, string>; name?: string; stopped?: boolean } = {},
+): InferenceService {
   const stopped = opts.stopped ?? (annotations[STOP] ?? "").toLowerCase() === "true";
   return parseInferenceService({
-    metadata: { name: opts.name ?? "llama", namespace: "ml", labels: opts.labels ?? { team: "ml" }, annotations, creationTimestamp: "2026-11-01T00:00:00Z" },
+    metadata: {
+      name: opts.name ?? "llama",
+      namespace: "ml",
+      labels: opts.labels ?? { team: "ml" },
+      annotations,
+      creationTimestamp: "2026-11-01T00:00:00Z",
+    },
     spec: { predictor: { minReplicas: 1, containers: [{ name: "c", resources: { limits: { "nvidia.com/gpu": "2" } } }] } },
     status: {
       conditions: stopped
-        ? [{ type: "Ready", status: "False", reason: "Stopped", lastTransitionTime: "2026-12-01T07:00:00Z" }, { type: "Stopped", status: "True", lastTransitionTime: "2026-12-01T07:00:00Z" }]
-        : [{ type: "Ready", status: "True", lastTransitionTime: "2026-12-01T08:01:00Z" }, { type: "Stopped", status: "False", lastTransitionTime: "2026-12-01T08:01:00Z" }],
+        ? [
+            { type: "Ready", status: "False", reason: "Stopped", lastTransitionTime: "2026-12-01T07:00:00Z" },
+            { type: "Stopped", status: "True", lastTransitionTime: "2026-12-01T07:00:00Z" },
+          ]
+        : [
+            { type: "Ready", status: "True", lastTransitionTime: "2026-12-01T08:01:00Z" },
+            { type: "Stopped", status: "False", lastTransitionTime: "2026-12-01T08:01:00Z" },
+          ],
     },
   });
 }
@@ -69,7 +89,8 @@ function patched(obj: InferenceService, patch: Record<string, string | null>, st
 test("parseTarget: ns/name, name in the default namespace, bad forms are usage errors", () => {
   assert.deepEqual(parseTarget("ml/llama", "default", "wake"), { namespace: "ml", name: "llama" });
   assert.deepEqual(parseTarget("llama", "team", "wake"), { namespace: "team", name: "llama" });
-  for (const bad of ["a/b/c", "/x", "x/", "Ml/llama", "", undefined]) assert.throws(() => parseTarget(bad, "d", "wake"), UsageError, String(bad));
+  for (const bad of ["a/b/c", "/x", "x/", "Ml/llama", "", undefined])
+    assert.throws(() => parseTarget(bad, "d", "wake"), UsageError, String(bad));
 });
 
 test("parseFor: Go durations, positive", () => {
@@ -89,13 +110,18 @@ test("compileEntry: valid schedules compile; an invalid one carries the validato
 
 test("governingOf: the oldest matching valid schedule governs; the others are overruled; invalid ones never govern", () => {
   const entries = [
-    compileEntry(schedule("newer", { timeZone: "UTC", selector: {}, uptime: [{ days: "*", from: "00:00", to: "24:00" }] }, "2026-06-01T00:00:00Z")),
+    compileEntry(
+      schedule("newer", { timeZone: "UTC", selector: {}, uptime: [{ days: "*", from: "00:00", to: "24:00" }] }, "2026-06-01T00:00:00Z"),
+    ),
     compileEntry(office()),
     compileEntry(schedule("broken", { timeZone: "Nowhere/Land", selector: {}, uptime: [] }, "2025-01-01T00:00:00Z")),
   ];
   const { governing, overruled } = governingOf(entries, isvc());
   assert.equal(governing?.key, "ml/office");
-  assert.deepEqual(overruled.map((o) => o.key), ["ml/newer"]);
+  assert.deepEqual(
+    overruled.map((o) => o.key),
+    ["ml/newer"],
+  );
   assert.equal(governingOf(entries, isvc({}, { labels: { team: "other" } })).governing?.key, "ml/newer");
 });
 
@@ -104,7 +130,14 @@ test("evaluate: what the daemon decides now (outside the window a running servic
   assert.equal(e.governing?.key, "ml/office");
   assert.equal(e.decision.action, "stop");
   assert.equal(e.facts.gpus, 2);
-  assert.deepEqual(e.upcoming.map((t) => [rfc3339(t.at), t.state]), [["2026-12-02T08:00:00Z", "Running"], ["2026-12-02T20:00:00Z", "Stopped"], ["2026-12-03T08:00:00Z", "Running"]]);
+  assert.deepEqual(
+    e.upcoming.map((t) => [rfc3339(t.at), t.state]),
+    [
+      ["2026-12-02T08:00:00Z", "Running"],
+      ["2026-12-02T20:00:00Z", "Stopped"],
+      ["2026-12-03T08:00:00Z", "Running"],
+    ],
+  );
   const inside = evaluate(isvc(), [compileEntry(office())], TUE_1000);
   assert.equal(inside.decision.action, "none");
   assert.equal(inside.decision.desired, "Running");
@@ -116,7 +149,13 @@ test("sleep: the patch is taken by decide() as the daemon's own stop: it stays s
   const patch = sleepPatch(e, TUE_1000);
   assert.equal(patch[STOP], "true");
   assert.equal(patch[KEEP_RUNNING_UNTIL], null);
-  assert.deepEqual(JSON.parse(patch[STATE] as string), { v: 1, action: "stop", reason: "Sleep", schedule: "ml/office", at: "2026-12-01T10:00:00.000Z" });
+  assert.deepEqual(JSON.parse(patch[STATE] as string), {
+    v: 1,
+    action: "stop",
+    reason: "Sleep",
+    schedule: "ml/office",
+    at: "2026-12-01T10:00:00.000Z",
+  });
   const after = patched(isvc({ [KEEP_RUNNING_UNTIL]: "2026-12-01T12:00:00Z" }), patch, true);
   assert.equal(after.metadata.annotations?.[KEEP_RUNNING_UNTIL], undefined);
   // a minute later, and at the schedule's own stop at 20:00: nothing to do, not a person's stop
@@ -132,10 +171,13 @@ test("sleep: the patch is taken by decide() as the daemon's own stop: it stays s
   const first = entries[0];
   assert.ok(first?.ok);
   assert.equal(nextRunning(first.compiled, TUE_1000)?.at, WED_0800);
-  assert.match(sleepMessage(e, TUE_1000).join("\n"), /starts it again at its next Running transition: 2026-12-02T08:00:00Z \(Wed 2026-12-02 08:00 \+00:00 UTC, in 22h\)/);
+  assert.match(
+    sleepMessage(e, TUE_1000).join("\n"),
+    /starts it again at its next Running transition: 2026-12-02T08:00:00Z \(Wed 2026-12-02 08:00 \+00:00 UTC, in 22h\)/,
+  );
 });
 
-test("sleep without a schedule: record with schedule \"\"; message says it stays stopped", () => {
+test('sleep without a schedule: record with schedule ""; message says it stays stopped', () => {
   const e = evaluate(isvc({}, { labels: {} }), [compileEntry(office())], TUE_1000);
   assert.equal(e.governing, undefined);
   assert.equal(JSON.parse(sleepPatch(e, TUE_1000)[STATE] as string).schedule, "");
@@ -144,7 +186,10 @@ test("sleep without a schedule: record with schedule \"\"; message says it stays
 
 test("wake: keep-running-until only; decide() then starts a stopped service and never stops it before then", () => {
   const entries = [compileEntry(office())];
-  const sleeping = isvc({ [STOP]: "true", [STATE]: JSON.stringify({ v: 1, action: "stop", reason: "Schedule", schedule: "ml/office", at: "2026-12-01T20:00:00Z" }) });
+  const sleeping = isvc({
+    [STOP]: "true",
+    [STATE]: JSON.stringify({ v: 1, action: "stop", reason: "Schedule", schedule: "ml/office", at: "2026-12-01T20:00:00Z" }),
+  });
   const e = evaluate(sleeping, entries, TUE_2200);
   const patch = wakePatch(e, TUE_2200, 2 * 3_600_000);
   assert.deepEqual(patch, { [KEEP_RUNNING_UNTIL]: "2026-12-02T00:00:00Z" });
@@ -152,11 +197,18 @@ test("wake: keep-running-until only; decide() then starts a stopped service and 
   const d = evaluate(woken, entries, TUE_2200 + 1000).decision;
   assert.equal(d.action, "start");
   assert.equal(d.reason, "KeepRunningUntil");
-  assert.match(wakeMessage(e, TUE_2200, 7_200_000).join("\n"), /set to 2026-12-02T00:00:00Z .*\n  it is stopped now: the daemon starts it/);
+  assert.match(
+    wakeMessage(e, TUE_2200, 7_200_000).join("\n"),
+    /set to 2026-12-02T00:00:00Z .*\n {2}it is stopped now: the daemon starts it/,
+  );
   // a person's stop is overridden by wake too (rule 2 before rule 3)
   const manual = isvc({ [STOP]: "true" });
   assert.equal(evaluate(manual, entries, TUE_1000).decision.reason, "ManualStop");
-  assert.equal(evaluate(patched(manual, wakePatch(evaluate(manual, entries, TUE_1000), TUE_1000, 3_600_000), true), entries, TUE_1000 + 1).decision.action, "start");
+  assert.equal(
+    evaluate(patched(manual, wakePatch(evaluate(manual, entries, TUE_1000), TUE_1000, 3_600_000), true), entries, TUE_1000 + 1).decision
+      .action,
+    "start",
+  );
 });
 
 test("wake without a schedule starts a stopped service directly; excluded and ModelMesh services are refused", () => {
@@ -165,12 +217,24 @@ test("wake without a schedule starts a stopped service directly; excluded and Mo
   assert.match(wakeMessage(unselected, TUE_1000, 3_600_000).join("\n"), /started it directly/);
   assert.equal(handsOff(unselected), undefined);
   assert.match(handsOff(evaluate(isvc({ [EXCLUDE]: "true" }), [compileEntry(office())], TUE_1000)) ?? "", /leaves it alone/);
-  assert.match(handsOff(evaluate(isvc({ "serving.kserve.io/deploymentMode": "ModelMesh" }), [compileEntry(office())], TUE_1000)) ?? "", /ModelMesh/);
+  assert.match(
+    handsOff(evaluate(isvc({ "serving.kserve.io/deploymentMode": "ModelMesh" }), [compileEntry(office())], TUE_1000)) ?? "",
+    /ModelMesh/,
+  );
 });
 
 test("status ns/name: detail view and JSON", () => {
-  const entries = [compileEntry(office({ idle: { after: "30m", threshold: 0 } })), compileEntry(schedule("late", { timeZone: "UTC", selector: {}, uptime: [{ days: "*", from: "00:00", to: "24:00" }] }, "2026-06-01T00:00:00Z"))];
-  const obj = isvc({ [STOP]: "true", [STATE]: JSON.stringify({ v: 1, action: "stop", reason: "Idle", schedule: "ml/office", at: "2026-12-01T09:00:00Z" }), [KEEP_RUNNING_UNTIL]: "2026-12-01T09:30:00Z" });
+  const entries = [
+    compileEntry(office({ idle: { after: "30m", threshold: 0 } })),
+    compileEntry(
+      schedule("late", { timeZone: "UTC", selector: {}, uptime: [{ days: "*", from: "00:00", to: "24:00" }] }, "2026-06-01T00:00:00Z"),
+    ),
+  ];
+  const obj = isvc({
+    [STOP]: "true",
+    [STATE]: JSON.stringify({ v: 1, action: "stop", reason: "Idle", schedule: "ml/office", at: "2026-12-01T09:00:00Z" }),
+    [KEEP_RUNNING_UNTIL]: "2026-12-01T09:30:00Z",
+  });
   const e = evaluate(obj, entries, TUE_1000);
   const text = renderServiceDetail(e, obj, TUE_1000, "no --prometheus-url given");
   for (const want of [
@@ -182,10 +246,11 @@ test("status ns/name: detail view and JSON", () => {
     /keep-running-until +2026-12-01T09:30:00Z \(expired 30m ago\)/,
     /Stopped=True/,
     /^GPUs: +2$/m,
-    /Daemon would now:\n  nothing: Stopped, reason Idle/,
+    /Daemon would now:\n {2}nothing: Stopped, reason Idle/,
     /idle rule not evaluated: no --prometheus-url given/,
-    /Next transitions of ml\/office:\n  Tue 2026-12-01 20:00 \+00:00  Stopped/,
-  ]) assert.match(text, want);
+    /Next transitions of ml\/office:\n {2}Tue 2026-12-01 20:00 \+00:00 {2}Stopped/,
+  ])
+    assert.match(text, want);
   const j = serviceDetailJson(e, obj, "no --prometheus-url given");
   assert.equal(j.schedule?.name, "ml/office");
   assert.deepEqual(j.schedule?.overruled, ["ml/late"]);
@@ -204,9 +269,20 @@ test("status ns/name: detail view and JSON", () => {
 
 test("status: overview from the daemon's status, live annotations, not-selected services; fallback without status", () => {
   const status = {
-    conditions: [{ type: "Ready", status: "True", reason: "Reconciled", message: "2 services", lastTransitionTime: "2026-12-01T08:00:00Z" }],
+    conditions: [
+      { type: "Ready", status: "True", reason: "Reconciled", message: "2 services", lastTransitionTime: "2026-12-01T08:00:00Z" },
+    ],
     services: [
-      { name: "llama", state: "Stopped", reason: "Idle", since: "2026-12-01T09:00:00Z", nextTransition: "2026-12-01T20:00:00Z", gpus: 2, confirmed: true, message: "idle" },
+      {
+        name: "llama",
+        state: "Stopped",
+        reason: "Idle",
+        since: "2026-12-01T09:00:00Z",
+        nextTransition: "2026-12-01T20:00:00Z",
+        gpus: 2,
+        confirmed: true,
+        message: "idle",
+      },
       { name: "gone", state: "Running", reason: "Schedule", gpus: 1, confirmed: false },
     ],
     running: 1,
@@ -215,8 +291,21 @@ test("status: overview from the daemon's status, live annotations, not-selected 
     gpuHoursReclaimed: 1.5,
   };
   const entries = [
-    compileEntry(schedule("office", { timeZone: "UTC", selector: { matchLabels: { team: "ml" } }, uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }] }, "2026-01-01T00:00:00Z", status)),
-    compileEntry(schedule("fresh", { timeZone: "UTC", selector: { matchLabels: { team: "cv" } }, uptime: [{ days: "*", from: "08:00", to: "09:00" }] })),
+    compileEntry(
+      schedule(
+        "office",
+        { timeZone: "UTC", selector: { matchLabels: { team: "ml" } }, uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }] },
+        "2026-01-01T00:00:00Z",
+        status,
+      ),
+    ),
+    compileEntry(
+      schedule("fresh", {
+        timeZone: "UTC",
+        selector: { matchLabels: { team: "cv" } },
+        uptime: [{ days: "*", from: "08:00", to: "09:00" }],
+      }),
+    ),
   ];
   const services = [
     isvc({ [STOP]: "true", [STATE]: "{}" }),
@@ -224,26 +313,38 @@ test("status: overview from the daemon's status, live annotations, not-selected 
     isvc({ [STOP]: "true" }, { name: "orphan", labels: {} }),
   ];
   const o = overview(entries, services, TUE_1000);
-  assert.deepEqual(o.schedules.map((s) => s.name), ["ml/fresh", "ml/office"]);
+  assert.deepEqual(
+    o.schedules.map((s) => s.name),
+    ["ml/fresh", "ml/office"],
+  );
   const off = o.schedules[1]!;
   assert.equal(off.reported, true);
   assert.equal(off.nextTransition, "2026-12-01T20:00:00Z");
-  assert.deepEqual(off.services.map((r) => [r.name, r.state, r.reason, r.gpus, r.live?.stop ?? null]), [["llama", "Stopped", "Idle", 2, "true"], ["gone", "Running", "Schedule", 1, null]]);
+  assert.deepEqual(
+    off.services.map((r) => [r.name, r.state, r.reason, r.gpus, r.live?.stop ?? null]),
+    [
+      ["llama", "Stopped", "Idle", 2, "true"],
+      ["gone", "Running", "Schedule", 1, null],
+    ],
+  );
   assert.equal(off.services[1]!.live, null);
   const fresh = o.schedules[0]!;
   assert.equal(fresh.reported, false);
-  assert.deepEqual(fresh.services.map((r) => [r.name, r.state, r.reason, r.gpus]), [["resnet", "Running", "-", 2]]);
+  assert.deepEqual(
+    fresh.services.map((r) => [r.name, r.state, r.reason, r.gpus]),
+    [["resnet", "Running", "-", 2]],
+  );
   assert.deepEqual(o.notSelected, ["ml/orphan"]);
   const text = renderOverview(o, entries, TUE_1000);
-  assert.match(text, /^ml\/office \(UTC\)  Ready=True$/m);
+  assert.match(text, /^ml\/office \(UTC\) {2}Ready=True$/m);
   assert.match(text, /next: Stopped at 2026-12-01T20:00:00Z \(Tue 2026-12-01 20:00 \+00:00 UTC, in 10h\)/);
   assert.match(text, /1 running, 1 stopped, 2 GPUs reclaimed now, 1\.5 GPU-hours reclaimed/);
   assert.match(text, /SERVICE +STATE +REASON +SINCE +NEXT +GPUS +CONFIRMED +ANNOTATIONS/);
   assert.match(text, /llama +Stopped +Idle +1h +10h +2 +yes +-/);
   assert.match(text, /gone +Running +Schedule +- +- +1 +no +\(deleted\)/);
-  assert.match(text, /ml\/fresh \(UTC\)  no status yet: is the daemon running/);
+  assert.match(text, /ml\/fresh \(UTC\) {2}no status yet: is the daemon running/);
   assert.match(text, /resnet +Running +- +- +- +2 +- +keep-running 2h/);
-  assert.match(text, /Not selected by any valid ServingSchedule \(the daemon leaves them alone\):\n  ml\/orphan/);
+  assert.match(text, /Not selected by any valid ServingSchedule \(the daemon leaves them alone\):\n {2}ml\/orphan/);
   assert.equal(renderOverview({ schedules: [], notSelected: [] }, [], TUE_1000), "no ServingSchedule found\n");
 });
 
@@ -254,7 +355,13 @@ test("time and table helpers", () => {
   assert.equal(relative(TUE_1000 + 60_000, TUE_1000), "in 1m");
   assert.equal(relative(TUE_1000 - 40_000, TUE_1000), "40s ago");
   assert.equal(rfc3339(TUE_1000 + 999), "2026-12-01T10:00:00Z");
-  assert.deepEqual(columns([["a", "bb", "c"], ["ccc", "d", "e"]]), ["a    bb  c", "ccc  d   e"]);
+  assert.deepEqual(
+    columns([
+      ["a", "bb", "c"],
+      ["ccc", "d", "e"],
+    ]),
+    ["a    bb  c", "ccc  d   e"],
+  );
   const entries = [compileEntry(office())];
   const first = entries[0];
   assert.ok(first?.ok);
@@ -263,13 +370,39 @@ test("time and table helpers", () => {
 
 test("describeFailure: one line for each kind of failure", () => {
   const server = "https://k:6443";
-  assert.equal(describeFailure("InferenceService ml/x", server, { code: 404, body: JSON.stringify({ reason: "NotFound", message: 'inferenceservices.serving.kserve.io "x" not found' }) }), "InferenceService ml/x not found");
+  assert.equal(
+    describeFailure("InferenceService ml/x", server, {
+      code: 404,
+      body: JSON.stringify({ reason: "NotFound", message: 'inferenceservices.serving.kserve.io "x" not found' }),
+    }),
+    "InferenceService ml/x not found",
+  );
   assert.match(describeFailure("ServingSchedules", server, { code: 404, body: "404 page not found", message: "HTTP-Code: 404" }), /.*/);
-  assert.match(describeFailure("ServingSchedules in namespace ml", server, { code: 404, body: JSON.stringify({ reason: "NotFound", message: "the server could not find the requested resource" }) }), /is the CRD installed\?/);
-  assert.equal(describeFailure("x", server, { code: 403, body: JSON.stringify({ reason: "Forbidden", message: 'inferenceservices.serving.kserve.io "x" is forbidden: User "bob" cannot patch' }) }), 'forbidden: inferenceservices.serving.kserve.io "x" is forbidden: User "bob" cannot patch');
+  assert.match(
+    describeFailure("ServingSchedules in namespace ml", server, {
+      code: 404,
+      body: JSON.stringify({ reason: "NotFound", message: "the server could not find the requested resource" }),
+    }),
+    /is the CRD installed\?/,
+  );
+  assert.equal(
+    describeFailure("x", server, {
+      code: 403,
+      body: JSON.stringify({
+        reason: "Forbidden",
+        message: 'inferenceservices.serving.kserve.io "x" is forbidden: User "bob" cannot patch',
+      }),
+    }),
+    'forbidden: inferenceservices.serving.kserve.io "x" is forbidden: User "bob" cannot patch',
+  );
   assert.match(describeFailure("x", server, { code: 401 }), /not authenticated to https:\/\/k:6443/);
-  const network = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" }) });
-  assert.equal(describeFailure("x", server, network), "cannot reach the Kubernetes API at https://k:6443: connect ECONNREFUSED 127.0.0.1:6443");
+  const network = Object.assign(new TypeError("fetch failed"), {
+    cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" }),
+  });
+  assert.equal(
+    describeFailure("x", server, network),
+    "cannot reach the Kubernetes API at https://k:6443: connect ECONNREFUSED 127.0.0.1:6443",
+  );
   assert.match(describeFailure("x", server, { timeout: true }), /no answer within 30s/);
   assert.doesNotMatch(describeFailure("x", server, { code: 500, body: "line one\nline two" }), /\n/);
 });

@@ -32,7 +32,10 @@ async function planJson(...args: string[]): Promise<PlanJson> {
 const example = (name: string) => new URL(`schedules/${name}`, ROOT).pathname;
 
 function spec(yamlSpec: string): ServingScheduleSpec {
-  const r = parseManifests(`apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: t, namespace: ns}\nspec:\n${yamlSpec}`, "t.yaml");
+  const r = parseManifests(
+    `apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: t, namespace: ns}\nspec:\n${yamlSpec}`,
+    "t.yaml",
+  );
   assert.deepEqual(r.problems, []);
   return (r.schedules[0] as { schedule: { spec: ServingScheduleSpec } }).schedule.spec;
 }
@@ -83,10 +86,26 @@ test("plan: --from defaults to now (the clock read by the shell), the interval t
 });
 
 test("plan: --from and --until with an offset are instants; without, local time of each schedule", async () => {
-  const a = await planJson("-f", example("office-hours.yaml"), "--from", "2026-12-01T06:45:00Z", "--until", "2026-12-01T06:45:00Z".replace("06:45", "19:00"));
+  const a = await planJson(
+    "-f",
+    example("office-hours.yaml"),
+    "--from",
+    "2026-12-01T06:45:00Z",
+    "--until",
+    "2026-12-01T06:45:00Z".replace("06:45", "19:00"),
+  );
   assert.deepEqual(a.schedules[0]?.initial, { state: "Running", reason: "Warmup" }); // 07:45 Berlin: the change at --from is the initial state
   assert.deepEqual(a.schedules[0]?.transitions, [{ at: "2026-12-01T20:00:00.000+01:00", state: "Stopped", reason: "Schedule" }]); // (from, until]
-  const b = await planJson("-f", example("nights-off.yaml"), "-f", example("office-hours.yaml"), "--from", "2026-12-01T06:00", "--until", "2026-12-01T06:00:01");
+  const b = await planJson(
+    "-f",
+    example("nights-off.yaml"),
+    "-f",
+    example("office-hours.yaml"),
+    "--from",
+    "2026-12-01T06:00",
+    "--until",
+    "2026-12-01T06:00:01",
+  );
   assert.deepEqual(
     b.schedules.map((s) => [s.name, s.initial.state]),
     [
@@ -128,13 +147,19 @@ test("parseTimeArg", () => {
   assert.deepEqual(parseTimeArg("2026-12-01T08:30:00Z"), { kind: "instant", ms: Date.UTC(2026, 11, 1, 8, 30) });
   assert.deepEqual(parseTimeArg("2026-12-01T08:30+05:30"), { kind: "instant", ms: Date.UTC(2026, 11, 1, 3, 0) });
   assert.deepEqual(parseTimeArg("2026-12-01T08:30:00.000-0500"), { kind: "instant", ms: Date.UTC(2026, 11, 1, 13, 30) });
-  for (const bad of ["2026-13-01", "2026-02-29", "2026-12-01T24:00", "tomorrow", "2026-12-01T08", ""]) assert.equal(parseTimeArg(bad), undefined, bad);
+  for (const bad of ["2026-13-01", "2026-02-29", "2026-12-01T24:00", "tomorrow", "2026-12-01T08", ""])
+    assert.equal(parseTimeArg(bad), undefined, bad);
 });
 
 test("plan: a local --from in a DST gap moves forward like every local time (02:30 -> 03:30)", async () => {
   const j = await planJson("-f", example("office-hours.yaml"), "--from", "2027-03-28T02:30", "--days", "2");
   assert.equal(j.schedules[0]?.transitions[0]?.at, "2027-03-29T07:45:00.000+02:00");
-  const p = planSchedule("x/y", spec("  timeZone: Europe/Berlin\n"), { kind: "local", localMs: Date.UTC(2027, 2, 28, 2, 30) }, { kind: "days", days: 1 });
+  const p = planSchedule(
+    "x/y",
+    spec("  timeZone: Europe/Berlin\n"),
+    { kind: "local", localMs: Date.UTC(2027, 2, 28, 2, 30) },
+    { kind: "days", days: 1 },
+  );
   assert.equal(p.from, Date.parse("2027-03-28T03:30:00+02:00"));
   assert.equal(p.until, Date.parse("2027-03-29T03:30:00+02:00")); // one calendar day after the resolved start
 });
@@ -145,7 +170,9 @@ test("plan: a local --from in a DST gap moves forward like every local time (02:
 test("plan table: transitions in local time with weekday and offset, then the week view", () => {
   const p = planSchedule(
     "ml-team/office-hours",
-    spec('  timeZone: Europe/Berlin\n  uptime: [{days: Mon-Fri, from: "08:00", to: "20:00"}]\n  warmup: 15m\n  exceptions: [{from: 2026-12-04, to: 2026-12-05, state: Stopped, reason: Team day}]\n'),
+    spec(
+      '  timeZone: Europe/Berlin\n  uptime: [{days: Mon-Fri, from: "08:00", to: "20:00"}]\n  warmup: 15m\n  exceptions: [{from: 2026-12-04, to: 2026-12-05, state: Stopped, reason: Team day}]\n',
+    ),
     { kind: "local", localMs: Date.UTC(2026, 11, 3) },
     { kind: "days", days: 2 },
     "office.yaml",
@@ -183,8 +210,13 @@ test("plan week view: the hour skipped at spring forward is blank, a window acro
 });
 
 test("plan table: seconds are shown when any instant has them", () => {
-  const p = planSchedule("a/b", spec('  uptime: [{days: "*", from: "08:00", to: "09:00"}]\n  warmup: 90s\n'), { kind: "instant", ms: Date.UTC(2026, 0, 1) }, { kind: "days", days: 1 });
-  assert.match(renderPlanTable([p]), /Thu 2026-01-01 07:58:30 \+00:00  Running  Warmup/);
+  const p = planSchedule(
+    "a/b",
+    spec('  uptime: [{days: "*", from: "08:00", to: "09:00"}]\n  warmup: 90s\n'),
+    { kind: "instant", ms: Date.UTC(2026, 0, 1) },
+    { kind: "days", days: 1 },
+  );
+  assert.match(renderPlanTable([p]), /Thu 2026-01-01 07:58:30 \+00:00 {2}Running {2}Warmup/);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -196,7 +228,12 @@ type Expected = { at: string; state: string; reason: string; detail?: string };
  * Transitions built with luxon, day by day, from local wall times: `rule` says what happens on a local
  * date. Only instants in (from, until] are kept. No example puts a change into a DST gap or overlap.
  */
-function byDay(zone: string, fromIso: string, untilIso: string, rule: (d: DateTime) => { time: string; plusDays?: number; state: string; reason: string }[]): Expected[] {
+function byDay(
+  zone: string,
+  fromIso: string,
+  untilIso: string,
+  rule: (d: DateTime) => { time: string; plusDays?: number; state: string; reason: string }[],
+): Expected[] {
   const from = DateTime.fromISO(fromIso, { zone });
   const until = DateTime.fromISO(untilIso, { zone });
   const out: { ms: number; e: Expected }[] = [];
@@ -214,10 +251,20 @@ const weekday = (d: DateTime) => d.weekday <= 5; // luxon: 1 = Monday
 
 /** Easter Sunday (anonymous Gregorian algorithm), independent of any calendar library. */
 function easter(y: number): DateTime {
-  const a = y % 19, b = Math.floor(y / 100), c = y % 100, d = Math.floor(b / 4), e = b % 4;
-  const f = Math.floor((b + 8) / 25), g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7, m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31), day = ((h + l - 7 * m + 114) % 31) + 1;
+  const a = y % 19,
+    b = Math.floor(y / 100),
+    c = y % 100,
+    d = Math.floor(b / 4),
+    e = b % 4;
+  const f = Math.floor((b + 8) / 25),
+    g = Math.floor((b - f + 1) / 3),
+    h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4),
+    k = c % 4,
+    l = (32 + 2 * e + 2 * i - h - k) % 7,
+    m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const month = Math.floor((h + l - 7 * m + 114) / 31),
+    day = ((h + l - 7 * m + 114) % 31) + 1;
   return DateTime.utc(y, month, day);
 }
 
@@ -228,7 +275,12 @@ function germanHolidays(y: number): string[] {
 }
 
 const officeHours = (d: DateTime) =>
-  weekday(d) ? [{ time: "07:45", state: "Running", reason: "Warmup" }, { time: "20:00", state: "Stopped", reason: "Schedule" }] : [];
+  weekday(d)
+    ? [
+        { time: "07:45", state: "Running", reason: "Warmup" },
+        { time: "20:00", state: "Stopped", reason: "Schedule" },
+      ]
+    : [];
 
 const checks: Record<string, () => Promise<void>> = {
   "office-hours.yaml": async () => {
@@ -237,16 +289,26 @@ const checks: Record<string, () => Promise<void>> = {
     assert.deepEqual(j.schedules[0]?.transitions, byDay("Europe/Berlin", "2026-01-01", "2027-01-01", officeHours));
     // hand-written instants around the spring-forward day 2027-03-28
     const s = await planJson("-f", example("office-hours.yaml"), "--from", "2027-03-26T12:00", "--until", "2027-03-29T21:00");
-    assert.deepEqual(s.schedules[0]?.transitions.map((t) => t.at), ["2027-03-26T20:00:00.000+01:00", "2027-03-29T07:45:00.000+02:00", "2027-03-29T20:00:00.000+02:00"]);
+    assert.deepEqual(
+      s.schedules[0]?.transitions.map((t) => t.at),
+      ["2027-03-26T20:00:00.000+01:00", "2027-03-29T07:45:00.000+02:00", "2027-03-29T20:00:00.000+02:00"],
+    );
     // and the equivalent cron form
-    const cron = planSchedule("ml-team/office-hours", spec('  timeZone: Europe/Berlin\n  uptime: [{cron: {start: "0 8 * * 1-5", stop: "0 20 * * 1-5"}}]\n  warmup: 15m\n'), parseTimeArg("2026-01-01") as never, { kind: "time", at: parseTimeArg("2027-01-01") as never });
+    const cron = planSchedule(
+      "ml-team/office-hours",
+      spec('  timeZone: Europe/Berlin\n  uptime: [{cron: {start: "0 8 * * 1-5", stop: "0 20 * * 1-5"}}]\n  warmup: 15m\n'),
+      parseTimeArg("2026-01-01") as never,
+      { kind: "time", at: parseTimeArg("2027-01-01") as never },
+    );
     assert.deepEqual(JSON.parse(renderPlanJson([cron])), j);
   },
   "german-holidays.yaml": async () => {
     const j = await planJson("-f", example("german-holidays.yaml"), "--from", "2026-01-01", "--until", "2028-01-01");
     const holidays = new Set([...germanHolidays(2026), ...germanHolidays(2027)]);
     assert.ok(holidays.has("2026-04-03") && holidays.has("2027-05-17"));
-    const expected = byDay("Europe/Berlin", "2026-01-01", "2028-01-01", (d) => (holidays.has(d.toISODate() as string) ? [] : officeHours(d)));
+    const expected = byDay("Europe/Berlin", "2026-01-01", "2028-01-01", (d) =>
+      holidays.has(d.toISODate() as string) ? [] : officeHours(d),
+    );
     assert.deepEqual(j.schedules[0]?.transitions, expected);
     // Good Friday 2026 is a Friday: no warm-up at 07:45 that morning
     assert.ok(!j.schedules[0]?.transitions.some((t) => t.at.startsWith("2026-04-03")));
@@ -254,11 +316,23 @@ const checks: Record<string, () => Promise<void>> = {
   "weekends-off.yaml": async () => {
     const j = await planJson("-f", example("weekends-off.yaml"), "--from", "2026-01-01", "--until", "2027-01-01");
     const expected = byDay("America/New_York", "2026-01-01", "2027-01-01", (d) =>
-      d.weekday === 1 ? [{ time: "00:00", state: "Running", reason: "Schedule" }] : d.weekday === 6 ? [{ time: "00:00", state: "Stopped", reason: "Schedule" }] : [],
+      d.weekday === 1
+        ? [{ time: "00:00", state: "Running", reason: "Schedule" }]
+        : d.weekday === 6
+          ? [{ time: "00:00", state: "Stopped", reason: "Schedule" }]
+          : [],
     );
     assert.deepEqual(j.schedules[0]?.transitions, expected);
-    assert.deepEqual(j.schedules[0]?.transitions.slice(0, 2).map((t) => t.at), ["2026-01-03T00:00:00.000-05:00", "2026-01-05T00:00:00.000-05:00"]);
-    const cron = planSchedule("research/weekends-off", spec('  timeZone: America/New_York\n  uptime: [{cron: {start: "0 0 * * MON", stop: "0 0 * * SAT"}}]\n'), parseTimeArg("2026-01-01") as never, { kind: "time", at: parseTimeArg("2027-01-01") as never });
+    assert.deepEqual(
+      j.schedules[0]?.transitions.slice(0, 2).map((t) => t.at),
+      ["2026-01-03T00:00:00.000-05:00", "2026-01-05T00:00:00.000-05:00"],
+    );
+    const cron = planSchedule(
+      "research/weekends-off",
+      spec('  timeZone: America/New_York\n  uptime: [{cron: {start: "0 0 * * MON", stop: "0 0 * * SAT"}}]\n'),
+      parseTimeArg("2026-01-01") as never,
+      { kind: "time", at: parseTimeArg("2027-01-01") as never },
+    );
     assert.deepEqual(JSON.parse(renderPlanJson([cron])), j);
   },
   "nights-off.yaml": async () => {
@@ -278,43 +352,78 @@ const checks: Record<string, () => Promise<void>> = {
   "late-shift.yaml": async () => {
     const j = await planJson("-f", example("late-shift.yaml"), "--from", "2026-01-01", "--until", "2027-01-01");
     const expected = byDay("America/New_York", "2026-01-01", "2027-01-01", (d) =>
-      weekday(d) ? [{ time: "16:00", state: "Running", reason: "Schedule" }, { time: "02:00", plusDays: 1, state: "Stopped", reason: "Schedule" }] : [],
+      weekday(d)
+        ? [
+            { time: "16:00", state: "Running", reason: "Schedule" },
+            { time: "02:00", plusDays: 1, state: "Stopped", reason: "Schedule" },
+          ]
+        : [],
     );
     assert.deepEqual(j.schedules[0]?.transitions, expected);
     // Friday's window ends Saturday 02:00 (the day named is the day the window opens)
     assert.ok(j.schedules[0]?.transitions.some((t) => t.at === "2026-01-03T02:00:00.000-05:00" && t.state === "Stopped"));
-    const cron = planSchedule("support/late-shift", spec('  timeZone: America/New_York\n  uptime: [{cron: {start: "0 16 * * 1-5", stop: "0 2 * * 2-6"}}]\n'), parseTimeArg("2026-01-01") as never, { kind: "time", at: parseTimeArg("2027-01-01") as never });
+    const cron = planSchedule(
+      "support/late-shift",
+      spec('  timeZone: America/New_York\n  uptime: [{cron: {start: "0 16 * * 1-5", stop: "0 2 * * 2-6"}}]\n'),
+      parseTimeArg("2026-01-01") as never,
+      { kind: "time", at: parseTimeArg("2027-01-01") as never },
+    );
     assert.deepEqual(JSON.parse(renderPlanJson([cron])), j);
   },
   "morning-batch.yaml": async () => {
     const j = await planJson("-f", example("morning-batch.yaml"), "--from", "2026-01-01", "--until", "2027-01-01");
     const expected = byDay("Europe/Berlin", "2026-01-01", "2027-01-01", (d) =>
-      weekday(d) ? [{ time: "05:40", state: "Running", reason: "Warmup" }, { time: "09:00", state: "Stopped", reason: "Schedule" }] : [],
+      weekday(d)
+        ? [
+            { time: "05:40", state: "Running", reason: "Warmup" },
+            { time: "09:00", state: "Stopped", reason: "Schedule" },
+          ]
+        : [],
     );
     assert.deepEqual(j.schedules[0]?.transitions, expected);
-    const days = planSchedule("reporting/morning-batch", spec('  timeZone: Europe/Berlin\n  uptime: [{days: Mon-Fri, from: "06:00", to: "09:00"}]\n  warmup: 20m\n'), parseTimeArg("2026-01-01") as never, { kind: "time", at: parseTimeArg("2027-01-01") as never });
+    const days = planSchedule(
+      "reporting/morning-batch",
+      spec('  timeZone: Europe/Berlin\n  uptime: [{days: Mon-Fri, from: "06:00", to: "09:00"}]\n  warmup: 20m\n'),
+      parseTimeArg("2026-01-01") as never,
+      { kind: "time", at: parseTimeArg("2027-01-01") as never },
+    );
     assert.deepEqual(JSON.parse(renderPlanJson([days])), j);
   },
   "idle-only.yaml": async () => {
     const j = await planJson("-f", example("idle-only.yaml"), "--from", "2026-01-01", "--days", "365");
-    assert.deepEqual(j, { schedules: [{ name: "sandbox/idle-only", timeZone: "UTC", initial: { state: "Running", reason: "Schedule" }, transitions: [] }] });
+    assert.deepEqual(j, {
+      schedules: [{ name: "sandbox/idle-only", timeZone: "UTC", initial: { state: "Running", reason: "Schedule" }, transitions: [] }],
+    });
   },
 };
 
 test("schedules/: every example has an independent check", () => {
-  const files = readdirSync(new URL("schedules/", ROOT)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(new URL("schedules/", ROOT))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   assert.deepEqual(files, Object.keys(checks).sort());
 });
 
 for (const [file, check] of Object.entries(checks)) test(`schedules/${file}: plan --output json agrees with the independent check`, check);
 
 test("plan through npm (child process): `npm run --silent cli` prints only the plan JSON", () => {
-  const r = spawnSync("npm", ["run", "--silent", "cli", "--", "plan", "-f", "schedules", "--from", "2026-12-01", "-o", "json"], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync("npm", ["run", "--silent", "cli", "--", "plan", "-f", "schedules", "--from", "2026-12-01", "-o", "json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, "");
   const j = JSON.parse(r.stdout) as PlanJson;
   assert.deepEqual(
     j.schedules.map((s) => s.name),
-    ["ml-team-de/office-hours-de", "sandbox/idle-only", "support/late-shift", "reporting/morning-batch", "chatbot/nights-off", "ml-team/office-hours", "research/weekends-off"],
+    [
+      "ml-team-de/office-hours-de",
+      "sandbox/idle-only",
+      "support/late-shift",
+      "reporting/morning-batch",
+      "chatbot/nights-off",
+      "ml-team/office-hours",
+      "research/weekends-off",
+    ],
   );
 });

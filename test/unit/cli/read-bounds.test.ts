@@ -12,7 +12,8 @@ import { parseManifests } from "../../../src/api/manifests.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 const TIMEOUT = 30_000;
-const doc = (i: number) => `---\napiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: s${i}, namespace: ns}\nspec:\n  uptime: [{days: Mon-Fri, from: "08:00", to: "20:00"}]\n`;
+const doc = (i: number) =>
+  `---\napiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: s${i}, namespace: ns}\nspec:\n  uptime: [{days: Mon-Fri, from: "08:00", to: "20:00"}]\n`;
 
 function run(args: string[], stdin: "ignore" | number | string = "ignore") {
   const t0 = Date.now();
@@ -37,7 +38,10 @@ test("validate and plan refuse /dev/zero and a FIFO without reading them: exit 2
   const fifo = join(mkdtempSync(join(tmpdir(), "read-bounds-")), "pipe.yaml");
   mkfifo(fifo);
   for (const path of ["/dev/zero", fifo]) {
-    for (const args of [["validate", path], ["plan", "-f", path]]) {
+    for (const args of [
+      ["validate", path],
+      ["plan", "-f", path],
+    ]) {
       const r = run(args);
       assert.equal(r.status, 2, args.join(" "));
       assert.equal(r.stdout, "");
@@ -94,7 +98,13 @@ test("at most 1000 documents per file: the first 1000 are checked, the rest refu
   const r = parseManifests(text, "many.yaml");
   assert.equal(r.schedules.length, 1000);
   assert.deepEqual(r.problems, [
-    { file: "many.yaml", line: 6001, name: "-", path: "", message: "more than 1000 YAML documents in one file, the most read: the rest is not checked; split the file" },
+    {
+      file: "many.yaml",
+      line: 6001,
+      name: "-",
+      path: "",
+      message: "more than 1000 YAML documents in one file, the most read: the rest is not checked; split the file",
+    },
   ]);
   assert.ok(performance.now() - t0 < 20_000);
   const empties = parseManifests("---\n".repeat(200_000), "empty.yaml");
@@ -103,7 +113,8 @@ test("at most 1000 documents per file: the first 1000 are checked, the rest refu
 });
 
 test("one YAML syntax error per document: a Helm template is one line, the next document is still checked", () => {
-  const helm = '{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include "x.fullname" . }}\n  labels:\n    {{- include "x.labels" . | nindent 4 }}\ndata: {a: [1, 2}\n{{- end }}\n';
+  const helm =
+    '{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include "x.fullname" . }}\n  labels:\n    {{- include "x.labels" . | nindent 4 }}\ndata: {a: [1, 2}\n{{- end }}\n';
   const r = parseManifests(`${helm}${doc(1).replace("Mon-Fri", "Mon-Fry")}`, "t.yaml");
   assert.equal(r.problems.filter((p) => p.line < 10).length, 1);
   assert.equal(r.problems.length, 2);
@@ -120,7 +131,10 @@ test("validate deploy/: the project's Helm templates give at most one line per d
     byFile.set(file, (byFile.get(file) ?? 0) + 1);
   }
   for (const [file, count] of byFile) {
-    const documents = readFileSync(new URL(file, ROOT), "utf8").split("\n").filter((l) => /^---/.test(l)).length + 1;
+    const documents =
+      readFileSync(new URL(file, ROOT), "utf8")
+        .split("\n")
+        .filter((l) => /^---/.test(l)).length + 1;
     assert.ok(count <= documents, `${file}: ${count} lines for ${documents} documents`);
   }
 });

@@ -39,7 +39,10 @@ test("a URL that is not http(s) exits 2 with one line, its password redacted", a
   const r = await run(["--prometheus-url", "ftp://reclaimer:hunter2@prometheus:9090/"]);
   assert.equal(r.code, 2, r.stderr);
   assertNoCrash(r.stderr);
-  assert.equal(r.stderr, 'kserve-reclaimer run: invalid configuration: --prometheus-url: "ftp://<redacted>@prometheus:9090/" must be an http:// or https:// URL\n');
+  assert.equal(
+    r.stderr,
+    'kserve-reclaimer run: invalid configuration: --prometheus-url: "ftp://<redacted>@prometheus:9090/" must be an http:// or https:// URL\n',
+  );
   assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
 });
 
@@ -57,10 +60,18 @@ test("a metrics port out of range exits 2 with one line; two problems are two li
 });
 
 test("a bearer token over plain http exits 2 unless allowed", async () => {
-  const r = await run(["--prometheus-url", "http://prometheus:9090", "--prometheus-bearer-token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token"]);
+  const r = await run([
+    "--prometheus-url",
+    "http://prometheus:9090",
+    "--prometheus-bearer-token-file",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  ]);
   assert.equal(r.code, 2, r.stderr);
   assertNoCrash(r.stderr);
-  assert.match(r.stderr, /^kserve-reclaimer run: invalid configuration: Prometheus credentials would be sent over plain http:\/\/ \(http:\/\/prometheus:9090\/\): a bearer token/);
+  assert.match(
+    r.stderr,
+    /^kserve-reclaimer run: invalid configuration: Prometheus credentials would be sent over plain http:\/\/ \(http:\/\/prometheus:9090\/\): a bearer token/,
+  );
   assert.equal(r.stderr.trimEnd().split("\n").length, 1);
 });
 

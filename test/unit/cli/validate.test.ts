@@ -24,15 +24,31 @@ function problems(specBody: string): string[] {
 }
 
 const cases: { name: string; spec: string; expected: string[] }[] = [
-  { name: "unknown field in spec", spec: "  timeZone: UTC\n  suspended: true\n", expected: ["f.yaml:8: ns/s: spec.suspended: unknown field"] },
+  {
+    name: "unknown field in spec",
+    spec: "  timeZone: UTC\n  suspended: true\n",
+    expected: ["f.yaml:8: ns/s: spec.suspended: unknown field"],
+  },
   {
     name: "unknown field in an uptime window",
     spec: '  uptime:\n    - days: Mon\n      from: "08:00"\n      to: "09:00"\n      until: "10:00"\n',
     expected: ["f.yaml:11: ns/s: spec.uptime[0].until: unknown field"],
   },
-  { name: "IANA zone", spec: "  timeZone: Europe/Berlinn\n", expected: ["f.yaml:7: ns/s: spec.timeZone: must be an IANA time zone name such as Europe/Berlin"] },
-  { name: "duration", spec: "  warmup: 15 min\n", expected: ['f.yaml:7: ns/s: spec.warmup: must be a duration such as "90s", "15m" or "1h30m"'] },
-  { name: "empty duration", spec: '  warmup: ""\n', expected: ['f.yaml:7: ns/s: spec.warmup: must be a duration such as "90s", "15m" or "1h30m", not empty'] },
+  {
+    name: "IANA zone",
+    spec: "  timeZone: Europe/Berlinn\n",
+    expected: ["f.yaml:7: ns/s: spec.timeZone: must be an IANA time zone name such as Europe/Berlin"],
+  },
+  {
+    name: "duration",
+    spec: "  warmup: 15 min\n",
+    expected: ['f.yaml:7: ns/s: spec.warmup: must be a duration such as "90s", "15m" or "1h30m"'],
+  },
+  {
+    name: "empty duration",
+    spec: '  warmup: ""\n',
+    expected: ['f.yaml:7: ns/s: spec.warmup: must be a duration such as "90s", "15m" or "1h30m", not empty'],
+  },
   {
     name: "cron field out of range",
     spec: '  uptime:\n    - days: Mon-Fri\n      from: "08:00"\n      to: "20:00"\n    - cron:\n        start: "0 8 * * 1-5"\n        stop: "0 25 * * 1-5"\n',
@@ -41,7 +57,9 @@ const cases: { name: string; spec: string; expected: string[] }[] = [
   {
     name: "cron with 6 fields",
     spec: '  uptime:\n    - cron: {start: "0 0 8 * * 1-5", stop: "0 20 * * 1-5"}\n',
-    expected: ["f.yaml:8: ns/s: spec.uptime[0].cron.start: must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)"],
+    expected: [
+      "f.yaml:8: ns/s: spec.uptime[0].cron.start: must be a cron expression with 5 fields (minute hour day-of-month month day-of-week)",
+    ],
   },
   {
     name: "cron that never fires",
@@ -56,7 +74,9 @@ const cases: { name: string; spec: string; expected: string[] }[] = [
   {
     name: "days",
     spec: '  uptime:\n    - {days: Mon-Fry, from: "08:00", to: "20:00"}\n',
-    expected: ['f.yaml:8: ns/s: spec.uptime[0].days: must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"'],
+    expected: [
+      'f.yaml:8: ns/s: spec.uptime[0].days: must be "*" or days Mon..Sun as a list and/or ranges, e.g. "Mon-Fri" or "Fri-Mon,Wed"',
+    ],
   },
   {
     name: "time of day",
@@ -81,11 +101,18 @@ const cases: { name: string; spec: string; expected: string[] }[] = [
     spec: '  uptime:\n    - days: Mon\n      cron: {start: "0 8 * * *", stop: "0 9 * * *"}\n',
     expected: ["f.yaml:8: ns/s: spec.uptime[0]: an uptime entry is either days/from/to or cron, not both"],
   },
-  { name: "empty entry", spec: "  uptime:\n    - {}\n", expected: ["f.yaml:8: ns/s: spec.uptime[0]: is empty: give days, from and to, or cron: {start, stop}"] },
+  {
+    name: "empty entry",
+    spec: "  uptime:\n    - {}\n",
+    expected: ["f.yaml:8: ns/s: spec.uptime[0]: is empty: give days, from and to, or cron: {start, stop}"],
+  },
   {
     name: "exception from >= to",
     spec: "  exceptions:\n    - {from: 2026-12-27, to: 2026-12-24, state: Stopped}\n    - {from: 2026-12-24T10:00, to: 2026-12-24T10:00, state: Running}\n",
-    expected: ["f.yaml:8: ns/s: spec.exceptions[0].to: from must be before to", "f.yaml:9: ns/s: spec.exceptions[1].to: from must be before to"],
+    expected: [
+      "f.yaml:8: ns/s: spec.exceptions[0].to: from must be before to",
+      "f.yaml:9: ns/s: spec.exceptions[1].to: from must be before to",
+    ],
   },
   {
     name: "exception dates",
@@ -106,11 +133,17 @@ const cases: { name: string; spec: string; expected: string[] }[] = [
     spec: "  idle:\n    after: 30m\n    metric: custom\n",
     expected: ["f.yaml:7: ns/s: spec.idle.custom: metric custom needs custom.query and custom.serviceLabel"],
   },
-  { name: "wrong type", spec: "  suspend: yes please\n", expected: ['f.yaml:7: ns/s: spec.suspend: must be true or false, not the string "yes please"'] },
+  {
+    name: "wrong type",
+    spec: "  suspend: yes please\n",
+    expected: ['f.yaml:7: ns/s: spec.suspend: must be true or false, not the string "yes please"'],
+  },
   {
     name: "selector requirement without values",
     spec: "  selector:\n    matchExpressions:\n      - {key: team, operator: In}\n",
-    expected: ["f.yaml:9: ns/s: spec.selector.matchExpressions[0].values: values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"],
+    expected: [
+      "f.yaml:9: ns/s: spec.selector.matchExpressions[0].values: values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+    ],
   },
 ];
 
@@ -152,7 +185,10 @@ test("validate: other kinds are skipped silently; reclaimer.dev objects of anoth
     'm.yaml:12: default/b: kind: unknown kind "ServingPlan" in reclaimer.dev: the only kind is ServingSchedule',
     'm.yaml:16: default/c: apiVersion: must be "reclaimer.dev/v1alpha1", not "reclaimer.io/v1alpha1"',
   ]);
-  assert.deepEqual(r.schedules.map((s) => [s.name, s.line]), [["default/ok", 21]]);
+  assert.deepEqual(
+    r.schedules.map((s) => [s.name, s.line]),
+    [["default/ok", 21]],
+  );
 });
 
 test("validate: metadata.name is required; the namespace defaults to default", () => {
@@ -210,7 +246,10 @@ test("validateServingSchedule: objects from the cluster, defaults applied, statu
 });
 
 test("validate: the examples in schedules/ are all valid", () => {
-  const out = execFileSync(process.execPath, ["src/cli/main.ts", "validate", "schedules"], { cwd: new URL("../../../", import.meta.url), encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["src/cli/main.ts", "validate", "schedules"], {
+    cwd: new URL("../../../", import.meta.url),
+    encoding: "utf8",
+  });
   assert.match(out, /^\d+ schedules valid in \d+ files\n$/);
 });
 
@@ -218,7 +257,10 @@ test("validate CLI (child process): exit codes, one line per problem on stderr, 
   const dir = mkdtempSync(join(tmpdir(), "validate-"));
   mkdirSync(join(dir, "sub"));
   writeFileSync(join(dir, "good.yaml"), `${HEAD}  timeZone: Europe/Berlin\n`);
-  writeFileSync(join(dir, "sub", "bad.yml"), `${HEAD}  timeZone: Mars/Olympus\n  uptime:\n    - cron: {start: "0 8 * * *", stop: "0 8 * *"}\n`);
+  writeFileSync(
+    join(dir, "sub", "bad.yml"),
+    `${HEAD}  timeZone: Mars/Olympus\n  uptime:\n    - cron: {start: "0 8 * * *", stop: "0 8 * *"}\n`,
+  );
   writeFileSync(join(dir, "sub", "notes.txt"), "not: [yaml");
   const cwd = new URL("../../../", import.meta.url);
   const run = (...args: string[]) => spawnSync(process.execPath, ["src/cli/main.ts", ...args], { cwd, encoding: "utf8" });
@@ -259,7 +301,10 @@ test("validate CLI (child process): a schedule that flips more often than every 
   const dir = mkdtempSync(join(tmpdir(), "validate-flip-"));
   const file = join(dir, "flip.yaml");
   writeFileSync(file, `${HEAD}  uptime:\n    - cron: {start: "*/2 * * * *", stop: "1-59/2 * * * *"}\n`);
-  const r = spawnSync(process.execPath, ["src/cli/main.ts", "validate", file], { cwd: new URL("../../../", import.meta.url), encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["src/cli/main.ts", "validate", file], {
+    cwd: new URL("../../../", import.meta.url),
+    encoding: "utf8",
+  });
   assert.deepEqual([r.status, r.stdout], [0, "1 schedule valid in 1 file\n"]);
   assert.equal(
     r.stderr,

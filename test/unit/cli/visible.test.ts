@@ -12,7 +12,15 @@ import type { CliIO } from "../../../src/cli/io.ts";
 import { KEEP_RUNNING_UNTIL, STATE, STOP, EXCLUDE } from "../../../src/api/annotations.ts";
 import { parseInferenceService } from "../../../src/sources/kube/inferenceService.ts";
 import type { ScheduleObject } from "../../../src/sources/kube/servingSchedule.ts";
-import { compileEntry, evaluate, overview, renderOverview, renderServiceDetail, sleepMessage, wakeMessage } from "../../../src/cli/inspect.ts";
+import {
+  compileEntry,
+  evaluate,
+  overview,
+  renderOverview,
+  renderServiceDetail,
+  sleepMessage,
+  wakeMessage,
+} from "../../../src/cli/inspect.ts";
 import { CommandError, describeFailure, reporting } from "../../../src/cli/cluster.ts";
 import { planSchedule, renderPlanTable } from "../../../src/plan/plan.ts";
 import type { ServingScheduleSpec } from "../../../src/api/servingSchedule.ts";
@@ -34,7 +42,10 @@ test("visible: control characters and bidi marks become escapes; other text is u
   assert.equal(visible(`${CSI}31m`), "\\u009b31m");
   assert.equal(visible(`${RLO}txt.exe`), "\\u202etxt.exe");
   assert.equal(visible("a\nb\tc\r\u0000\u007f"), "a\\x0ab\\x09c\\x0d\\x00\\x7f");
-  assert.equal(visible("\u2066\u2069\u200e\u200f\u061c\u2028\u2029\u202a\u202d"), "\\u2066\\u2069\\u200e\\u200f\\u061c\\u2028\\u2029\\u202a\\u202d");
+  assert.equal(
+    visible("\u2066\u2069\u200e\u200f\u061c\u2028\u2029\u202a\u202d"),
+    "\\u2066\\u2069\\u200e\\u200f\\u061c\\u2028\\u2029\\u202a\\u202d",
+  );
   assert.doesNotMatch(visible(HOSTILE), UNSAFE);
   assert.equal(visible(visible(HOSTILE)), visible(HOSTILE));
   const plain = "ml-team/office-hours (Europe/Berlin)  █ running  · stopped  Grüße 東京 C:\\path \u00a0é";
@@ -44,7 +55,11 @@ test("visible: control characters and bidi marks become escapes; other text is u
 const NOW = Date.parse("2026-12-01T10:00:00Z");
 
 function schedule(name: string, spec: Record<string, unknown>, status?: unknown): ScheduleObject {
-  return { metadata: { name, namespace: "ml", creationTimestamp: "2026-01-01T00:00:00Z" }, spec, ...(status === undefined ? {} : { status }) };
+  return {
+    metadata: { name, namespace: "ml", creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec,
+    ...(status === undefined ? {} : { status }),
+  };
 }
 
 function service(name: string, annotations: Record<string, string>, conditionReason = "Stopped") {
@@ -61,9 +76,17 @@ function assertClean(text: string, what: string): void {
 }
 
 test("status: hostile annotation values, status fields, condition reasons and names are shown escaped", () => {
-  const spec = { timeZone: "UTC", selector: { matchLabels: { team: "ml" } }, uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }], exceptions: [{ from: "2026-12-01", to: "2026-12-02", state: "Running", reason: HOSTILE }] };
+  const spec = {
+    timeZone: "UTC",
+    selector: { matchLabels: { team: "ml" } },
+    uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }],
+    exceptions: [{ from: "2026-12-01", to: "2026-12-02", state: "Running", reason: HOSTILE }],
+  };
   const status = {
-    conditions: [{ type: "Ready", status: "False", reason: HOSTILE, message: HOSTILE, lastTransitionTime: "2026-12-01T08:00:00Z" }, { type: "MetricsAvailable", status: "False", message: HOSTILE }],
+    conditions: [
+      { type: "Ready", status: "False", reason: HOSTILE, message: HOSTILE, lastTransitionTime: "2026-12-01T08:00:00Z" },
+      { type: "MetricsAvailable", status: "False", message: HOSTILE },
+    ],
     services: [{ name: `llama${CLEAR}`, state: `Stopped${CSI}`, reason: HOSTILE, gpus: 1, confirmed: true }],
   };
   const entries = [compileEntry(schedule(`office${ESC}`, spec, status)), compileEntry(schedule(`broken${BEL}`, { suspend: `yes${CSI}` }))];
@@ -75,7 +98,7 @@ test("status: hostile annotation values, status fields, condition reasons and na
   assert.match(text, /office\\x1b \(UTC\)/);
   assert.match(text, /llama\\x1b\[2J +Stopped\\u009b/);
   assert.match(text, /orphan\\u202e/);
-  assert.match(text, /broken\\x07  INVALID: spec\.suspend: .*"yes\\u009b"/);
+  assert.match(text, /broken\\x07 {2}INVALID: spec\.suspend: .*"yes\\u009b"/);
 
   const e = evaluate(services[0]!, entries, NOW);
   const detail = renderServiceDetail(e, services[0]!, NOW, HOSTILE);
@@ -88,7 +111,16 @@ test("status: hostile annotation values, status fields, condition reasons and na
 });
 
 test("wake and sleep messages escape the names they echo", () => {
-  const entries = [compileEntry(schedule(`office${CLEAR}`, { timeZone: "UTC", selector: { matchLabels: { team: "ml" } }, uptime: [{ days: "*", from: "08:00", to: "09:00" }], suspend: true }))];
+  const entries = [
+    compileEntry(
+      schedule(`office${CLEAR}`, {
+        timeZone: "UTC",
+        selector: { matchLabels: { team: "ml" } },
+        uptime: [{ days: "*", from: "08:00", to: "09:00" }],
+        suspend: true,
+      }),
+    ),
+  ];
   const e = evaluate(service(`llama${CSI}2J`, { [STOP]: "true" }), entries, NOW);
   const lines = [...wakeMessage(e, NOW, 3_600_000), ...sleepMessage(e, NOW)];
   for (const l of lines) assertClean(l, "wake/sleep line");
@@ -97,7 +129,11 @@ test("wake and sleep messages escape the names they echo", () => {
 });
 
 test("a cluster error echoing the server's text is one visible line", async () => {
-  const line = describeFailure("InferenceService ml/x", "https://k", { code: 500, message: `boom${CLEAR}\nsecond`, body: { message: `boom${CLEAR}` } });
+  const line = describeFailure("InferenceService ml/x", "https://k", {
+    code: 500,
+    message: `boom${CLEAR}\nsecond`,
+    body: { message: `boom${CLEAR}` },
+  });
   let err = "";
   const io: CliIO = { out: () => undefined, err: (t) => void (err += t), now: () => NOW };
   assert.equal(await reporting("status", io, () => Promise.reject(new CommandError(`${line}${RLO}`))), 1);
@@ -116,7 +152,10 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 test("validate and plan: file names, names and echoed values are shown escaped", async () => {
   const dir = mkdtempSync(join(tmpdir(), "visible-"));
   const file = join(dir, `evil${CLEAR}.yaml`);
-  writeFileSync(file, `apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: "s${ESC}[31m", namespace: ns}\nspec:\n  suspend: "yes${ESC}]8;;x${BEL}${CSI}"\n`);
+  writeFileSync(
+    file,
+    `apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: "s${ESC}[31m", namespace: ns}\nspec:\n  suspend: "yes${ESC}]8;;x${BEL}${CSI}"\n`,
+  );
   const v = await cli("validate", file);
   assert.equal(v.code, 1);
   assertClean(v.err, "validate");
@@ -131,18 +170,31 @@ test("validate and plan: file names, names and echoed values are shown escaped",
   assertClean(unknown.err, "unknown command");
 
   const good = join(dir, `ok${RLO}.yaml`);
-  writeFileSync(good, `apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: "s${CSI}", namespace: ns}\nspec:\n  uptime: [{days: "*", from: "08:00", to: "20:00"}]\n  exceptions: [{from: "2026-12-01", to: "2026-12-02", state: Stopped, reason: "a\\nb${ESC}[2J"}]\n`);
+  writeFileSync(
+    good,
+    `apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: "s${CSI}", namespace: ns}\nspec:\n  uptime: [{days: "*", from: "08:00", to: "20:00"}]\n  exceptions: [{from: "2026-12-01", to: "2026-12-02", state: Stopped, reason: "a\\nb${ESC}[2J"}]\n`,
+  );
   const p = await cli("plan", "-f", good, "--from", "2026-12-01", "--days", "2");
   assert.equal(p.code, 0, p.err);
   assertClean(p.out, "plan table");
-  assert.match(p.out, /^ns\/s\\u009b \(UTC\)  .*ok\\u202e\.yaml$/m);
+  assert.match(p.out, /^ns\/s\\u009b \(UTC\) {2}.*ok\\u202e\.yaml$/m);
   assert.match(p.out, /Exception: a\\x0ab\\x1b\[2J/);
   const j = await cli("plan", "-f", good, "--from", "2026-12-01", "--days", "2", "-o", "json");
   assert.match(j.out, /"name":"ns\/s\u009b"/, "JSON keeps the text");
 });
 
 test("renderPlanTable escapes what the schedule and the file name carry", () => {
-  const spec = { timeZone: "UTC", uptime: [{ days: "*", from: "08:00", to: "20:00" }], exceptions: [{ from: "2026-12-01", to: "2026-12-02", state: "Stopped", reason: HOSTILE }] } as ServingScheduleSpec;
-  const plan = planSchedule(`ns/${HOSTILE}`, spec, { kind: "instant", ms: Date.parse("2026-12-01T00:00:00Z") }, { kind: "days", days: 2 }, `f${HOSTILE}.yaml`);
+  const spec = {
+    timeZone: "UTC",
+    uptime: [{ days: "*", from: "08:00", to: "20:00" }],
+    exceptions: [{ from: "2026-12-01", to: "2026-12-02", state: "Stopped", reason: HOSTILE }],
+  } as ServingScheduleSpec;
+  const plan = planSchedule(
+    `ns/${HOSTILE}`,
+    spec,
+    { kind: "instant", ms: Date.parse("2026-12-01T00:00:00Z") },
+    { kind: "days", days: 2 },
+    `f${HOSTILE}.yaml`,
+  );
   assertClean(renderPlanTable([plan]), "plan table");
 });

@@ -33,7 +33,14 @@ test("credentials over plain http are refused unless explicitly allowed", () => 
     assert.doesNotMatch(found[0] ?? "", /secret|abc/);
     assert.deepEqual(problems([...args, "--prometheus-allow-insecure-credentials"]), [], args.join(" "));
   }
-  assert.deepEqual(problems([], { RECLAIMER_PROMETHEUS_URL: "http://p:9090", RECLAIMER_PROMETHEUS_BEARER_TOKEN_FILE: "/t", RECLAIMER_PROMETHEUS_ALLOW_INSECURE_CREDENTIALS: "true" }), []);
+  assert.deepEqual(
+    problems([], {
+      RECLAIMER_PROMETHEUS_URL: "http://p:9090",
+      RECLAIMER_PROMETHEUS_BEARER_TOKEN_FILE: "/t",
+      RECLAIMER_PROMETHEUS_ALLOW_INSECURE_CREDENTIALS: "true",
+    }),
+    [],
+  );
   assert.equal(problems([], { RECLAIMER_PROMETHEUS_URL: "http://p:9090", RECLAIMER_PROMETHEUS_BEARER_TOKEN_FILE: "/t" }).length, 1);
 });
 
@@ -68,7 +75,9 @@ test("--prometheus-url must be http(s), and its password is never echoed", () =>
     if (url === "") continue; // an empty flag value is "not set", like an empty env variable
     assert.deepEqual(found, ["--prometheus-url is not a valid URL (value not shown, it may contain a password)"], url);
   }
-  assert.deepEqual(problems(["--prometheus-url", "ftp://u:p@h/"]), ['--prometheus-url: "ftp://<redacted>@h/" must be an http:// or https:// URL']);
+  assert.deepEqual(problems(["--prometheus-url", "ftp://u:p@h/"]), [
+    '--prometheus-url: "ftp://<redacted>@h/" must be an http:// or https:// URL',
+  ]);
 });
 
 test("--metrics-addr: a port in 0-65535, one line per problem", () => {
@@ -87,6 +96,11 @@ test("custom queries are off by default; the flag and RECLAIMER_ALLOW_CUSTOM_QUE
   assert.equal(loadDaemonConfig(["--allow-custom-queries"], {}).allowCustomQueries, true);
   assert.equal(loadDaemonConfig([], { RECLAIMER_ALLOW_CUSTOM_QUERIES: "true" }).allowCustomQueries, true);
   assert.equal(loadDaemonConfig([], {}).customQueryNamespaceLabel, "namespace");
-  assert.equal(loadDaemonConfig(["--custom-query-namespace-label", "k8s_namespace_name"], {}).customQueryNamespaceLabel, "k8s_namespace_name");
-  assert.deepEqual(problems(["--custom-query-namespace-label", "name space"]), ["--custom-query-namespace-label must be a Prometheus label name"]);
+  assert.equal(
+    loadDaemonConfig(["--custom-query-namespace-label", "k8s_namespace_name"], {}).customQueryNamespaceLabel,
+    "k8s_namespace_name",
+  );
+  assert.deepEqual(problems(["--custom-query-namespace-label", "name space"]), [
+    "--custom-query-namespace-label must be a Prometheus label name",
+  ]);
 });

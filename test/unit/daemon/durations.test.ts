@@ -27,7 +27,10 @@ test("duration flags out of bounds fail at start-up, each with its range", () =>
     "--confirm-start-timeout: must be between 1s and 24h, got 25h",
   ]);
   assert.deepEqual(problems([], { RECLAIMER_IDLE_INTERVAL: "99999999999999999999h" }).length, 1, "from the environment too");
-  assert.match(problems(["--idle-interval", "15 seconds"])[0] ?? "", /--idle-interval: must be a duration such as 15s, 2m or 1h30m between 1s and 1h, got "15 seconds"/);
+  assert.match(
+    problems(["--idle-interval", "15 seconds"])[0] ?? "",
+    /--idle-interval: must be a duration such as 15s, 2m or 1h30m between 1s and 1h, got "15 seconds"/,
+  );
   assert.deepEqual(problems(["--idle-interval", "1h", "--prometheus-timeout", "1s"]), []);
 });
 
@@ -39,7 +42,10 @@ test("bounded parse: names the setting and cuts what it quotes", () => {
 
 test("wake --for: bounded, with a clear message instead of an exception from the date code", () => {
   assert.equal(parseFor("2h"), 7_200_000);
-  assert.throws(() => parseFor("99999999999h"), (err: unknown) => err instanceof UsageError && /--for: must be between 1m and 8784h, got 99999999999h/.test(err.message));
+  assert.throws(
+    () => parseFor("99999999999h"),
+    (err: unknown) => err instanceof UsageError && /--for: must be between 1m and 8784h, got 99999999999h/.test(err.message),
+  );
 });
 
 test("timers past 2^31-1 ms wait instead of firing at once", async () => {

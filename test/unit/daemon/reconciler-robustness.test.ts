@@ -3,7 +3,14 @@
 // metrics), and that every promise it starts settles.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Reconciler, type IsvcObject, type ObjectRef, type PatchOutcome, type ReconcilerPorts, type ScheduleObject } from "../../../src/daemon/reconciler.ts";
+import {
+  Reconciler,
+  type IsvcObject,
+  type ObjectRef,
+  type PatchOutcome,
+  type ReconcilerPorts,
+  type ScheduleObject,
+} from "../../../src/daemon/reconciler.ts";
 import type { Cancel, Clock } from "../../../src/daemon/clock.ts";
 import { ReclaimerMetrics } from "../../../src/report/metrics.ts";
 import { STOP, STATE, KEEP_RUNNING_UNTIL } from "../../../src/api/annotations.ts";
@@ -55,13 +62,21 @@ type Event = { ref: ObjectRef; type: string; reason: string; message: string };
 function harness(opts: { services: IsvcObject[]; schedule: unknown; overrides?: Partial<ReconcilerPorts> }) {
   const clock = new FakeClock();
   const services = new Map(opts.services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
-  const schedule: ScheduleObject = { metadata: { name: "office", namespace: "ml", uid: "u1", generation: 1, creationTimestamp: "2026-01-01T00:00:00Z" }, spec: opts.schedule };
+  const schedule: ScheduleObject = {
+    metadata: { name: "office", namespace: "ml", uid: "u1", generation: 1, creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: opts.schedule,
+  };
   const events: Event[] = [];
   const patches: { name: string; annotations: Record<string, string | null> }[] = [];
   const statuses: ServingScheduleStatus[] = [];
   const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const metrics = new ReclaimerMetrics({ defaultMetrics: false });
-  const log = Object.fromEntries(["debug", "info", "warn", "error"].map((level) => [level, (msg: string, fields?: Record<string, unknown>) => logs.push({ level, msg, fields })])) as unknown as ReconcilerPorts["log"];
+  const log = Object.fromEntries(
+    ["debug", "info", "warn", "error"].map((level) => [
+      level,
+      (msg: string, fields?: Record<string, unknown>) => logs.push({ level, msg, fields }),
+    ]),
+  ) as unknown as ReconcilerPorts["log"];
   const ports: ReconcilerPorts = {
     clock,
     log,
@@ -84,20 +99,43 @@ function harness(opts: { services: IsvcObject[]; schedule: unknown; overrides?: 
     readTraffic: undefined,
     ...opts.overrides,
   };
-  const reconciler = new Reconciler(ports, { dryRun: false, defaultDeploymentMode: "Standard", idleIntervalMs: 15_000, confirmStopTimeoutMs: 120_000, confirmStartTimeoutMs: 900_000, statusDebounceMs: 1000 });
+  const reconciler = new Reconciler(ports, {
+    dryRun: false,
+    defaultDeploymentMode: "Standard",
+    idleIntervalMs: 15_000,
+    confirmStopTimeoutMs: 120_000,
+    confirmStartTimeoutMs: 900_000,
+    statusDebounceMs: 1000,
+  });
   return { clock, reconciler, events, patches, statuses, logs, metrics, services, schedule };
 }
 
-function isvc(name: string, annotations: Record<string, string> = {}, gpu: string | number = "1", extra: Record<string, unknown> = {}): IsvcObject {
+function isvc(
+  name: string,
+  annotations: Record<string, string> = {},
+  gpu: string | number = "1",
+  extra: Record<string, unknown> = {},
+): IsvcObject {
   return {
-    metadata: { name, namespace: "ml", uid: `uid-${name}`, resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z", labels: {}, annotations },
+    metadata: {
+      name,
+      namespace: "ml",
+      uid: `uid-${name}`,
+      resourceVersion: "1",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+      labels: {},
+      annotations,
+    },
     spec: { predictor: { model: { resources: { limits: { "nvidia.com/gpu": gpu } } }, ...extra } },
     status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-12-01T08:00:00Z" }] },
   } as IsvcObject;
 }
 
 /** What the daemon itself writes when it stops a service for the schedule. */
-const daemonStop = (reason = "Schedule") => ({ [STOP]: "true", [STATE]: JSON.stringify({ v: 1, action: "stop", reason, schedule: "ml/office", at: "2026-12-01T09:00:00.000Z", generation: 1 }) });
+const daemonStop = (reason = "Schedule") => ({
+  [STOP]: "true",
+  [STATE]: JSON.stringify({ v: 1, action: "stop", reason, schedule: "ml/office", at: "2026-12-01T09:00:00.000Z", generation: 1 }),
+});
 
 async function metric(metrics: ReclaimerMetrics, name: string): Promise<string[]> {
   return (await metrics.render()).split("\n").filter((l) => l.startsWith(name));
@@ -119,10 +157,19 @@ test("a service asking for 1e400 GPUs: reported once as InvalidGpuRequest, count
   assert.equal(invalid[0]?.ref.name, "huge");
   assert.match(invalid[0]?.message ?? "", /nvidia\.com\/gpu "1e400" is not a Kubernetes quantity/);
   const last = h.statuses.at(-1);
-  assert.deepEqual(last?.services?.map((s) => [s.name, s.gpus]), [["fine", 2], ["huge", 0]]);
+  assert.deepEqual(
+    last?.services?.map((s) => [s.name, s.gpus]),
+    [
+      ["fine", 2],
+      ["huge", 0],
+    ],
+  );
   assert.equal(last?.gpusReclaimed, 2);
   const hours = await metric(h.metrics, "kserve_reclaimer_gpu_hours_reclaimed_total");
-  assert.ok(hours.every((l) => Number.isFinite(Number(l.split(" ")[1]))), hours.join("\n"));
+  assert.ok(
+    hours.every((l) => Number.isFinite(Number(l.split(" ")[1]))),
+    hours.join("\n"),
+  );
 });
 
 test("keep-running-until that is not RFC 3339 is ignored, with one Warning Event per service and value", async () => {
@@ -130,7 +177,10 @@ test("keep-running-until that is not RFC 3339 is ignored, with one Warning Event
   h.reconciler.start();
   await h.clock.advance(5_000);
   // decided as if absent: outside all windows it is stopped
-  assert.deepEqual(h.patches.map((p) => [p.name, p.annotations[STOP]]), [["llama", "true"]]);
+  assert.deepEqual(
+    h.patches.map((p) => [p.name, p.annotations[STOP]]),
+    [["llama", "true"]],
+  );
   for (let i = 0; i < 3; i++) {
     h.reconciler.onServiceChanged(h.services.get("ml/llama")!);
     await h.clock.advance(1_000);
@@ -148,7 +198,17 @@ test("keep-running-until that is not RFC 3339 is ignored, with one Warning Event
 });
 
 test("a forged state record: its reason never reaches the status; GPUs come from the spec; the status stays small", async () => {
-  const forged = { [STOP]: "true", [STATE]: JSON.stringify({ v: 1, action: "stop", reason: "x".repeat(200_000), schedule: "ml/office", at: "2026-12-01T09:00:00Z", gpus: 1_000_000 }) };
+  const forged = {
+    [STOP]: "true",
+    [STATE]: JSON.stringify({
+      v: 1,
+      action: "stop",
+      reason: "x".repeat(200_000),
+      schedule: "ml/office",
+      at: "2026-12-01T09:00:00Z",
+      gpus: 1_000_000,
+    }),
+  };
   const h = harness({ services: [isvc("forged", forged, "1", { minReplicas: 1_000_000 })], schedule: { uptime: [] } });
   h.reconciler.start();
   await h.clock.advance(5_000);
@@ -181,14 +241,22 @@ test("a failure in one service's handling is that service's problem: logged, cou
   try {
     h.reconciler.start();
     await h.clock.advance(2_000);
-    assert.deepEqual(h.patches.map((p) => p.name), ["good"]);
+    assert.deepEqual(
+      h.patches.map((p) => p.name),
+      ["good"],
+    );
     assert.equal(h.events.filter((e) => e.reason === "ReconcileFailed" && e.ref.name === "bad").length, 1);
     assert.ok(h.logs.some((l) => l.level === "error" && l.fields?.service === "ml/bad"));
-    assert.deepEqual(await metric(h.metrics, 'kserve_reclaimer_errors_total{kind="reconcile"}'), ['kserve_reclaimer_errors_total{kind="reconcile"} 1']);
+    assert.deepEqual(await metric(h.metrics, 'kserve_reclaimer_errors_total{kind="reconcile"}'), [
+      'kserve_reclaimer_errors_total{kind="reconcile"} 1',
+    ]);
     // retried with backoff, without any event from outside
     failing = false;
     await h.clock.advance(10_000);
-    assert.deepEqual(h.patches.map((p) => p.name), ["good", "bad"]);
+    assert.deepEqual(
+      h.patches.map((p) => p.name),
+      ["good", "bad"],
+    );
     await h.reconciler.stop();
   } finally {
     process.off("unhandledRejection", onUnhandled);
@@ -221,15 +289,32 @@ test("a status writer or traffic reader that throws is reported, never an unhand
   }
   assert.deepEqual(unhandled, []);
   const errors = await metric(h.metrics, "kserve_reclaimer_errors_total");
-  assert.ok(errors.some((l) => l.startsWith('kserve_reclaimer_errors_total{kind="status"}')), errors.join("\n"));
-  assert.ok(errors.some((l) => l.startsWith('kserve_reclaimer_errors_total{kind="idle"}')), errors.join("\n"));
+  assert.ok(
+    errors.some((l) => l.startsWith('kserve_reclaimer_errors_total{kind="status"}')),
+    errors.join("\n"),
+  );
+  assert.ok(
+    errors.some((l) => l.startsWith('kserve_reclaimer_errors_total{kind="idle"}')),
+    errors.join("\n"),
+  );
 });
 
 test("idle.after written in minutes: a failed query of its window sets MetricsAvailable=False", async () => {
   const readTraffic = async (requests: TrafficRequest[]): Promise<TrafficReading> => ({
     byService: new Map(requests.map((r) => [r.service, { kind: "unknown", why: "Prometheus down" }])),
     // the query's window is what was sent to Prometheus: whole seconds
-    queries: [{ preset: "kserve", window: "1800s", promql: "up", ok: false, error: "connection refused", latencySeconds: 0.01, series: 0, services: requests.length }],
+    queries: [
+      {
+        preset: "kserve",
+        window: "1800s",
+        promql: "up",
+        ok: false,
+        error: "connection refused",
+        latencySeconds: 0.01,
+        series: 0,
+        services: requests.length,
+      },
+    ],
   });
   const h = harness({ services: [isvc("llama")], schedule: { idle: { after: "30m" } }, overrides: { readTraffic } });
   h.reconciler.start();
@@ -255,11 +340,25 @@ test("another namespace's custom query error never reaches this schedule's statu
     byService: new Map(requests.map((r) => [r.service, { kind: "unknown", why: "no series" }])),
     queries: [
       // namespace "secret-team"'s query failed, quoting its series; ours ("ml") succeeded
-      { preset: "custom", window: "1800s", promql: "x", ok: false, error: 'bad: secret_metric{namespace="secret-team"} 42', latencySeconds: 0, series: 0, services: 1, namespace: "secret-team" },
+      {
+        preset: "custom",
+        window: "1800s",
+        promql: "x",
+        ok: false,
+        error: 'bad: secret_metric{namespace="secret-team"} 42',
+        latencySeconds: 0,
+        series: 0,
+        services: 1,
+        namespace: "secret-team",
+      },
       { preset: "custom", window: "1800s", promql: "y", ok: true, latencySeconds: 0, series: 1, services: 1, namespace: "ml" },
     ],
   });
-  const h = harness({ services: [isvc("llama")], schedule: { idle: { after: "30m", metric: "custom", custom: { query: "sum(rate(x[$window]))", serviceLabel: "isvc" } } }, overrides: { readTraffic } });
+  const h = harness({
+    services: [isvc("llama")],
+    schedule: { idle: { after: "30m", metric: "custom", custom: { query: "sum(rate(x[$window]))", serviceLabel: "isvc" } } },
+    overrides: { readTraffic },
+  });
   h.reconciler.start();
   await h.clock.advance(5_000);
   await h.reconciler.stop();

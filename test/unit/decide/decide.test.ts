@@ -1,7 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decide, type DecideInput, type ScheduleMoment, type ServiceFacts } from "../../../src/decide/decide.ts";
-import { STOP, STATE, KEEP_RUNNING_UNTIL, EXCLUDE, DEPLOYMENT_MODE, readState, writeState, type ReclaimerState } from "../../../src/api/annotations.ts";
+import {
+  STOP,
+  STATE,
+  KEEP_RUNNING_UNTIL,
+  EXCLUDE,
+  DEPLOYMENT_MODE,
+  readState,
+  writeState,
+  type ReclaimerState,
+} from "../../../src/api/annotations.ts";
 
 const T = (iso: string) => Date.parse(iso);
 const MON_0800 = T("2026-11-30T08:00:00Z");
@@ -24,7 +33,12 @@ function moment(over: Partial<ScheduleMoment> = {}): ScheduleMoment {
 }
 
 const night = (over: Partial<ScheduleMoment> = {}) =>
-  moment({ now: { state: "Stopped", reason: "Schedule" }, periodStart: MON_2000, next: { at: TUE_0800, state: "Running", reason: "Schedule" }, ...over });
+  moment({
+    now: { state: "Stopped", reason: "Schedule" },
+    periodStart: MON_2000,
+    next: { at: TUE_0800, state: "Running", reason: "Schedule" },
+    ...over,
+  });
 
 function service(annotations: Record<string, string> = {}, over: Partial<ServiceFacts> = {}): ServiceFacts {
   return {
@@ -45,7 +59,14 @@ function rec(action: ReclaimerState["action"], reason: string, at: string, extra
 }
 
 function run(over: Partial<DecideInput>) {
-  return decide({ now: T("2026-11-30T21:00:00Z"), service: service(), schedule: night(), traffic: undefined, globalDryRun: false, ...over });
+  return decide({
+    now: T("2026-11-30T21:00:00Z"),
+    service: service(),
+    schedule: night(),
+    traffic: undefined,
+    globalDryRun: false,
+    ...over,
+  });
 }
 
 test("outside all windows a running service is stopped, with a record naming the transition", () => {
@@ -58,7 +79,12 @@ test("outside all windows a running service is stopped, with a record naming the
 });
 
 test("already stopped by the daemon for this period: nothing to do (nothing twice)", () => {
-  const d = run({ service: service({ [STOP]: "true", [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00.300Z", { transition: "2026-11-30T20:00:00.000Z" }) }, { stoppedByKServe: true }) });
+  const d = run({
+    service: service(
+      { [STOP]: "true", [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00.300Z", { transition: "2026-11-30T20:00:00.000Z" }) },
+      { stoppedByKServe: true },
+    ),
+  });
   assert.equal(d.action, "none");
   assert.equal(d.observed, "Stopped");
   assert.equal(d.confirmed, true);
@@ -68,7 +94,10 @@ test("a Running transition starts what the daemon stopped", () => {
   const d = run({
     now: TUE_0800 + 200,
     schedule: moment({ periodStart: TUE_0800, next: { at: T("2026-12-01T20:00:00Z"), state: "Stopped", reason: "Schedule" } }),
-    service: service({ [STOP]: "true", [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00.300Z", { transition: "2026-11-30T20:00:00.000Z" }) }),
+    service: service({
+      [STOP]: "true",
+      [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00.300Z", { transition: "2026-11-30T20:00:00.000Z" }),
+    }),
   });
   assert.equal(d.action, "start");
   assert.equal(d.record?.action, "start");
@@ -94,13 +123,23 @@ test("a person's start of a daemon-stopped service is held until the next transi
   assert.equal(noticed.record?.until, "2026-12-01T08:00:00.000Z");
   assert.equal(noticed.recheckAt, TUE_0800);
 
-  const held = run({ now: T("2026-11-30T23:00:00Z"), service: service({ [STOP]: "false", [STATE]: noticed.record ? writeState(noticed.record) : "" }) });
+  const held = run({
+    now: T("2026-11-30T23:00:00Z"),
+    service: service({ [STOP]: "false", [STATE]: noticed.record ? writeState(noticed.record) : "" }),
+  });
   assert.equal(held.action, "none");
   assert.equal(held.desired, "Running");
 
   // Next evening, after the Stopped transition: the hold has expired and the schedule stops it.
-  const nextNight = night({ periodStart: T("2026-12-01T20:00:00Z"), next: { at: T("2026-12-02T08:00:00Z"), state: "Running", reason: "Schedule" } });
-  const later = run({ now: T("2026-12-01T20:00:00.100Z"), schedule: nextNight, service: service({ [STOP]: "false", [STATE]: writeState(noticed.record!) }) });
+  const nextNight = night({
+    periodStart: T("2026-12-01T20:00:00Z"),
+    next: { at: T("2026-12-02T08:00:00Z"), state: "Running", reason: "Schedule" },
+  });
+  const later = run({
+    now: T("2026-12-01T20:00:00.100Z"),
+    schedule: nextNight,
+    service: service({ [STOP]: "false", [STATE]: writeState(noticed.record!) }),
+  });
   assert.equal(later.action, "stop");
 });
 
@@ -115,7 +154,11 @@ test("idle stop requires Ready for idle.after and known traffic at or below thre
   assert.equal(stop.action, "stop");
   assert.equal(stop.reason, "Idle");
   assert.equal(run({ now, schedule: sched, service: svc2, traffic: { kind: "known", rps: 0.5 } }).action, "none");
-  assert.equal(run({ now, schedule: sched, service: svc2, traffic: { kind: "unknown", why: "absent series" } }).action, "none", "no data never stops");
+  assert.equal(
+    run({ now, schedule: sched, service: svc2, traffic: { kind: "unknown", why: "absent series" } }).action,
+    "none",
+    "no data never stops",
+  );
   const stopWhenUnknown = moment({ idle: { ...idle, whenMetricsUnavailable: "Stop" } });
   const d = run({ now, schedule: stopWhenUnknown, service: svc2, traffic: { kind: "unknown", why: "timeout" } });
   assert.equal(d.action, "stop");
@@ -126,7 +169,10 @@ test("idle stop requires Ready for idle.after and known traffic at or below thre
 
 test("an idle-stopped service stays stopped for the rest of the period and starts at the next Running transition", () => {
   const idle = { after: "30m", threshold: 0, metric: "kserve" as const, whenMetricsUnavailable: "KeepRunning" as const };
-  const idleStopped = service({ [STOP]: "true", [STATE]: rec("stop", "Idle", "2026-11-30T14:00:00.000Z") }, { ready: { status: "False", since: T("2026-11-30T14:00:01Z") }, stoppedByKServe: true });
+  const idleStopped = service(
+    { [STOP]: "true", [STATE]: rec("stop", "Idle", "2026-11-30T14:00:00.000Z") },
+    { ready: { status: "False", since: T("2026-11-30T14:00:01Z") }, stoppedByKServe: true },
+  );
   const same = run({ now: T("2026-11-30T15:00:00Z"), schedule: moment({ idle }), service: idleStopped });
   assert.equal(same.action, "none");
   assert.equal(same.reason, "Idle");
@@ -137,12 +183,19 @@ test("an idle-stopped service stays stopped for the rest of the period and start
 });
 
 test("keep-running-until starts a stopped service and keeps it up, also against idle", () => {
-  const ann = { [STOP]: "true", [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00Z", { transition: "2026-11-30T20:00:00.000Z" }), [KEEP_RUNNING_UNTIL]: "2026-11-30T23:00:00Z" };
+  const ann = {
+    [STOP]: "true",
+    [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00Z", { transition: "2026-11-30T20:00:00.000Z" }),
+    [KEEP_RUNNING_UNTIL]: "2026-11-30T23:00:00Z",
+  };
   const d = run({ service: service(ann) });
   assert.equal(d.action, "start");
   assert.equal(d.reason, "KeepRunningUntil");
   assert.equal(d.recheckAt, T("2026-11-30T23:00:00Z"));
-  const expired = run({ now: T("2026-11-30T23:00:01Z"), service: service({ [KEEP_RUNNING_UNTIL]: "2026-11-30T23:00:00Z", [STATE]: rec("start", "KeepRunningUntil", "2026-11-30T21:00:00Z") }) });
+  const expired = run({
+    now: T("2026-11-30T23:00:01Z"),
+    service: service({ [KEEP_RUNNING_UNTIL]: "2026-11-30T23:00:00Z", [STATE]: rec("start", "KeepRunningUntil", "2026-11-30T21:00:00Z") }),
+  });
   assert.equal(expired.action, "none", "the daemon started it in this period, the schedule already had its say");
 });
 
@@ -167,14 +220,21 @@ test("a service created during a Stopped period is left up until the next transi
   assert.equal(older.action, "stop", "an existing service with no record is adopted: caught up to the schedule");
   const newSchedule = run({ now: T("2026-11-30T22:00:00Z"), service: fresh, schedule: night({ createdAt: T("2026-11-30T21:45:00Z") }) });
   assert.equal(newSchedule.action, "stop", "a schedule applied after the service adopts it at once");
-  const never = run({ now: T("2026-11-30T22:00:00Z"), service: fresh, schedule: night({ periodStart: Number.NEGATIVE_INFINITY, next: undefined }) });
+  const never = run({
+    now: T("2026-11-30T22:00:00Z"),
+    service: fresh,
+    schedule: night({ periodStart: Number.NEGATIVE_INFINITY, next: undefined }),
+  });
   assert.equal(never.action, "stop", "with no next transition there is nothing to wait for: adopted");
 });
 
 test("catch-up after downtime: the state the schedule says now, once", () => {
   // The daemon stopped it Monday evening, was down through Tuesday's window, comes back Tuesday night.
   const ann = { [STOP]: "true", [STATE]: rec("stop", "Schedule", "2026-11-30T20:00:00Z", { transition: "2026-11-30T20:00:00.000Z" }) };
-  const tueNight = night({ periodStart: T("2026-12-01T20:00:00Z"), next: { at: T("2026-12-02T08:00:00Z"), state: "Running", reason: "Schedule" } });
+  const tueNight = night({
+    periodStart: T("2026-12-01T20:00:00Z"),
+    next: { at: T("2026-12-02T08:00:00Z"), state: "Running", reason: "Schedule" },
+  });
   assert.equal(run({ now: T("2026-12-01T21:00:00Z"), schedule: tueNight, service: service(ann) }).action, "none");
   // Back during Tuesday's window instead: start.
   const tueDay = moment({ periodStart: TUE_0800 });
@@ -182,7 +242,10 @@ test("catch-up after downtime: the state the schedule says now, once", () => {
 });
 
 test("an edited schedule is applied afresh: a record from another generation or schedule does not count", () => {
-  const idleStopped = service({ [STOP]: "true", [STATE]: rec("stop", "Idle", "2026-11-30T14:00:00.000Z", { generation: 1 }) }, { stoppedByKServe: true });
+  const idleStopped = service(
+    { [STOP]: "true", [STATE]: rec("stop", "Idle", "2026-11-30T14:00:00.000Z", { generation: 1 }) },
+    { stoppedByKServe: true },
+  );
   const now = T("2026-11-30T15:00:00Z");
   assert.equal(run({ now, schedule: moment(), service: idleStopped }).action, "none", "same generation: the idle stop stands");
   const edited = run({ now, schedule: moment({ generation: 2 }), service: idleStopped });
@@ -201,5 +264,8 @@ test("the state record has a version and unreadable records are not trusted", ()
   assert.equal(readState({ [STATE]: "not json" }).kind, "invalid");
   assert.equal(readState({}).kind, "none");
   // An unreadable record is no proof the daemon stopped it: treated as a person's stop.
-  assert.equal(run({ service: service({ [STOP]: "true", [STATE]: "garbage" }), now: TUE_0800, schedule: moment({ periodStart: TUE_0800 }) }).skip, "ManualStop");
+  assert.equal(
+    run({ service: service({ [STOP]: "true", [STATE]: "garbage" }), now: TUE_0800, schedule: moment({ periodStart: TUE_0800 }) }).skip,
+    "ManualStop",
+  );
 });

@@ -23,6 +23,9 @@ test("the oldest matching schedule governs, ties by name; the others are reporte
   const d = { namespace: "ml", name: "other", createdAt: 0, selector: { matchLabels: { team: "cv" } } };
   const r = chooseGoverning([a, b, c, d], { team: "nlp" });
   assert.equal(r.governing?.name, "a-early");
-  assert.deepEqual(r.overruled.map((x) => x.name), ["a-late", "b-late"]);
+  assert.deepEqual(
+    r.overruled.map((x) => x.name),
+    ["a-late", "b-late"],
+  );
   assert.equal(chooseGoverning([d], { team: "nlp" }).governing, undefined);
 });

@@ -11,8 +11,13 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { find, objectsOf, readText } from "./helpers.ts";
 
-type RuleGroup = { name: string; rules: { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }[] };
-const rule = find(objectsOf("deploy/components/monitoring/prometheusrule.yaml"), "PrometheusRule") as unknown as { spec: { groups: RuleGroup[] } };
+type RuleGroup = {
+  name: string;
+  rules: { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+};
+const rule = find(objectsOf("deploy/components/monitoring/prometheusrule.yaml"), "PrometheusRule") as unknown as {
+  spec: { groups: RuleGroup[] };
+};
 const alerts = rule.spec.groups.flatMap((g) => g.rules);
 const promtool = spawnSync("promtool", ["--version"]).status === 0;
 const noPromtool = promtool ? false : "promtool is not installed (apt-get install -y prometheus)";
@@ -55,16 +60,33 @@ test("the alerts and the dashboard use only metrics the daemon exports", () => {
   const dashboard = readText("deploy/grafana/kserve-reclaimer-dashboard.json");
   for (const name of [...usedNames(JSON.stringify(alerts)), ...usedNames(dashboard)]) assert.ok(exported.has(name), `${name} is exported`);
   const docs = readText("docs/operations.md");
-  for (const name of exported) if (!/_(bucket|sum|count)$/.test(name)) assert.ok(docs.includes(name), `docs/operations.md documents ${name}`);
+  for (const name of exported)
+    if (!/_(bucket|sum|count)$/.test(name)) assert.ok(docs.includes(name), `docs/operations.md documents ${name}`);
 });
 
 test("the Grafana dashboard is valid JSON with the panels of issue 5", () => {
-  const d = JSON.parse(readText("deploy/grafana/kserve-reclaimer-dashboard.json")) as { uid: string; panels: { id: number; title: string; type: string; targets?: { expr: string }[] }[] };
+  const d = JSON.parse(readText("deploy/grafana/kserve-reclaimer-dashboard.json")) as {
+    uid: string;
+    panels: { id: number; title: string; type: string; targets?: { expr: string }[] }[];
+  };
   assert.equal(d.uid, "kserve-reclaimer");
   const ids = d.panels.map((p) => p.id);
   assert.equal(new Set(ids).size, ids.length, "panel ids are unique");
-  const exprs = d.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr).join("\n");
-  for (const m of ["kserve_reclaimer_services", "kserve_reclaimer_gpus_reclaimed", "kserve_reclaimer_gpu_hours_reclaimed_total", "kserve_reclaimer_transitions_total", "kserve_reclaimer_decision_lag_seconds_bucket", "kserve_reclaimer_kubernetes_api_errors_total", "kserve_reclaimer_prometheus_query_errors_total", "kserve_reclaimer_unconfirmed_transitions_total", "kserve_reclaimer_leader"]) {
+  const exprs = d.panels
+    .flatMap((p) => p.targets ?? [])
+    .map((t) => t.expr)
+    .join("\n");
+  for (const m of [
+    "kserve_reclaimer_services",
+    "kserve_reclaimer_gpus_reclaimed",
+    "kserve_reclaimer_gpu_hours_reclaimed_total",
+    "kserve_reclaimer_transitions_total",
+    "kserve_reclaimer_decision_lag_seconds_bucket",
+    "kserve_reclaimer_kubernetes_api_errors_total",
+    "kserve_reclaimer_prometheus_query_errors_total",
+    "kserve_reclaimer_unconfirmed_transitions_total",
+    "kserve_reclaimer_leader",
+  ]) {
     assert.ok(exprs.includes(m), `a panel shows ${m}`);
   }
   assert.match(exprs, /histogram_quantile\(0\.5,/);
@@ -84,7 +106,9 @@ test("promtool: the rules load and each alert fires on its failure, none on a he
     const job = 'job="kserve-reclaimer-metrics"';
     const a = `${job}, instance="a:8080"`;
     const b = `${job}, instance="b:8080"`;
-    const firing = (name: string, labels: Record<string, string>) => ({ exp_labels: { severity: alerts.find((x) => x.alert === name)?.labels.severity, ...labels } });
+    const firing = (name: string, labels: Record<string, string>) => ({
+      exp_labels: { severity: alerts.find((x) => x.alert === name)?.labels.severity, ...labels },
+    });
     const healthy = [
       { series: `up{${a}}`, values: "1x20" },
       { series: `up{${b}}`, values: "1x20" },
@@ -95,14 +119,24 @@ test("promtool: the rules load and each alert fires on its failure, none on a he
       { series: `kserve_reclaimer_metrics_source_available{${b}, preset="kserve"}`, values: "0x20" },
       { series: `kserve_reclaimer_unconfirmed_transitions_total{${a}, action="stop"}`, values: "0x20" },
       { series: `kserve_reclaimer_schedules_invalid{${a}}`, values: "0x20" },
-      { series: `kserve_reclaimer_kubernetes_api_errors_total{${a}, verb="patch", resource="inferenceservices", code="409"}`, values: "0+1x20" },
+      {
+        series: `kserve_reclaimer_kubernetes_api_errors_total{${a}, verb="patch", resource="inferenceservices", code="409"}`,
+        values: "0+1x20",
+      },
     ];
     const names = alerts.map((x) => x.alert);
     const tests = [
-      { interval: "1m", input_series: healthy, alert_rule_test: names.map((alertname) => ({ eval_time: "15m", alertname, exp_alerts: [] })) },
       {
         interval: "1m",
-        input_series: [{ series: `up{${a}}`, values: "0x10" }, { series: `up{${b}}`, values: "0x10" }],
+        input_series: healthy,
+        alert_rule_test: names.map((alertname) => ({ eval_time: "15m", alertname, exp_alerts: [] })),
+      },
+      {
+        interval: "1m",
+        input_series: [
+          { series: `up{${a}}`, values: "0x10" },
+          { series: `up{${b}}`, values: "0x10" },
+        ],
         alert_rule_test: [
           { eval_time: "4m", alertname: "KServeReclaimerDown", exp_alerts: [] },
           { eval_time: "6m", alertname: "KServeReclaimerDown", exp_alerts: [firing("KServeReclaimerDown", {})] },
@@ -110,7 +144,10 @@ test("promtool: the rules load and each alert fires on its failure, none on a he
       },
       {
         interval: "1m",
-        input_series: [{ series: `kserve_reclaimer_leader{${a}}`, values: "0x10" }, { series: `kserve_reclaimer_leader{${b}}`, values: "0x10" }],
+        input_series: [
+          { series: `kserve_reclaimer_leader{${a}}`, values: "0x10" },
+          { series: `kserve_reclaimer_leader{${b}}`, values: "0x10" },
+        ],
         alert_rule_test: [{ eval_time: "6m", alertname: "KServeReclaimerNoLeader", exp_alerts: [firing("KServeReclaimerNoLeader", {})] }],
       },
       {
@@ -121,27 +158,55 @@ test("promtool: the rules load and each alert fires on its failure, none on a he
         ],
         alert_rule_test: [
           { eval_time: "9m", alertname: "KServeReclaimerMetricsSourceUnavailable", exp_alerts: [] },
-          { eval_time: "11m", alertname: "KServeReclaimerMetricsSourceUnavailable", exp_alerts: [firing("KServeReclaimerMetricsSourceUnavailable", { job: "kserve-reclaimer-metrics", instance: "a:8080", preset: "vllm" })] },
+          {
+            eval_time: "11m",
+            alertname: "KServeReclaimerMetricsSourceUnavailable",
+            exp_alerts: [
+              firing("KServeReclaimerMetricsSourceUnavailable", { job: "kserve-reclaimer-metrics", instance: "a:8080", preset: "vllm" }),
+            ],
+          },
         ],
       },
       {
         interval: "1m",
-        input_series: [{ series: `kserve_reclaimer_unconfirmed_transitions_total{${a}, action="stop"}`, values: "0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1" }],
+        input_series: [
+          {
+            series: `kserve_reclaimer_unconfirmed_transitions_total{${a}, action="stop"}`,
+            values: "0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+          },
+        ],
         alert_rule_test: [
           { eval_time: "2m", alertname: "KServeReclaimerTransitionNotConfirmed", exp_alerts: [] },
-          { eval_time: "5m", alertname: "KServeReclaimerTransitionNotConfirmed", exp_alerts: [firing("KServeReclaimerTransitionNotConfirmed", { action: "stop" })] },
+          {
+            eval_time: "5m",
+            alertname: "KServeReclaimerTransitionNotConfirmed",
+            exp_alerts: [firing("KServeReclaimerTransitionNotConfirmed", { action: "stop" })],
+          },
           { eval_time: "24m", alertname: "KServeReclaimerTransitionNotConfirmed", exp_alerts: [] },
         ],
       },
       {
         interval: "1m",
         input_series: [{ series: `kserve_reclaimer_schedules_invalid{${a}}`, values: "0 0 2 2 2 2" }],
-        alert_rule_test: [{ eval_time: "4m", alertname: "KServeReclaimerScheduleInvalid", exp_alerts: [firing("KServeReclaimerScheduleInvalid", {})] }],
+        alert_rule_test: [
+          { eval_time: "4m", alertname: "KServeReclaimerScheduleInvalid", exp_alerts: [firing("KServeReclaimerScheduleInvalid", {})] },
+        ],
       },
       {
         interval: "1m",
-        input_series: [{ series: `kserve_reclaimer_kubernetes_api_errors_total{${a}, verb="list", resource="inferenceservices", code="403"}`, values: "0+1x10" }],
-        alert_rule_test: [{ eval_time: "5m", alertname: "KServeReclaimerKubernetesForbidden", exp_alerts: [firing("KServeReclaimerKubernetesForbidden", { verb: "list", resource: "inferenceservices" })] }],
+        input_series: [
+          {
+            series: `kserve_reclaimer_kubernetes_api_errors_total{${a}, verb="list", resource="inferenceservices", code="403"}`,
+            values: "0+1x10",
+          },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "5m",
+            alertname: "KServeReclaimerKubernetesForbidden",
+            exp_alerts: [firing("KServeReclaimerKubernetesForbidden", { verb: "list", resource: "inferenceservices" })],
+          },
+        ],
       },
     ];
     writeFileSync(join(dir, "tests.yaml"), stringify({ rule_files: ["bare-rules.yaml"], evaluation_interval: "1m", tests }));

@@ -12,7 +12,11 @@ import { readText, repoRoot } from "./helpers.ts";
 type Stage = { from: string; name: string | undefined; lines: string[] };
 
 function stages(text: string): Stage[] {
-  const lines = text.replace(/\\\n\s*/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const lines = text
+    .replace(/\\\n\s*/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
   const out: Stage[] = [];
   for (const l of lines) {
     const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?$/i.exec(l);
@@ -25,7 +29,8 @@ function stages(text: string): Stage[] {
 const dockerfile = readText("Dockerfile");
 const [build, runtime] = stages(dockerfile) as [Stage, Stage];
 const pkg = JSON.parse(readText("package.json")) as { bin: Record<string, string>; scripts: Record<string, string> };
-const exec = (stage: Stage, instr: string) => stage.lines.filter((l) => l.toUpperCase().startsWith(`${instr} `)).map((l) => l.slice(instr.length + 1).trim());
+const exec = (stage: Stage, instr: string) =>
+  stage.lines.filter((l) => l.toUpperCase().startsWith(`${instr} `)).map((l) => l.slice(instr.length + 1).trim());
 
 test("multi-stage: a Node 24 build stage, a Node 24 runtime stage without the build tools", () => {
   assert.equal(stages(dockerfile).length, 2);
@@ -37,7 +42,9 @@ test("multi-stage: a Node 24 build stage, a Node 24 runtime stage without the bu
   assert.match(run, /npm prune --omit=dev\b/);
   assert.equal(pkg.scripts["build"], "tsc -p tsconfig.build.json");
   // the runtime stage copies only the build output, production node_modules and package.json
-  const copies = exec(runtime, "COPY").map((c) => c.replace(/^--from=\S+\s+/, "").split(/\s+/)[0]).sort();
+  const copies = exec(runtime, "COPY")
+    .map((c) => c.replace(/^--from=\S+\s+/, "").split(/\s+/)[0])
+    .sort();
   assert.deepEqual(copies, ["/src/dist", "/src/node_modules", "/src/package.json"]);
 });
 
@@ -58,7 +65,9 @@ test("the entrypoint is node running the package's bin (dist/cli/main.js), the c
 });
 
 test(".dockerignore sends only what the build stage copies", () => {
-  const ignore = readText(".dockerignore").split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+  const ignore = readText(".dockerignore")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"));
   assert.equal(ignore[0], "**");
   for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) assert.ok(ignore.includes(`!${f}`), f);
   assert.ok(ignore.includes("!src/**"));
@@ -67,7 +76,17 @@ test(".dockerignore sends only what the build stage copies", () => {
 test("the image's entrypoint runs as a plain process on the runtime stage's layout", { timeout: 180_000 }, () => {
   const app = mkdtempSync(join(tmpdir(), "reclaimer-image-"));
   try {
-    execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json"), "--outDir", join(app, "dist")], { stdio: "pipe" });
+    execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
+        "-p",
+        join(repoRoot, "tsconfig.build.json"),
+        "--outDir",
+        join(app, "dist"),
+      ],
+      { stdio: "pipe" },
+    );
     copyFileSync(join(repoRoot, "package.json"), join(app, "package.json"));
     symlinkSync(join(repoRoot, "node_modules"), join(app, "node_modules"));
     const entrypoint = JSON.parse(exec(runtime, "ENTRYPOINT")[0] as string) as string[];
@@ -78,7 +97,11 @@ test("the image's entrypoint runs as a plain process on the runtime stage's layo
     assert.ok(commands.includes("validate"), help.stdout);
     if (commands.includes("run")) {
       // the image's CMD with a broken setting fails with the config error, not a crash
-      const bad = spawnSync(process.execPath, [entrypoint[1] as string, "run", "--idle-interval=soon"], { cwd: app, encoding: "utf8", timeout: 30_000 });
+      const bad = spawnSync(process.execPath, [entrypoint[1] as string, "run", "--idle-interval=soon"], {
+        cwd: app,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
       assert.notEqual(bad.status, 0);
       assert.match(bad.stderr, /idle-interval/);
     }

@@ -12,7 +12,8 @@ function leaves(node: Node | null, prefix: string, out: Leaf[], comment?: string
     node.items.forEach((pair, i) => {
       const key = isScalar(pair.key) ? String(pair.key.value) : "?";
       // the comment above a map's first key belongs to the map node in the yaml library
-      const keyComment = (isScalar(pair.key) ? pair.key.commentBefore : undefined) ?? (i === 0 ? node.commentBefore : undefined) ?? undefined;
+      const keyComment =
+        (isScalar(pair.key) ? pair.key.commentBefore : undefined) ?? (i === 0 ? node.commentBefore : undefined) ?? undefined;
       leaves(pair.value as Node, prefix ? `${prefix}.${key}` : key, out, keyComment);
     });
     return;
@@ -30,12 +31,32 @@ const settings: Leaf[] = [];
 for (const l of all) {
   const whole = wholes.find((w) => l.path === w || l.path.startsWith(`${w}.`));
   if (!whole) settings.push(l);
-  else if (!settings.some((s) => s.path === whole)) settings.push({ path: whole, value: doc.getIn(whole.split("."), false), comment: (doc.contents as { items: { key: { value: string; commentBefore?: string } }[] }).items.find((i) => i.key.value === whole)?.key.commentBefore });
+  else if (!settings.some((s) => s.path === whole))
+    settings.push({
+      path: whole,
+      value: doc.getIn(whole.split("."), false),
+      comment: (doc.contents as { items: { key: { value: string; commentBefore?: string } }[] }).items.find((i) => i.key.value === whole)
+        ?.key.commentBefore,
+    });
 }
 
 test("values.yaml parses and has the usual settings", () => {
   const values = parseYamlFile("deploy/helm/kserve-reclaimer/values.yaml")[0] as Record<string, unknown>;
-  for (const k of ["image", "replicaCount", "resources", "namespaces", "prometheus", "logLevel", "dryRun", "idleInterval", "leaderElection", "serviceMonitor", "prometheusRule", "podSecurityContext"]) assert.ok(k in values, k);
+  for (const k of [
+    "image",
+    "replicaCount",
+    "resources",
+    "namespaces",
+    "prometheus",
+    "logLevel",
+    "dryRun",
+    "idleInterval",
+    "leaderElection",
+    "serviceMonitor",
+    "prometheusRule",
+    "podSecurityContext",
+  ])
+    assert.ok(k in values, k);
   assert.ok(settings.length >= 40, `${settings.length} settings`);
 });
 
@@ -56,7 +77,8 @@ test("every setting is in the values table of docs/install.md with its default",
       continue;
     }
     const shown = typeof s.value === "object" && s.value !== null ? JSON.stringify(s.value) : s.value === "" ? '""' : String(s.value);
-    if (!["resources", "podSecurityContext", "securityContext"].includes(s.path) && row.replace(/`/g, "") !== shown) problems.push(`${s.path}: docs say ${row}, values.yaml ${shown}`);
+    if (!["resources", "podSecurityContext", "securityContext"].includes(s.path) && row.replace(/`/g, "") !== shown)
+      problems.push(`${s.path}: docs say ${row}, values.yaml ${shown}`);
   }
   assert.deepEqual(problems, []);
 });

@@ -56,7 +56,12 @@ export function objectsOf(path: string): K8sObject[] {
 }
 
 export function find(objects: K8sObject[], kind: string, name?: string, namespace?: string): K8sObject {
-  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name) && (namespace === undefined || o.metadata.namespace === namespace));
+  const found = objects.filter(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata.name === name) &&
+      (namespace === undefined || o.metadata.namespace === namespace),
+  );
   if (found.length !== 1) throw new Error(`expected one ${kind} ${namespace ?? ""}/${name ?? "*"}, found ${found.length}`);
   return found[0] as K8sObject;
 }
@@ -92,5 +97,9 @@ export const WATCHED_NAMESPACE_PERMISSIONS = [
 ];
 
 export function leasePermissions(leaseName: string): string[] {
-  return ["coordination.k8s.io/leases create", `coordination.k8s.io/leases:${leaseName} get`, `coordination.k8s.io/leases:${leaseName} update`];
+  return [
+    "coordination.k8s.io/leases create",
+    `coordination.k8s.io/leases:${leaseName} get`,
+    `coordination.k8s.io/leases:${leaseName} update`,
+  ];
 }

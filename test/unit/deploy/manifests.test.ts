@@ -24,7 +24,13 @@ import {
 const defaults = DaemonConfig.parse({});
 const yamlFiles = filesUnder("deploy", [".yaml", ".yml"], (rel) => rel.startsWith("deploy/helm/kserve-reclaimer/templates"));
 
-type Kustomization = { resources?: string[]; components?: string[]; patches?: { patch: string }[]; configMapGenerator?: { name: string; literals?: string[] }[]; images?: { name: string; newName: string; newTag: string }[] };
+type Kustomization = {
+  resources?: string[];
+  components?: string[];
+  patches?: { patch: string }[];
+  configMapGenerator?: { name: string; literals?: string[] }[];
+  images?: { name: string; newName: string; newTag: string }[];
+};
 const kustomization = (dir: string) => parseYamlFile(join(dir, "kustomization.yaml"))[0] as Kustomization;
 
 /** The objects of a kustomization, resolving resources and components (patches and generators not applied). */
@@ -52,7 +58,9 @@ type Container = {
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   securityContext: Record<string, unknown>;
 };
-const podSpec = (deployment as unknown as { spec: { replicas: number; template: { spec: Record<string, unknown> & { containers: Container[] } } } }).spec;
+const podSpec = (
+  deployment as unknown as { spec: { replicas: number; template: { spec: Record<string, unknown> & { containers: Container[] } } } }
+).spec;
 const container = podSpec.template.spec.containers[0] as Container;
 
 test("every YAML file under deploy/ parses, and every object has apiVersion, kind and name", () => {
@@ -79,22 +87,43 @@ test("every resource and component a kustomization lists exists", () => {
 
 test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deployment, Service and PDB; no monitoring.coreos.com objects", () => {
   const kinds = base.map((o) => o.kind).sort();
-  assert.deepEqual(kinds, ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]);
+  assert.deepEqual(kinds, [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "Deployment",
+    "Namespace",
+    "PodDisruptionBudget",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "ServiceAccount",
+  ]);
   assert.ok(!base.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")), "the base applies without the Prometheus operator");
-  const monitoring = resolve("deploy/overlays/prometheus-operator").filter((o) => o.apiVersion === "monitoring.coreos.com/v1").map((o) => o.kind).sort();
+  const monitoring = resolve("deploy/overlays/prometheus-operator")
+    .filter((o) => o.apiVersion === "monitoring.coreos.com/v1")
+    .map((o) => o.kind)
+    .sort();
   assert.deepEqual(monitoring, ["PrometheusRule", "ServiceMonitor"]);
 });
 
 test("the ClusterRole grants exactly what the daemon uses: no delete, no update of InferenceServices, no Secrets, no wildcards", () => {
   const role = find(base, "ClusterRole", "kserve-reclaimer") as K8sObject & { rules: Rule[] };
   assert.deepEqual(permissions(role.rules), WATCHED_NAMESPACE_PERMISSIONS);
-  const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer") as K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };
+  const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer") as K8sObject & {
+    roleRef: { kind: string; name: string };
+    subjects: { kind: string; name: string; namespace: string }[];
+  };
   assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "kserve-reclaimer" });
   assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
 });
 
 test("no Role or ClusterRole anywhere in deploy/ grants delete, update of InferenceServices, Secrets, escalation or wildcards", () => {
-  const roles = yamlFiles.flatMap((f) => (parseYamlFile(f) as K8sObject[]).filter((o) => o?.kind === "Role" || o?.kind === "ClusterRole").map((o) => ({ f, o: o as K8sObject & { rules: Rule[] } })));
+  const roles = yamlFiles.flatMap((f) =>
+    (parseYamlFile(f) as K8sObject[])
+      .filter((o) => o?.kind === "Role" || o?.kind === "ClusterRole")
+      .map((o) => ({ f, o: o as K8sObject & { rules: Rule[] } })),
+  );
   assert.ok(roles.length >= 4, `found ${roles.length}`);
   for (const { f, o } of roles) {
     for (const p of permissions(o.rules)) {
@@ -127,7 +156,10 @@ test("the Deployment: 2 replicas, leader election, POD_NAME from the downward AP
   const literals = k.configMapGenerator?.find((g) => g.name === "kserve-reclaimer-config")?.literals ?? [];
   const settings = Object.fromEntries(literals.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
   for (const name of Object.keys(settings)) {
-    const flag = name.replace(/^RECLAIMER_/, "").toLowerCase().replace(/_/g, "-");
+    const flag = name
+      .replace(/^RECLAIMER_/, "")
+      .toLowerCase()
+      .replace(/_/g, "-");
     assert.ok(DAEMON_FLAGS.includes(flag), `${name} is the environment form of a flag`);
   }
   const config = loadDaemonConfig(container.args.slice(1), { ...settings, RECLAIMER_LEADER_ELECTION_NAMESPACE: "kserve-reclaimer" });
@@ -135,15 +167,29 @@ test("the Deployment: 2 replicas, leader election, POD_NAME from the downward AP
   assert.deepEqual(config.namespaces, []);
   const port = Number(config.metricsAddr.split(":").pop());
   assert.deepEqual(container.ports, [{ name: "metrics", containerPort: port, protocol: "TCP" }]);
-  assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [
-    { path: "/healthz", port: "metrics" },
-    { path: "/readyz", port: "metrics" },
-  ]);
+  assert.deepEqual(
+    [container.livenessProbe.httpGet, container.readinessProbe.httpGet],
+    [
+      { path: "/healthz", port: "metrics" },
+      { path: "/readyz", port: "metrics" },
+    ],
+  );
 });
 
 test("the Deployment is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, requests and limits", () => {
-  assert.deepEqual(podSpec.template.spec["securityContext"], { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
-  assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
+  assert.deepEqual(podSpec.template.spec["securityContext"], {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    fsGroup: 65532,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  assert.deepEqual(container.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+  });
   assert.deepEqual(container.resources, { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "512Mi" } });
   assert.equal(podSpec.template.spec["serviceAccountName"], "kserve-reclaimer");
   assert.ok(podSpec.template.spec["topologySpreadConstraints"], "spread across nodes");
@@ -156,12 +202,22 @@ test("the Deployment is hardened: non-root 65532, read-only root, no privilege e
 });
 
 test("the Service selects the pods and exposes the metrics port; the ServiceMonitor selects the Service", () => {
-  const svc = find(base, "Service", "kserve-reclaimer-metrics") as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } };
-  assert.deepEqual(svc.spec.selector, (deployment as unknown as { spec: { selector: { matchLabels: unknown } } }).spec.selector.matchLabels);
+  const svc = find(base, "Service", "kserve-reclaimer-metrics") as K8sObject & {
+    spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] };
+  };
+  assert.deepEqual(
+    svc.spec.selector,
+    (deployment as unknown as { spec: { selector: { matchLabels: unknown } } }).spec.selector.matchLabels,
+  );
   assert.equal(svc.spec.ports[0]?.targetPort, "metrics");
-  const sm = find(resolve("deploy/overlays/prometheus-operator"), "ServiceMonitor") as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
+  const sm = find(resolve("deploy/overlays/prometheus-operator"), "ServiceMonitor") as K8sObject & {
+    spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] };
+  };
   for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) assert.equal(svc.metadata.labels?.[k], v, `Service has label ${k}`);
-  assert.deepEqual(sm.spec.endpoints.map((e) => [e.port, e.path]), [["metrics", "/metrics"]]);
+  assert.deepEqual(
+    sm.spec.endpoints.map((e) => [e.port, e.path]),
+    [["metrics", "/metrics"]],
+  );
 });
 
 test("namespaced overlay: no ClusterRole, a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
@@ -175,7 +231,10 @@ test("namespaced overlay: no ClusterRole, a Role + RoleBinding with the daemon's
   const roles = objects.filter((o) => o.kind === "Role" && o.metadata.name === "kserve-reclaimer") as (K8sObject & { rules: Rule[] })[];
   assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), namespaces);
   for (const r of roles) assert.deepEqual(permissions(r.rules), WATCHED_NAMESPACE_PERMISSIONS);
-  const bindings = objects.filter((o) => o.kind === "RoleBinding" && o.metadata.name === "kserve-reclaimer") as (K8sObject & { roleRef: unknown; subjects: unknown })[];
+  const bindings = objects.filter((o) => o.kind === "RoleBinding" && o.metadata.name === "kserve-reclaimer") as (K8sObject & {
+    roleRef: unknown;
+    subjects: unknown;
+  })[];
   assert.deepEqual(bindings.map((b) => b.metadata.namespace).sort(), namespaces);
   for (const b of bindings) {
     assert.deepEqual(b.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "kserve-reclaimer" });

@@ -8,7 +8,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSchedule, transitionsBetween, type CompiledSchedule } from "../../../src/schedule/index.ts";
-import { CHUNK_MS, lazyTransitions, MAX_DAYS, MAX_TRANSITIONS, planSchedule, PlanLimitError, PlanRangeError, takeTransitions } from "../../../src/plan/plan.ts";
+import {
+  CHUNK_MS,
+  lazyTransitions,
+  MAX_DAYS,
+  MAX_TRANSITIONS,
+  planSchedule,
+  PlanLimitError,
+  PlanRangeError,
+  takeTransitions,
+} from "../../../src/plan/plan.ts";
 import type { ServingScheduleSpec } from "../../../src/api/servingSchedule.ts";
 import { main } from "../../../src/cli/main.ts";
 import type { CliIO } from "../../../src/cli/io.ts";
@@ -16,8 +25,15 @@ import type { CliIO } from "../../../src/cli/io.ts";
 const ROOT = new URL("../../../", import.meta.url);
 const FROM = Date.parse("2026-01-01T00:00:00Z");
 const DAY = 86_400_000;
-const FLAP: ServingScheduleSpec = { timeZone: "UTC", uptime: [{ cron: { start: "*/2 * * * *", stop: "1-59/2 * * * *" } }] } as ServingScheduleSpec;
-const OFFICE: ServingScheduleSpec = { timeZone: "Europe/Berlin", uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }], warmup: "15m" } as ServingScheduleSpec;
+const FLAP: ServingScheduleSpec = {
+  timeZone: "UTC",
+  uptime: [{ cron: { start: "*/2 * * * *", stop: "1-59/2 * * * *" } }],
+} as ServingScheduleSpec;
+const OFFICE: ServingScheduleSpec = {
+  timeZone: "Europe/Berlin",
+  uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }],
+  warmup: "15m",
+} as ServingScheduleSpec;
 
 test("lazyTransitions: the same transitions as one call to the engine, chunk boundaries included", () => {
   for (const spec of [OFFICE, FLAP]) {
@@ -49,11 +65,20 @@ test("planSchedule refuses more than MAX_TRANSITIONS transitions, quickly, and p
   const t0 = performance.now();
   assert.throws(
     () => planSchedule("ns/flap", FLAP, { kind: "instant", ms: FROM }, { kind: "days", days: MAX_DAYS }),
-    (e: unknown) => e instanceof PlanLimitError && e.message.includes(`more than ${MAX_TRANSITIONS} transitions`) && /fewer --days/.test(e.message) && !e.message.includes("\n"),
+    (e: unknown) =>
+      e instanceof PlanLimitError &&
+      e.message.includes(`more than ${MAX_TRANSITIONS} transitions`) &&
+      /fewer --days/.test(e.message) &&
+      !e.message.includes("\n"),
   );
   assert.ok(performance.now() - t0 < 5000, "refused without planning ten years first");
   // exactly the limit is fine: 10,000 changes at every minute from the start
-  const ok = planSchedule("ns/flap", FLAP, { kind: "instant", ms: FROM }, { kind: "time", at: { kind: "instant", ms: FROM + MAX_TRANSITIONS * 60_000 } });
+  const ok = planSchedule(
+    "ns/flap",
+    FLAP,
+    { kind: "instant", ms: FROM },
+    { kind: "time", at: { kind: "instant", ms: FROM + MAX_TRANSITIONS * 60_000 } },
+  );
   assert.equal(ok.transitions.length, MAX_TRANSITIONS);
   // office hours over the longest interval: about 5,200 changes, planned
   assert.ok(planSchedule("ns/office", OFFICE, { kind: "instant", ms: FROM }, { kind: "days", days: MAX_DAYS }).transitions.length > 5000);
@@ -61,7 +86,13 @@ test("planSchedule refuses more than MAX_TRANSITIONS transitions, quickly, and p
 
 test("planSchedule refuses an --until interval longer than MAX_DAYS", () => {
   assert.throws(
-    () => planSchedule("ns/office", OFFICE, { kind: "instant", ms: FROM }, { kind: "time", at: { kind: "instant", ms: FROM + (MAX_DAYS + 2) * DAY } }),
+    () =>
+      planSchedule(
+        "ns/office",
+        OFFICE,
+        { kind: "instant", ms: FROM },
+        { kind: "time", at: { kind: "instant", ms: FROM + (MAX_DAYS + 2) * DAY } },
+      ),
     (e: unknown) => e instanceof PlanRangeError && e.message.includes(`longer than ${MAX_DAYS} days`),
   );
 });
@@ -75,12 +106,18 @@ function cli(args: string[], timeout = 30_000) {
 test("plan CLI: a minute-flapping schedule over ten years is refused in one line, exit 2, at once", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "plan-bounds-"));
   const f = join(dir, "flap.yaml");
-  writeFileSync(f, 'apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: flap, namespace: ns}\nspec:\n  uptime:\n    - cron: {start: "*/2 * * * *", stop: "1-59/2 * * * *"}\n');
+  writeFileSync(
+    f,
+    'apiVersion: reclaimer.dev/v1alpha1\nkind: ServingSchedule\nmetadata: {name: flap, namespace: ns}\nspec:\n  uptime:\n    - cron: {start: "*/2 * * * *", stop: "1-59/2 * * * *"}\n',
+  );
   const r = cli(["plan", "-f", f, "--from", "2026-01-01", "--days", String(MAX_DAYS), "-o", "json"]);
   assert.equal(r.signal, null, `killed after ${r.ms} ms: not refused`);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /^kserve-reclaimer plan: ns\/flap: more than 10000 transitions between 2026-01-01T00:00:00\.000\+00:00 and 2036-01-09T00:00:00\.000\+00:00, the most a plan lists: plan fewer --days \(or an earlier --until\) or make the schedule change less often\n$/);
+  assert.match(
+    r.stderr,
+    /^kserve-reclaimer plan: ns\/flap: more than 10000 transitions between 2026-01-01T00:00:00\.000\+00:00 and 2036-01-09T00:00:00\.000\+00:00, the most a plan lists: plan fewer --days \(or an earlier --until\) or make the schedule change less often\n$/,
+  );
   const week = cli(["plan", "-f", f, "--from", "2026-01-01", "--days", "6", "-o", "json"]);
   assert.equal(week.status, 0, week.stderr);
   assert.equal((JSON.parse(week.stdout) as { schedules: { transitions: unknown[] }[] }).schedules[0]?.transitions.length, 6 * 1440);
@@ -106,5 +143,8 @@ test("plan CLI: --days outside 1..3660 is a usage error with the range", { timeo
   assert.equal(longest.code, 0, longest.err);
   const tooLong = await inProcess("plan", "-f", f, "--from", "2026-01-01", "--until", "2040-01-01");
   assert.equal(tooLong.code, 2);
-  assert.match(tooLong.err, /^kserve-reclaimer plan: ml-team\/office-hours: the interval from 2026-01-01T00:00:00\.000\+01:00 to 2040-01-01T00:00:00\.000\+01:00 is longer than 3660 days, the most a plan covers: give a later --from or an earlier --until\n/);
+  assert.match(
+    tooLong.err,
+    /^kserve-reclaimer plan: ml-team\/office-hours: the interval from 2026-01-01T00:00:00\.000\+01:00 to 2040-01-01T00:00:00\.000\+01:00 is longer than 3660 days, the most a plan covers: give a later --from or an earlier --until\n/,
+  );
 });

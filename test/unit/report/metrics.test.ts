@@ -113,10 +113,24 @@ test("report server: /metrics, /healthz and /readyz from callbacks, 404/405 othe
 });
 
 test("report server: close() releases the port even with a keep-alive connection open", async () => {
-  const server = await startReportServer({ metrics: new ReclaimerMetrics({ defaultMetrics: false }), health: () => ({ ok: true, problems: [] }), ready: () => ({ ok: true, problems: [] }), port: 0, host: "127.0.0.1" });
+  const server = await startReportServer({
+    metrics: new ReclaimerMetrics({ defaultMetrics: false }),
+    health: () => ({ ok: true, problems: [] }),
+    ready: () => ({ ok: true, problems: [] }),
+    port: 0,
+    host: "127.0.0.1",
+  });
   const res = await fetch(`http://127.0.0.1:${server.port}/healthz`);
   await res.text();
   await server.close();
   await assert.rejects(fetch(`http://127.0.0.1:${server.port}/healthz`));
-  await assert.rejects(startReportServer({ metrics: new ReclaimerMetrics({ defaultMetrics: false }), health: () => ({ ok: true, problems: [] }), ready: () => ({ ok: true, problems: [] }), port: 1, host: "256.0.0.1" }));
+  await assert.rejects(
+    startReportServer({
+      metrics: new ReclaimerMetrics({ defaultMetrics: false }),
+      health: () => ({ ok: true, problems: [] }),
+      ready: () => ({ ok: true, problems: [] }),
+      port: 1,
+      host: "256.0.0.1",
+    }),
+  );
 });

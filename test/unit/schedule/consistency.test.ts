@@ -3,7 +3,14 @@
 // nextTransition and timeline must tell the same story.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { nextTransition, stateAt, timeline, transitionsBetween, type CompiledSchedule, type Transition } from "../../../src/schedule/index.ts";
+import {
+  nextTransition,
+  stateAt,
+  timeline,
+  transitionsBetween,
+  type CompiledSchedule,
+  type Transition,
+} from "../../../src/schedule/index.ts";
 import { ms, sched } from "./helpers.ts";
 
 const schedules: [string, CompiledSchedule][] = [
@@ -27,7 +34,11 @@ const schedules: [string, CompiledSchedule][] = [
   ],
   [
     "New York nights",
-    sched({ timeZone: "America/New_York", warmup: "1h30m", uptime: [{ days: "Sun-Thu", from: "22:00", to: "06:00" }, { cron: { start: "0 1 * * 6", stop: "30 1 * * 6" } }] }),
+    sched({
+      timeZone: "America/New_York",
+      warmup: "1h30m",
+      uptime: [{ days: "Sun-Thu", from: "22:00", to: "06:00" }, { cron: { start: "0 1 * * 6", stop: "30 1 * * 6" } }],
+    }),
   ],
   ["Kolkata long cron", sched({ timeZone: "Asia/Kolkata", uptime: [{ cron: { start: "0 9 * * 1", stop: "0 18 * * 5" } }] })],
 ];
@@ -78,7 +89,10 @@ for (const [name, s] of schedules) {
       }
     }
     const changes = segs.filter((g, i) => i > 0 && g.state !== segs[i - 1]!.state).map((g) => g.from);
-    assert.deepEqual(changes, transitionsBetween(s, from, until).map((t) => t.at));
+    assert.deepEqual(
+      changes,
+      transitionsBetween(s, from, until).map((t) => t.at),
+    );
   });
 }
 

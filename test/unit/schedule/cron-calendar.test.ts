@@ -37,7 +37,10 @@ test('"5L" is the last Friday of the month (America/New_York, across the fall-ba
     "2026-12-25T09:00:00.000-05:00 Stopped Schedule",
   ]);
   // FRIL and 5l say the same
-  assert.deepEqual(fires("0 8 * * FRIL", "America/New_York", "2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z"), ["2026-10-30T08:00:00.000-04:00", "2026-11-27T08:00:00.000-05:00"]);
+  assert.deepEqual(fires("0 8 * * FRIL", "America/New_York", "2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z"), [
+    "2026-10-30T08:00:00.000-04:00",
+    "2026-11-27T08:00:00.000-05:00",
+  ]);
 });
 
 test('"L" in day-of-month is the last day of each month, 28 or 29 in February (Asia/Kolkata)', () => {
@@ -47,7 +50,10 @@ test('"L" in day-of-month is the last day of each month, 28 or 29 in February (A
     "2028-02-29T08:00:00.000+05:30",
     "2028-03-31T08:00:00.000+05:30",
   ]);
-  assert.deepEqual(fires("0 8 15,L 2 *", "Asia/Kolkata", "2027-01-01T00:00:00Z", "2027-12-31T00:00:00Z"), ["2027-02-15T08:00:00.000+05:30", "2027-02-28T08:00:00.000+05:30"]);
+  assert.deepEqual(fires("0 8 15,L 2 *", "Asia/Kolkata", "2027-01-01T00:00:00Z", "2027-12-31T00:00:00Z"), [
+    "2027-02-15T08:00:00.000+05:30",
+    "2027-02-28T08:00:00.000+05:30",
+  ]);
   assert.deepEqual(trs(pair("Asia/Kolkata", "0 8 L * *", "0 20 L * *"), "2027-01-15T00:00:00Z", "2027-03-01T00:00:00Z"), [
     "2027-01-31T08:00:00.000+05:30 Running Schedule",
     "2027-01-31T20:00:00.000+05:30 Stopped Schedule",
@@ -82,31 +88,62 @@ test("nW never crosses the month boundary: 1W on a Saturday is Monday the 3rd, 3
 
 test("n#k with k = 5 fires only in months that have a fifth such weekday", () => {
   // Thursdays: 2026-10 has five (1, 8, 15, 22, 29), 2026-11 has four, 2026-12 has five (3 .. 31)
-  assert.deepEqual(fires("0 8 * * 4#5", "UTC", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"), ["2026-10-29T08:00:00.000+00:00", "2026-12-31T08:00:00.000+00:00"]);
+  assert.deepEqual(fires("0 8 * * 4#5", "UTC", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"), [
+    "2026-10-29T08:00:00.000+00:00",
+    "2026-12-31T08:00:00.000+00:00",
+  ]);
 });
 
 test("calendar forms follow the engine's DST rules: a nonexistent time moves forward, a repeated one is the earlier", () => {
   // Berlin springs forward on the last Sunday of March and falls back on the last Sunday of October
-  assert.deepEqual(fires("30 2 * 3 0L", "Europe/Berlin", "2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z"), ["2027-03-28T03:30:00.000+02:00"]);
-  assert.deepEqual(fires("30 2 * 10 0L", "Europe/Berlin", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"), ["2026-10-25T02:30:00.000+02:00"]);
+  assert.deepEqual(fires("30 2 * 3 0L", "Europe/Berlin", "2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z"), [
+    "2027-03-28T03:30:00.000+02:00",
+  ]);
+  assert.deepEqual(fires("30 2 * 10 0L", "Europe/Berlin", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"), [
+    "2026-10-25T02:30:00.000+02:00",
+  ]);
   // New York springs forward on the second Sunday of March
-  assert.deepEqual(fires("30 2 * 3 SUN#2", "America/New_York", "2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z"), ["2027-03-14T03:30:00.000-04:00"]);
+  assert.deepEqual(fires("30 2 * 3 SUN#2", "America/New_York", "2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z"), [
+    "2027-03-14T03:30:00.000-04:00",
+  ]);
 });
 
 test('"?" is "*" in both day fields', () => {
-  assert.deepEqual(fires("0 8 ? * 1", "UTC", "2026-11-30T00:00:00Z", "2026-12-15T00:00:00Z"), fires("0 8 * * 1", "UTC", "2026-11-30T00:00:00Z", "2026-12-15T00:00:00Z"));
-  assert.deepEqual(fires("0 8 1 * ?", "UTC", "2026-11-30T00:00:00Z", "2027-01-15T00:00:00Z"), ["2026-12-01T08:00:00.000+00:00", "2027-01-01T08:00:00.000+00:00"]);
+  assert.deepEqual(
+    fires("0 8 ? * 1", "UTC", "2026-11-30T00:00:00Z", "2026-12-15T00:00:00Z"),
+    fires("0 8 * * 1", "UTC", "2026-11-30T00:00:00Z", "2026-12-15T00:00:00Z"),
+  );
+  assert.deepEqual(fires("0 8 1 * ?", "UTC", "2026-11-30T00:00:00Z", "2027-01-15T00:00:00Z"), [
+    "2026-12-01T08:00:00.000+00:00",
+    "2027-01-01T08:00:00.000+00:00",
+  ]);
 });
 
 test("both day fields restricted: a day matching either fires, calendar forms included; lists of calendar forms", () => {
   // the 15th OR the first Monday (December 2026: Monday the 7th)
-  assert.deepEqual(fires("0 8 15 * 1#1", "UTC", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z"), ["2026-12-07T08:00:00.000+00:00", "2026-12-15T08:00:00.000+00:00"]);
+  assert.deepEqual(fires("0 8 15 * 1#1", "UTC", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z"), [
+    "2026-12-07T08:00:00.000+00:00",
+    "2026-12-15T08:00:00.000+00:00",
+  ]);
   // the last day OR any Monday
-  assert.deepEqual(fires("0 8 L * MON", "UTC", "2026-12-20T00:00:00Z", "2027-01-05T00:00:00Z"), ["2026-12-21T08:00:00.000+00:00", "2026-12-28T08:00:00.000+00:00", "2026-12-31T08:00:00.000+00:00", "2027-01-04T08:00:00.000+00:00"]);
+  assert.deepEqual(fires("0 8 L * MON", "UTC", "2026-12-20T00:00:00Z", "2027-01-05T00:00:00Z"), [
+    "2026-12-21T08:00:00.000+00:00",
+    "2026-12-28T08:00:00.000+00:00",
+    "2026-12-31T08:00:00.000+00:00",
+    "2027-01-04T08:00:00.000+00:00",
+  ]);
   // the weekday nearest the 1st OR the last Friday
-  assert.deepEqual(fires("0 8 1W * 5L", "UTC", "2026-07-25T00:00:00Z", "2026-09-01T00:00:00Z"), ["2026-07-31T08:00:00.000+00:00", "2026-08-03T08:00:00.000+00:00", "2026-08-28T08:00:00.000+00:00"]);
+  assert.deepEqual(fires("0 8 1W * 5L", "UTC", "2026-07-25T00:00:00Z", "2026-09-01T00:00:00Z"), [
+    "2026-07-31T08:00:00.000+00:00",
+    "2026-08-03T08:00:00.000+00:00",
+    "2026-08-28T08:00:00.000+00:00",
+  ]);
   // first and third Monday, and the last Sunday
-  assert.deepEqual(fires("0 8 * * 1#1,1#3,0L", "UTC", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"), ["2026-12-07T08:00:00.000+00:00", "2026-12-21T08:00:00.000+00:00", "2026-12-27T08:00:00.000+00:00"]);
+  assert.deepEqual(fires("0 8 * * 1#1,1#3,0L", "UTC", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"), [
+    "2026-12-07T08:00:00.000+00:00",
+    "2026-12-21T08:00:00.000+00:00",
+    "2026-12-27T08:00:00.000+00:00",
+  ]);
 });
 
 test("a start that recurs only every 28 years is still seen by the look-back: the fifth Monday of February", () => {
@@ -117,5 +154,8 @@ test("a start that recurs only every 28 years is still seen by the look-back: th
   const rare = pair("UTC", "0 8 * 2 1#5", "0 8 * 2 2#5"); // Tuesday 5th: only in leap years starting on a Tuesday
   // in mid-2027 the latest start was 2016-02-29 and the latest stop 2000-02-29, both further back than 8 years
   assert.deepEqual(stateAt(rare, ms("2027-06-01T00:00:00Z")), { state: "Running", reason: "Schedule" });
-  assert.deepEqual(trs(rare, "2027-06-01T00:00:00Z", "2045-01-01T00:00:00Z"), ["2028-02-29T08:00:00.000+00:00 Stopped Schedule", "2044-02-29T08:00:00.000+00:00 Running Schedule"]);
+  assert.deepEqual(trs(rare, "2027-06-01T00:00:00Z", "2045-01-01T00:00:00Z"), [
+    "2028-02-29T08:00:00.000+00:00 Stopped Schedule",
+    "2044-02-29T08:00:00.000+00:00 Running Schedule",
+  ]);
 });

@@ -11,7 +11,9 @@ const cron = (start: string, stop: string, extra: Record<string, unknown> = {}) 
 
 test('cron "30 2 * * *" fires at 03:30 CEST on spring-forward day 2027-03-28', () => {
   const z = zoneOffsets("Europe/Berlin");
-  const fires = cronInstantsBetween(compileCron("30 2 * * *"), z, ms("2027-03-27T00:00:00Z"), ms("2027-03-29T23:00:00Z")).map((t) => z.format(t));
+  const fires = cronInstantsBetween(compileCron("30 2 * * *"), z, ms("2027-03-27T00:00:00Z"), ms("2027-03-29T23:00:00Z")).map((t) =>
+    z.format(t),
+  );
   assert.deepEqual(fires, ["2027-03-27T02:30:00.000+01:00", "2027-03-28T03:30:00.000+02:00", "2027-03-29T02:30:00.000+02:00"]);
   const s = cron("30 2 * * *", "0 5 * * *", { timeZone: "Europe/Berlin" });
   assert.deepEqual(trs(s, "2027-03-27T12:00:00Z", "2027-03-29T12:00:00Z"), [
@@ -24,7 +26,9 @@ test('cron "30 2 * * *" fires at 03:30 CEST on spring-forward day 2027-03-28', (
 
 test('cron "30 2 * * *" fires once, at the first 02:30, on fall-back day 2026-10-25', () => {
   const z = zoneOffsets("Europe/Berlin");
-  const fires = cronInstantsBetween(compileCron("30 2 * * *"), z, ms("2026-10-24T12:00:00Z"), ms("2026-10-25T23:00:00Z")).map((t) => z.format(t));
+  const fires = cronInstantsBetween(compileCron("30 2 * * *"), z, ms("2026-10-24T12:00:00Z"), ms("2026-10-25T23:00:00Z")).map((t) =>
+    z.format(t),
+  );
   assert.deepEqual(fires, ["2026-10-25T02:30:00.000+02:00"]);
   const s = cron("30 2 * * *", "45 2 * * *", { timeZone: "Europe/Berlin" });
   assert.deepEqual(trs(s, "2026-10-24T12:00:00Z", "2026-10-25T23:00:00Z"), [
@@ -37,8 +41,15 @@ test('cron "30 2 * * *" fires once, at the first 02:30, on fall-back day 2026-10
     "2026-10-25T05:00:00.000+01:00 Stopped Schedule",
   ]);
   // and 15-minute starts inside the repeated hour only fire on its first pass
-  const every = cronInstantsBetween(compileCron("*/15 2 * * *"), z, ms("2026-10-24T23:00:00Z"), ms("2026-10-25T03:00:00Z")).map((t) => z.format(t));
-  assert.deepEqual(every, ["2026-10-25T02:00:00.000+02:00", "2026-10-25T02:15:00.000+02:00", "2026-10-25T02:30:00.000+02:00", "2026-10-25T02:45:00.000+02:00"]);
+  const every = cronInstantsBetween(compileCron("*/15 2 * * *"), z, ms("2026-10-24T23:00:00Z"), ms("2026-10-25T03:00:00Z")).map((t) =>
+    z.format(t),
+  );
+  assert.deepEqual(every, [
+    "2026-10-25T02:00:00.000+02:00",
+    "2026-10-25T02:15:00.000+02:00",
+    "2026-10-25T02:30:00.000+02:00",
+    "2026-10-25T02:45:00.000+02:00",
+  ]);
 });
 
 test("spring forward: a start and a stop that land on the same instant open nothing (as the window form)", () => {
@@ -67,7 +78,10 @@ test("a cron pair whose start the gap moves past its stop runs to the next stop 
 test("America/New_York cron across fall back 2026-11-01: 01:30 is the EDT one", () => {
   const s = cron("30 1 * * 0", "0 3 * * 0", { timeZone: "America/New_York" });
   const t = transitionsBetween(s, ms("2026-10-31T00:00:00Z"), ms("2026-11-02T00:00:00Z"));
-  assert.deepEqual(t.map((x) => show(s, x)), ["2026-11-01T01:30:00.000-04:00 Running Schedule", "2026-11-01T03:00:00.000-05:00 Stopped Schedule"]);
+  assert.deepEqual(
+    t.map((x) => show(s, x)),
+    ["2026-11-01T01:30:00.000-04:00 Running Schedule", "2026-11-01T03:00:00.000-05:00 Stopped Schedule"],
+  );
   assert.equal((t[1]?.at ?? 0) - (t[0]?.at ?? 0), 2.5 * 3_600_000);
 });
 
@@ -145,10 +159,22 @@ test("classic cron: day-of-month OR day-of-week when both are restricted", () =>
   const dec7 = daysFromCivil(2026, 12, 7); // a Monday
   const dec8 = daysFromCivil(2026, 12, 8);
   const both = compileCron("0 8 1 * 1");
-  assert.deepEqual([dec1, dec7, dec8].map((d) => cronMatchesDay(both, d)), [true, true, false]);
-  assert.deepEqual([dec1, dec7, dec8].map((d) => cronMatchesDay(compileCron("0 8 1 * *"), d)), [true, false, false]);
-  assert.deepEqual([dec1, dec7, dec8].map((d) => cronMatchesDay(compileCron("0 8 * * 1"), d)), [false, true, false]);
-  assert.deepEqual([dec1, dec7].map((d) => cronMatchesDay(compileCron("0 8 1 11 1"), d)), [false, false]); // month restricts both
+  assert.deepEqual(
+    [dec1, dec7, dec8].map((d) => cronMatchesDay(both, d)),
+    [true, true, false],
+  );
+  assert.deepEqual(
+    [dec1, dec7, dec8].map((d) => cronMatchesDay(compileCron("0 8 1 * *"), d)),
+    [true, false, false],
+  );
+  assert.deepEqual(
+    [dec1, dec7, dec8].map((d) => cronMatchesDay(compileCron("0 8 * * 1"), d)),
+    [false, true, false],
+  );
+  assert.deepEqual(
+    [dec1, dec7].map((d) => cronMatchesDay(compileCron("0 8 1 11 1"), d)),
+    [false, false],
+  ); // month restricts both
   const s = cron("0 8 1 * 1", "0 9 * * *");
   assert.deepEqual(trs(s, "2026-11-30T12:00:00Z", "2026-12-08T12:00:00Z"), [
     "2026-12-01T08:00:00.000+00:00 Running Schedule",

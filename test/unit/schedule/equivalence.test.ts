@@ -11,7 +11,12 @@ type Case = { name: string; window: { days: string; from: string; to: string }; 
 
 const cases: Case[] = [
   { name: "office hours", window: { days: "Mon-Fri", from: "08:00", to: "20:00" }, start: "0 8 * * 1-5", stop: "0 20 * * 1-5" },
-  { name: "nights, wrapping days", window: { days: "Fri-Mon", from: "22:00", to: "06:00" }, start: "0 22 * * 5,6,0,1", stop: "0 6 * * 6,0,1,2" },
+  {
+    name: "nights, wrapping days",
+    window: { days: "Fri-Mon", from: "22:00", to: "06:00" },
+    start: "0 22 * * 5,6,0,1",
+    stop: "0 6 * * 6,0,1,2",
+  },
   { name: "Sun->Mon wrap", window: { days: "Sun", from: "22:00", to: "02:00" }, start: "0 22 * * 0", stop: "0 2 * * 1" },
   { name: "DST hours", window: { days: "*", from: "02:30", to: "05:00" }, start: "30 2 * * *", stop: "0 5 * * *" },
   { name: "until 24:00", window: { days: "Sat,Sun", from: "18:00", to: "24:00" }, start: "0 18 * * 6,0", stop: "0 0 * * 0,1" },

@@ -105,12 +105,19 @@ test("a reason change without a state change is not a transition", () => {
 });
 
 test("exceptions apply to idle-only (no uptime) and never-running (uptime: []) schedules", () => {
-  const idle = sched({ timeZone: "Europe/Berlin", exceptions: [{ from: "2026-12-24", to: "2026-12-27", state: "Stopped", reason: "Christmas" }] });
+  const idle = sched({
+    timeZone: "Europe/Berlin",
+    exceptions: [{ from: "2026-12-24", to: "2026-12-27", state: "Stopped", reason: "Christmas" }],
+  });
   assert.deepEqual(trs(idle, "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"), [
     "2026-12-24T00:00:00.000+01:00 Stopped Exception Christmas",
     "2026-12-27T00:00:00.000+01:00 Running Schedule",
   ]);
-  const never = sched({ timeZone: "Europe/Berlin", uptime: [], exceptions: [{ from: "2027-03-28T02:30", to: "2027-03-28T04:00", state: "Running", reason: "Batch" }] });
+  const never = sched({
+    timeZone: "Europe/Berlin",
+    uptime: [],
+    exceptions: [{ from: "2027-03-28T02:30", to: "2027-03-28T04:00", state: "Running", reason: "Batch" }],
+  });
   // exception bounds follow the DST rules too: 02:30 does not exist that day
   assert.deepEqual(trs(never, "2027-03-27T00:00:00Z", "2027-03-29T00:00:00Z"), [
     "2027-03-28T03:30:00.000+02:00 Running Exception Batch",

@@ -59,7 +59,8 @@ test("cached offsets agree with luxon every 4 hours for two years (across cache 
       assert.equal(z.offsetAt(t), prev * 60_000, `${name} at ${new Date(t).toISOString()}`);
       if (prev !== next) {
         changes++;
-        for (let u = t; u <= t + step; u += 60_000) assert.equal(z.offsetAt(u), lux.offset(u) * 60_000, `${name} at ${new Date(u).toISOString()}`);
+        for (let u = t; u <= t + step; u += 60_000)
+          assert.equal(z.offsetAt(u), lux.offset(u) * 60_000, `${name} at ${new Date(u).toISOString()}`);
       }
       prev = next;
     }
@@ -83,14 +84,19 @@ test("local -> instant agrees with luxon except in overlaps, where ours is the e
           { zone: name },
         );
         const ours = z.localToInstant(L);
-        const other = [L - lux.offset(L - DAY_MS) * 60_000, L - lux.offset(L + DAY_MS) * 60_000].filter((t) => t !== ours && lux.offset(t) * 60_000 === L - t);
+        const other = [L - lux.offset(L - DAY_MS) * 60_000, L - lux.offset(L + DAY_MS) * 60_000].filter(
+          (t) => t !== ours && lux.offset(t) * 60_000 === L - t,
+        );
         if (z.toLocal(ours) !== L) {
           gaps++;
           assert.ok(z.toLocal(ours) > L, "a non-existent wall time moves forward");
           assert.equal(ours, dt.toMillis(), "luxon also moves gaps forward");
         } else if (other.length > 0) {
           overlaps++;
-          assert.ok(other.every((t) => t > ours), `${name} ${d.toISOString()}: the earlier instant`);
+          assert.ok(
+            other.every((t) => t > ours),
+            `${name} ${d.toISOString()}: the earlier instant`,
+          );
         } else {
           assert.equal(ours, dt.toMillis(), `${name} ${d.toISOString()}`);
         }

@@ -1,5 +1,5 @@
 // Fake clock and timers for the Kubernetes adapters' unit tests.
-import type { Timers } from '../../../src/sources/kube/runtime.ts';
+import type { Timers } from "../../../src/sources/kube/runtime.ts";
 
 export class FakeTimers implements Timers {
   private t: number;

@@ -1,12 +1,30 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_GPUS_PER_SERVICE, gpuCount, gpusOf, parseGpuQuantity, parseInferenceService, parseQuantity } from "../../../src/sources/kube/inferenceService.ts";
+import {
+  MAX_GPUS_PER_SERVICE,
+  gpuCount,
+  gpusOf,
+  parseGpuQuantity,
+  parseInferenceService,
+  parseQuantity,
+} from "../../../src/sources/kube/inferenceService.ts";
 
 const isvc = (gpu: unknown, extra: Record<string, unknown> = {}) =>
-  parseInferenceService({ metadata: { name: "m", namespace: "ml" }, spec: { predictor: { model: { resources: { limits: { "nvidia.com/gpu": gpu } } }, ...extra } } });
+  parseInferenceService({
+    metadata: { name: "m", namespace: "ml" },
+    spec: { predictor: { model: { resources: { limits: { "nvidia.com/gpu": gpu } } }, ...extra } },
+  });
 
 test("GPU quantities: whole numbers of GPUs within bounds, everything else reported", () => {
-  for (const [q, n] of [["1", 1], [2, 2], ["0", 0], ["1k", 1000], ["8e0", 8], ["+4", 4]] as const) assert.deepEqual(parseGpuQuantity(q), { ok: true, gpus: n }, String(q));
+  for (const [q, n] of [
+    ["1", 1],
+    [2, 2],
+    ["0", 0],
+    ["1k", 1000],
+    ["8e0", 8],
+    ["+4", 4],
+  ] as const)
+    assert.deepEqual(parseGpuQuantity(q), { ok: true, gpus: n }, String(q));
   const bad: [string | number, RegExp][] = [
     ["1e400", /is not a Kubernetes quantity/],
     [-1, /is negative/],

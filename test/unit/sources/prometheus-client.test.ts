@@ -77,7 +77,11 @@ async function fakePrometheus(respond: (seen: Seen, res: ServerResponse) => void
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -88,10 +92,15 @@ test("client: POSTs a form to <base>/api/v1/query with token (re-read per reques
   writeFileSync(tokenFile, "first\n");
   const fake = await fakePrometheus((_s, res) => res.end(vector([{ metric: { namespace: "ml", model_name: "a" }, value: [1, "3"] }])));
   t.after(fake.close);
-  const client = createPrometheusClient({ baseUrl: `${fake.url}/prefix/`, bearerTokenFile: tokenFile, headers: { "X-Scope-OrgID": "team-a" }, timeoutMs: 2_000 });
+  const client = createPrometheusClient({
+    baseUrl: `${fake.url}/prefix/`,
+    bearerTokenFile: tokenFile,
+    headers: { "X-Scope-OrgID": "team-a" },
+    timeoutMs: 2_000,
+  });
   t.after(() => client.close());
 
-  const r1 = await client.query('sum(rate(x[5m]))', { time: new Date(1_700_000_000_500) });
+  const r1 = await client.query("sum(rate(x[5m]))", { time: new Date(1_700_000_000_500) });
   assert.equal(r1.kind, "ok");
   assert.ok(r1.latencySeconds >= 0 && r1.latencySeconds < 2);
   writeFileSync(tokenFile, "second");
@@ -134,7 +143,10 @@ test("client: failures are results, never exceptions", async (t) => {
   if (timeout.kind === "error") assert.match(timeout.error, /timed out after 300 ms/);
   assert.ok(timeout.latencySeconds >= 0.25 && timeout.latencySeconds < 2, String(timeout.latencySeconds));
 
-  const unauthorized = await fakePrometheus((_s, res) => { res.statusCode = 401; res.end("Unauthorized"); });
+  const unauthorized = await fakePrometheus((_s, res) => {
+    res.statusCode = 401;
+    res.end("Unauthorized");
+  });
   t.after(unauthorized.close);
   const r401 = await createPrometheusClient({ baseUrl: unauthorized.url }).query("up");
   assert.deepEqual(r401.kind === "error" ? r401.error : r401, "HTTP 401: Unauthorized");

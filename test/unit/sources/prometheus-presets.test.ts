@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { prepareQuery, promWindow, parseServiceLabelFormat, type TrafficQuerySpec, type PreparedQuery, type CustomQueryPolicy } from "../../../src/sources/prometheus/presets.ts";
+import {
+  prepareQuery,
+  promWindow,
+  parseServiceLabelFormat,
+  type TrafficQuerySpec,
+  type PreparedQuery,
+  type CustomQueryPolicy,
+} from "../../../src/sources/prometheus/presets.ts";
 
 const ALLOWED: CustomQueryPolicy = { allowed: true, namespaceLabel: "namespace" };
 
@@ -64,18 +71,34 @@ test("custom: $window substituted, confined to the namespace, wrapped in sum by,
   const q = prepared({
     preset: "custom",
     window: "10m",
-    custom: { query: 'rate(my_requests_total{code!~"5.."}[$window]) + 0*rate(x[$window])', namespaceLabel: "ns", serviceLabel: "app", serviceLabelFormat: "{name}-predictor" },
+    custom: {
+      query: 'rate(my_requests_total{code!~"5.."}[$window]) + 0*rate(x[$window])',
+      namespaceLabel: "ns",
+      serviceLabel: "app",
+      serviceLabelFormat: "{name}-predictor",
+    },
   });
-  assert.equal(q.promql, 'sum by (ns, app) (\nrate(my_requests_total{code!~"5..", namespace="a"}[600s]) + 0*rate(x{namespace="a"}[600s])\n)');
+  assert.equal(
+    q.promql,
+    'sum by (ns, app) (\nrate(my_requests_total{code!~"5..", namespace="a"}[600s]) + 0*rate(x{namespace="a"}[600s])\n)',
+  );
   assert.equal(q.serviceOf({ ns: "a", app: "llama-predictor" }), "a/llama");
   assert.equal(q.serviceOf({ ns: "a", app: "llama" }), undefined);
   assert.equal(q.serviceOf({ ns: "a", app: "-predictor" }), undefined);
   assert.equal(q.serviceOf({ app: "llama-predictor" }), undefined);
 
-  const prefixed = prepared({ preset: "custom", window: "1m", custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "isvc-{name}" } });
+  const prefixed = prepared({
+    preset: "custom",
+    window: "1m",
+    custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "isvc-{name}" },
+  });
   assert.equal(prefixed.serviceOf({ namespace: "a", svc: "isvc-x" }), "a/x");
   assert.equal(prefixed.serviceOf({ namespace: "a", svc: "x" }), undefined);
-  const plain = prepared({ preset: "custom", window: "1m", custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "{name}" } });
+  const plain = prepared({
+    preset: "custom",
+    window: "1m",
+    custom: { query: "q", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "{name}" },
+  });
   assert.equal(plain.serviceOf({ namespace: "a", svc: "x" }), "a/x");
 });
 
@@ -100,7 +123,10 @@ test("dedup keys: same preset and window share a query; equivalent windows too; 
   assert.notEqual(key({ preset: "kserve", window: "15m" }), key({ preset: "vllm", window: "15m" }));
   const custom = { query: "q[$window]", namespaceLabel: "namespace", serviceLabel: "svc", serviceLabelFormat: "{name}" };
   assert.equal(key({ preset: "custom", window: "5m", custom }), key({ preset: "custom", window: "5m", custom: { ...custom } }));
-  assert.notEqual(key({ preset: "custom", window: "5m", custom }), key({ preset: "custom", window: "5m", custom: { ...custom, serviceLabelFormat: "{name}-predictor" } }));
+  assert.notEqual(
+    key({ preset: "custom", window: "5m", custom }),
+    key({ preset: "custom", window: "5m", custom: { ...custom, serviceLabelFormat: "{name}-predictor" } }),
+  );
   // A custom spec on a preset request is ignored.
   assert.equal(key({ preset: "kserve", window: "5m", custom }), key({ preset: "kserve", window: "5m" }));
 });

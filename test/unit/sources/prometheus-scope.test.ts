@@ -38,7 +38,10 @@ test("every vector selector is pinned to the namespace, other matchers kept as w
     ["x @ 1700000000 offset -5m", 'x{namespace="a"} @ 1700000000 offset -5m'],
     ["rate(x[5m] @ start())", 'rate(x{namespace="a"}[5m] @ start())'],
     ['x / on(namespace) group_left y{namespace="b"}', 'x{namespace="a"} / on(namespace) group_left y{namespace="a"}'],
-    ['x unless ignoring(namespace) {__name__="y", namespace="b"}', 'x{namespace="a"} unless ignoring(namespace) {__name__="y", namespace="a"}'],
+    [
+      'x unless ignoring(namespace) {__name__="y", namespace="b"}',
+      'x{namespace="a"} unless ignoring(namespace) {__name__="y", namespace="a"}',
+    ],
     ["-x", '-x{namespace="a"}'],
     ["(x)", '(x{namespace="a"})'],
     ["absent(x)", 'absent(x{namespace="a"})'],
@@ -104,7 +107,39 @@ test("checkScoped finds every selector that is not pinned exactly once", () => {
 });
 
 test("fuzz: any mix of PromQL fragments is confined or refused, never thrown or left unscoped", () => {
-  const parts = ["x", "{", "}", "namespace", "=", "!=", "=~", '"b"', "'b'", "`b`", '"namespace"', ",", "(", ")", "[5m]", "[5m:1m]", " offset 5m", " @ 100", " or ", " on(namespace) ", " + ", "sum", "rate", "label_replace", "# c\n", "\n", "__name__", '"x.y"', "by (namespace)", "\\", "vector(1)"];
+  const parts = [
+    "x",
+    "{",
+    "}",
+    "namespace",
+    "=",
+    "!=",
+    "=~",
+    '"b"',
+    "'b'",
+    "`b`",
+    '"namespace"',
+    ",",
+    "(",
+    ")",
+    "[5m]",
+    "[5m:1m]",
+    " offset 5m",
+    " @ 100",
+    " or ",
+    " on(namespace) ",
+    " + ",
+    "sum",
+    "rate",
+    "label_replace",
+    "# c\n",
+    "\n",
+    "__name__",
+    '"x.y"',
+    "by (namespace)",
+    "\\",
+    "vector(1)",
+  ];
   let seed = 42;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   let accepted = 0;

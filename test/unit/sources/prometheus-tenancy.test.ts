@@ -25,7 +25,12 @@ function recordingClient(answer: (promql: string) => QueryResult = () => ({ kind
 test("custom queries are off unless the admin allows them: nothing is sent, the services are unknown with the reason", async () => {
   const fake = recordingClient();
   const requests: TrafficRequest[] = [
-    { service: "a/llama", preset: "custom", window: "5m", custom: custom('sum by (namespace, model_name) (rate(x{namespace="b"}[$window]))') },
+    {
+      service: "a/llama",
+      preset: "custom",
+      window: "5m",
+      custom: custom('sum by (namespace, model_name) (rate(x{namespace="b"}[$window]))'),
+    },
     { service: "a/kept", preset: "kserve", window: "5m" },
   ];
   const reading = await readTraffic(fake.client, requests);

@@ -63,7 +63,9 @@ test("one query per distinct (preset, window), concurrently; absent is unknown, 
 
 test("a failed query makes all its services unknown with the error; other presets are unaffected", async () => {
   const fake = fakeClient((promql) =>
-    promql.includes("istio") ? { kind: "error", error: "HTTP 503: unavailable: not ready", latencySeconds: 0.5 } : ok([{ labels: { namespace: "ml", model_name: "a" }, value: 0 }]),
+    promql.includes("istio")
+      ? { kind: "error", error: "HTTP 503: unavailable: not ready", latencySeconds: 0.5 }
+      : ok([{ labels: { namespace: "ml", model_name: "a" }, value: 0 }]),
   );
   const reading = await readTraffic(fake.client, [
     { service: "ml/a", preset: "kserve", window: "1m" },
@@ -77,7 +79,10 @@ test("a failed query makes all its services unknown with the error; other preset
     if (r?.kind === "unknown") assert.match(r.why, /istio query failed: HTTP 503/);
   }
   const failed = reading.queries.filter((q) => !q.ok);
-  assert.deepEqual(failed.map((q) => [q.preset, q.latencySeconds, q.services]), [["istio", 0.5, 2]]);
+  assert.deepEqual(
+    failed.map((q) => [q.preset, q.latencySeconds, q.services]),
+    [["istio", 0.5, 2]],
+  );
 });
 
 test("istio: several series of one service are summed; NaN and negative values are unknown", async () => {
@@ -95,12 +100,16 @@ test("istio: several series of one service are summed; NaN and negative values a
         ]),
   );
   const custom = { query: "rate(x[$window])", namespaceLabel: "ns", serviceLabel: "svc", serviceLabelFormat: "{name}" };
-  const reading = await readTraffic(fake.client, [
-    { service: "ml/a", preset: "istio", window: "1m" },
-    { service: "ml/n", preset: "istio", window: "1m" },
-    { service: "ml/neg", preset: "custom", window: "1m", custom },
-    { service: "ml/inf", preset: "custom", window: "1m", custom },
-  ], { allowed: true, namespaceLabel: "namespace" });
+  const reading = await readTraffic(
+    fake.client,
+    [
+      { service: "ml/a", preset: "istio", window: "1m" },
+      { service: "ml/n", preset: "istio", window: "1m" },
+      { service: "ml/neg", preset: "custom", window: "1m", custom },
+      { service: "ml/inf", preset: "custom", window: "1m", custom },
+    ],
+    { allowed: true, namespaceLabel: "namespace" },
+  );
   assert.deepEqual(reading.byService.get("ml/a"), { kind: "known", rps: 3 });
   for (const s of ["ml/n", "ml/neg", "ml/inf"]) assert.equal(reading.byService.get(s)?.kind, "unknown", s);
   assert.equal(fake.sent.length, 2);
@@ -108,10 +117,14 @@ test("istio: several series of one service are summed; NaN and negative values a
 
 test("an invalid spec is unknown for its service and sends nothing; an empty request list sends nothing", async () => {
   const fake = fakeClient(() => ok([]));
-  const reading = await readTraffic(fake.client, [
-    { service: "ml/a", preset: "custom", window: "1m" },
-    { service: "ml/b", preset: "kserve", window: "never" },
-  ], { allowed: true, namespaceLabel: "namespace" });
+  const reading = await readTraffic(
+    fake.client,
+    [
+      { service: "ml/a", preset: "custom", window: "1m" },
+      { service: "ml/b", preset: "kserve", window: "never" },
+    ],
+    { allowed: true, namespaceLabel: "namespace" },
+  );
   assert.equal(fake.sent.length, 0);
   for (const s of ["ml/a", "ml/b"]) {
     const r = reading.byService.get(s);
