@@ -12,14 +12,12 @@ import {
   writeState,
   type ParsedState,
 } from "../api/annotations.ts";
-import { API_VERSION, KIND, type ServiceStatus, type ServingScheduleSpec, type ServingScheduleStatus } from "../api/servingSchedule.ts";
-import { validateServingSchedule } from "../api/validate.ts";
+import type { ServiceStatus, ServingScheduleStatus } from "../api/servingSchedule.ts";
 import { decide, type Decision, type ScheduleMoment, type ServiceFacts, type Traffic } from "../decide/decide.ts";
-import { scheduleMoment, serviceFacts, toMs } from "../decide/facts.ts";
-import { chooseGoverning } from "../decide/selector.ts";
-import { compileSchedule, nextTransition, type CompiledSchedule, type Transition } from "../schedule/index.ts";
+import { scheduleMoment, serviceFacts } from "../decide/facts.ts";
+import { type CompiledEntry, compileEntry, governingOf, type ValidSchedule } from "../decide/schedules.ts";
+import { nextTransition, type CompiledSchedule, type Transition } from "../schedule/index.ts";
 import { deploymentModeOf, gpusOf, type DeploymentMode, type InferenceService } from "../sources/kube/inferenceService.ts";
-import type { ScheduleObject } from "../sources/kube/servingSchedule.ts";
 import { formatLocal } from "../plan/plan.ts";
 import { UsageError } from "./io.ts";
 import { parseBoundedDuration } from "../api/duration.ts";
@@ -52,47 +50,9 @@ export function parseFor(text: string): number {
 // ---------------------------------------------------------------------------------------------------
 // Schedules and the local decision
 
-export type ScheduleEntry =
-  | { ok: true; key: string; obj: ScheduleObject; spec: ServingScheduleSpec; compiled: CompiledSchedule; createdAt: number }
-  | { ok: false; key: string; obj: ScheduleObject; message: string; createdAt: number };
-
-/** Validated and compiled as the daemon does (same validation as `validate`); an invalid one carries why. */
-export function compileEntry(obj: ScheduleObject): ScheduleEntry {
-  const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-  const createdAt = toMs(obj.metadata.creationTimestamp) ?? 0;
-  const parsed = validateServingSchedule({
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
-    spec: obj.spec ?? {},
-  });
-  if (!parsed.ok) return { ok: false, key, obj, createdAt, message: parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ") };
-  try {
-    return { ok: true, key, obj, spec: parsed.schedule.spec, compiled: compileSchedule(parsed.schedule.spec), createdAt };
-  } catch (err) {
-    return { ok: false, key, obj, createdAt, message: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-export type ValidEntry = Extract<ScheduleEntry, { ok: true }>;
-
-/** Which valid schedule of the service's namespace governs it (chooseGoverning: oldest, then by name). */
-export function governingOf(
-  entries: readonly ScheduleEntry[],
-  isvc: InferenceService,
-): { governing: ValidEntry | undefined; overruled: ValidEntry[] } {
-  const candidates = entries
-    .filter((e): e is ValidEntry => e.ok && e.obj.metadata.namespace === isvc.metadata.namespace)
-    .map((entry) => ({
-      namespace: entry.obj.metadata.namespace,
-      name: entry.obj.metadata.name,
-      createdAt: entry.createdAt,
-      selector: entry.spec.selector,
-      entry,
-    }));
-  const { governing, overruled } = chooseGoverning(candidates, isvc.metadata.labels);
-  return { governing: governing?.entry, overruled: overruled.map((o) => o.entry) };
-}
+export type ScheduleEntry = CompiledEntry;
+export type ValidEntry = ValidSchedule;
+export { compileEntry, governingOf };
 
 /** The next `count` transitions after `now`. */
 export function upcoming(compiled: CompiledSchedule, now: number, count: number): Transition[] {
