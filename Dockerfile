@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# kserve-reclaimer image:  docker build -t kserve-reclaimer:0.1.0 .
+# kserve-reclaimer image:  docker build -t registry.example.com/kserve-reclaimer:0.1.0 .
+# No image is published yet: push this one where the cluster can pull it and point the install at
+# it (docs/install.md, "Getting the binary and the image").
 # Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage gets
 # only dist/, production node_modules and package.json (for "type": "module").
 

@@ -6,11 +6,21 @@
 // helm and kustomize are built from their Go modules by test/cluster/build, which the runner runs first.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { dirname, join, resolve } from "node:path";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  VersionApi,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { clusterFromEnv, pinnedBinary } from "../support/cluster.ts";
 import { eventually, kubeClient } from "../support/kube.ts";
 import { kubeconfigForServiceAccount } from "../support/serviceAccount.ts";
@@ -25,6 +35,11 @@ const KUSTOMIZE_WATCHED = ["ml-team-a", "ml-team-b"];
 const cluster = clusterFromEnv();
 const { kc, objects } = kubeClient(cluster.kubeconfigPath);
 const created: KubernetesObject[] = [];
+// `helm install` takes the Kubernetes version from the API server; `helm template` needs to be told
+// (else it assumes the binary's default, which the chart's kubeVersion refuses)
+const KUBE_VERSION = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+const CHART = join(repoRoot, "deploy", "helm", "kserve-reclaimer");
+const PUBLISHED_IMAGE = "ghcr.io/kserve-reclaimer/kserve-reclaimer";
 
 function parse(text: string): KubernetesObject[] {
   return parseAllDocuments(text)
@@ -43,15 +58,7 @@ function helmTemplate(args: string[]): KubernetesObject[] {
   return parse(
     execFileSync(
       pinnedBinary("helm"),
-      [
-        "template",
-        HELM_RELEASE,
-        join(repoRoot, "deploy", "helm", "kserve-reclaimer"),
-        "--namespace",
-        HELM_NAMESPACE,
-        "--include-crds",
-        ...args,
-      ],
+      ["template", HELM_RELEASE, CHART, "--namespace", HELM_NAMESPACE, "--include-crds", "--kube-version", KUBE_VERSION, ...args],
       {
         encoding: "utf8",
         maxBuffer: 64 << 20,
@@ -94,6 +101,12 @@ async function exists(o: KubernetesObject): Promise<boolean> {
 }
 
 const namespace = (name: string): KubernetesObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+/** The ClusterRoles for people (aggregated into admin/edit/view), not the daemon's. */
+const isUserRole = (o: KubernetesObject) =>
+  o.kind === "ClusterRole" && Object.keys(o.metadata?.labels ?? {}).some((k) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-"));
+type Workload = { spec: { template: { spec: { containers: { image: string }[] } } } };
+const imageOf = (list: KubernetesObject[]) =>
+  (list.find((o) => o.kind === "Deployment") as unknown as Workload | undefined)?.spec.template.spec.containers[0]?.image;
 
 /** Stand-ins for the Prometheus operator's CRDs (schema-less): enough for the API server to accept the kinds. */
 const monitoringCrds: KubernetesObject[] = [
@@ -193,7 +206,10 @@ test("helm: the chart (per-namespace RBAC, ServiceMonitor, PrometheusRule) appli
     list.some((o) => o.kind === "CustomResourceDefinition"),
     "the chart ships the CRD",
   );
-  assert.ok(!list.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"), "no cluster-wide RBAC with namespaces set");
+  assert.ok(
+    !list.some((o) => (o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding"),
+    "no cluster-wide RBAC for the daemon with namespaces set",
+  );
   await apply([HELM_NAMESPACE, ...HELM_WATCHED].map(namespace), false); // helm install --create-namespace; watched namespaces exist
   await apply(list, true);
   await apply(list, false);
@@ -209,8 +225,28 @@ test("helm: the default (cluster-wide) chart renders the same RBAC rules and ale
   const chart = helmTemplate(["--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"]);
   const fromKustomize = kustomize("deploy/overlays/prometheus-operator");
   const pick = (l: KubernetesObject[], kind: string) =>
-    l.find((o) => o.kind === kind) as KubernetesObject & { rules?: unknown; spec?: unknown };
+    l.find((o) => o.kind === kind && !isUserRole(o)) as KubernetesObject & { rules?: unknown; spec?: unknown };
   assert.deepEqual(pick(chart, "ClusterRole").rules, pick(fromKustomize, "ClusterRole").rules);
+  // the people's roles: same rules, same aggregation labels, by role
+  const userRoles = (l: KubernetesObject[], prefix: string) =>
+    Object.fromEntries(
+      l.filter(isUserRole).map((o) => [
+        o.metadata?.name?.slice(prefix.length),
+        {
+          rules: (o as KubernetesObject & { rules: unknown }).rules,
+          aggregate: Object.entries(o.metadata?.labels ?? {}).filter(([k]) => k.startsWith("rbac.authorization.k8s.io/")),
+        },
+      ]),
+    );
+  // (a release whose name contains the chart's name is the full name: no "-kserve-reclaimer" suffix)
+  const withWake = userRoles(helmTemplate(["--set", "userRoles.inferenceServices=true"]), HELM_RELEASE);
+  const kustomizeWithWake = {
+    ...userRoles(fromKustomize, "kserve-reclaimer"),
+    ...userRoles(kustomize("deploy/components/edit-inferenceservices"), "kserve-reclaimer"),
+  };
+  assert.deepEqual(Object.keys(withWake).sort(), ["-edit", "-edit-inferenceservices", "-view"]);
+  assert.deepEqual(withWake, kustomizeWithWake);
+  assert.deepEqual(helmTemplate(["--set", "userRoles.enabled=false"]).filter(isUserRole), [], "userRoles.enabled=false renders none");
   const chartRule: unknown = JSON.parse(
     JSON.stringify(pick(chart, "PrometheusRule").spec).replaceAll(`${HELM_RELEASE}-metrics`, "kserve-reclaimer-metrics"),
   );
@@ -224,6 +260,177 @@ test("helm: the default (cluster-wide) chart renders the same RBAC rules and ale
   assert.deepEqual(a.spec.template.spec.securityContext, b.spec.template.spec.securityContext);
   for (const k of ["securityContext", "resources", "ports"] as const)
     assert.deepEqual(a.spec.template.spec.containers[0]?.[k], b.spec.template.spec.containers[0]?.[k], k);
+});
+
+test("kustomize: `kustomize edit set image` with the published name changes the image in an overlay and in deploy/base", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "reclaimer-image-"));
+  try {
+    const set = (dir: string) =>
+      execFileSync(
+        pinnedBinary("kustomize"),
+        ["edit", "set", "image", `${PUBLISHED_IMAGE}=registry.example.com/mirror/kserve-reclaimer:9.9.9`],
+        {
+          cwd: dir,
+        },
+      );
+    // an overlay of deploy/ and of an overlay, as a user's repository has them (kustomize wants relative paths)
+    for (const base of ["deploy", "deploy/overlays/prometheus-operator"]) {
+      const overlay = join(tmp, base.replaceAll("/", "-"));
+      mkdirSync(overlay);
+      writeFileSync(join(overlay, "kustomization.yaml"), `resources:\n  - ${relative(overlay, join(repoRoot, base))}\n`);
+      assert.equal(
+        imageOf(parse(execFileSync(pinnedBinary("kustomize"), ["build", overlay], { encoding: "utf8" }))),
+        `${PUBLISHED_IMAGE}:0.1.0`,
+      );
+      set(overlay);
+      assert.equal(
+        imageOf(parse(execFileSync(pinnedBinary("kustomize"), ["build", overlay], { encoding: "utf8" }))),
+        "registry.example.com/mirror/kserve-reclaimer:9.9.9",
+        base,
+      );
+    }
+    // in a clone: the same command in deploy/base
+    cpSync(join(repoRoot, "deploy"), join(tmp, "clone"), { recursive: true });
+    set(join(tmp, "clone", "base"));
+    assert.equal(
+      imageOf(parse(execFileSync(pinnedBinary("kustomize"), ["build", join(tmp, "clone")], { encoding: "utf8", maxBuffer: 64 << 20 }))),
+      "registry.example.com/mirror/kserve-reclaimer:9.9.9",
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("helm: the image is overridden with image.repository and image.tag", () => {
+  assert.equal(imageOf(helmTemplate([])), `${PUBLISHED_IMAGE}:0.1.0`);
+  assert.equal(
+    imageOf(helmTemplate(["--set", "image.repository=registry.example.com/kserve-reclaimer", "--set-string", "image.tag=1.10"])),
+    "registry.example.com/kserve-reclaimer:1.10",
+  );
+});
+
+test("helm: values.schema.json and kubeVersion refuse mistakes before anything is rendered", () => {
+  const helm = (args: string[]) =>
+    spawnSync(pinnedBinary("helm"), ["template", "r", CHART, "--kube-version", KUBE_VERSION, ...args], { encoding: "utf8" });
+  const refused: [string[], RegExp][] = [
+    [["--set", "prometheus.ulr=http://x"], /additional properties 'ulr' not allowed/],
+    [["--set", "image.tag=110"], /\/image\/tag.*want string/],
+    [["--set", "logLevel=verbose"], /\/logLevel/],
+    [["--set", "idleInterval=15 seconds"], /\/idleInterval/],
+    [["--set", "prometheus.url=prometheus:9090"], /\/prometheus\/url/],
+    [["--set", "networkPolicy.enabled=true", "--set-json", "networkPolicy.dnsPorts=[]"], /\/networkPolicy\/dnsPorts.*minItems/],
+  ];
+  for (const [args, message] of refused) {
+    const r = helm(args);
+    assert.notEqual(r.status, 0, args.join(" "));
+    assert.match(r.stderr, message, args.join(" "));
+  }
+  // the template refuses a port-less rule even when the schema check is skipped
+  const skipped = helm([
+    "--skip-schema-validation",
+    "--set",
+    "networkPolicy.enabled=true",
+    "--set-json",
+    "networkPolicy.apiServer.ports=[]",
+  ]);
+  assert.notEqual(skipped.status, 0);
+  assert.match(skipped.stderr, /a rule without ports allows every port/);
+  const old = spawnSync(pinnedBinary("helm"), ["template", "r", CHART, "--kube-version", "v1.27.16"], { encoding: "utf8" });
+  assert.notEqual(old.status, 0);
+  assert.match(old.stderr, /chart requires kubeVersion: >=1\.28\.0-0 which is incompatible with Kubernetes v1\.27\.16/);
+});
+
+test("helm: NetworkPolicy, Grafana dashboard, people's roles and extraObjects render as documented and pass server-side dry-run", {
+  timeout: 60_000,
+}, async () => {
+  // a values file as a user writes one (--set cannot hold a multi-line template string)
+  const tmp = mkdtempSync(join(tmpdir(), "reclaimer-values-"));
+  const valuesFile = join(tmp, "values.yaml");
+  writeFileSync(
+    valuesFile,
+    `prometheus:
+  url: https://thanos-querier.openshift-monitoring.svc:9091
+networkPolicy:
+  enabled: true
+  metricsFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
+  apiServer: {cidrs: [10.0.0.1/32]}
+grafanaDashboard: {enabled: true, namespace: ${HELM_NAMESPACE}}
+userRoles: {inferenceServices: true}
+extraObjects:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: literal}
+    data: {alert: "{{ $labels.x }}"}
+  - |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: {{ .Release.Name }}-templated
+    data:
+      url: {{ .Values.prometheus.url | quote }}
+`,
+  );
+  let list: KubernetesObject[];
+  try {
+    list = helmTemplate(["-f", valuesFile]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  type Port = { port: number | string; protocol: string };
+  type Policy = {
+    spec: {
+      policyTypes: string[];
+      ingress: { ports: Port[]; from?: unknown[] }[];
+      egress: { ports: Port[]; to?: unknown[] }[];
+    };
+  };
+  const np = list.find((o) => o.kind === "NetworkPolicy") as unknown as Policy;
+  assert.deepEqual(np.spec.policyTypes, ["Ingress", "Egress"]);
+  assert.deepEqual(np.spec.ingress, [
+    {
+      ports: [{ port: "metrics", protocol: "TCP" }],
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+    },
+  ]);
+  const egress = np.spec.egress.map((r) => [r.ports.map((p) => `${p.port}/${p.protocol}`).join(","), JSON.stringify(r.to ?? "anywhere")]);
+  assert.deepEqual(egress, [
+    ["53/UDP,53/TCP,5353/UDP,5353/TCP", '"anywhere"'],
+    ["443/TCP,6443/TCP", '[{"ipBlock":{"cidr":"10.0.0.1/32"}}]'],
+    ["9091/TCP", '"anywhere"'],
+  ]);
+  for (const r of np.spec.egress) assert.ok(r.ports.length > 0, "no rule allows every port");
+  // no port in the URL: the scheme's
+  const plain = helmTemplate(["--set", "networkPolicy.enabled=true", "--set", "prometheus.url=http://prometheus.monitoring.svc"]);
+  assert.deepEqual((plain.find((o) => o.kind === "NetworkPolicy") as unknown as Policy).spec.egress.at(-1)?.ports, [
+    { port: 80, protocol: "TCP" },
+  ]);
+  const noProm = helmTemplate(["--set", "networkPolicy.enabled=true"]);
+  assert.equal(
+    (noProm.find((o) => o.kind === "NetworkPolicy") as unknown as Policy).spec.egress.length,
+    2,
+    "no Prometheus rule without a URL",
+  );
+
+  const dashboard = list.find((o) => o.kind === "ConfigMap" && o.metadata?.name === `${HELM_RELEASE}-dashboard`) as
+    | (KubernetesObject & { data: Record<string, string> })
+    | undefined;
+  assert.ok(dashboard);
+  assert.equal(dashboard.metadata?.labels?.["grafana_dashboard"], "1");
+  assert.equal(dashboard.metadata?.namespace, HELM_NAMESPACE);
+  assert.equal((JSON.parse(dashboard.data["kserve-reclaimer-dashboard.json"] ?? "") as { uid: string }).uid, "kserve-reclaimer");
+
+  const literal = list.find((o) => o.metadata?.name === "literal") as KubernetesObject & { data: Record<string, string> };
+  assert.equal(literal.data["alert"], "{{ $labels.x }}", "a map is not templated");
+  const templated = list.find((o) => o.metadata?.name === `${HELM_RELEASE}-templated`) as KubernetesObject & {
+    data: Record<string, string>;
+  };
+  assert.equal(templated.data["url"], "https://thanos-querier.openshift-monitoring.svc:9091", "a string is");
+
+  await apply([namespace(HELM_NAMESPACE)], false);
+  await apply(
+    list.filter((o) => ["NetworkPolicy", "ConfigMap", "ClusterRole"].includes(o.kind ?? "")),
+    true,
+  );
 });
 
 test("the Deployments are scheduled: two replicas each, on different nodes", { timeout: 120_000 }, async () => {

@@ -25,8 +25,15 @@ function leaves(node: Node | null, prefix: string, out: Leaf[], comment?: string
 const doc = parseDocument(readText("deploy/helm/kserve-reclaimer/values.yaml"));
 const all: Leaf[] = [];
 leaves(doc.contents as Node, "", all);
-// resources, podSecurityContext and securityContext are documented as a whole
-const wholes = ["resources", "podSecurityContext", "securityContext"];
+// maps with defaults inside (not a setting per key) are documented as a whole
+const wholes = ["resources", "podSecurityContext", "securityContext", "grafanaDashboard.labels"];
+const keyComment = (path: string): string | undefined => {
+  const parts = path.split(".");
+  const parent = parts.length > 1 ? doc.getIn(parts.slice(0, -1), true) : doc.contents;
+  const items = (parent as { items?: { key: { value: string; commentBefore?: string } }[] }).items ?? [];
+  const i = items.findIndex((it) => it.key.value === parts.at(-1));
+  return items[i]?.key.commentBefore ?? (i === 0 ? (parent as { commentBefore?: string }).commentBefore : undefined);
+};
 const settings: Leaf[] = [];
 for (const l of all) {
   const whole = wholes.find((w) => l.path === w || l.path.startsWith(`${w}.`));
@@ -34,9 +41,8 @@ for (const l of all) {
   else if (!settings.some((s) => s.path === whole))
     settings.push({
       path: whole,
-      value: doc.getIn(whole.split("."), false),
-      comment: (doc.contents as { items: { key: { value: string; commentBefore?: string } }[] }).items.find((i) => i.key.value === whole)
-        ?.key.commentBefore,
+      value: (doc.getIn(whole.split("."), false) as { toJSON?: () => unknown })?.toJSON?.(),
+      comment: keyComment(whole),
     });
 }
 

@@ -29,7 +29,7 @@ type Kustomization = {
   components?: string[];
   patches?: { patch: string }[];
   configMapGenerator?: { name: string; literals?: string[] }[];
-  images?: { name: string; newName: string; newTag: string }[];
+  images?: { name: string; newName?: string; newTag: string }[];
 };
 const kustomization = (dir: string) => parseYamlFile(join(dir, "kustomization.yaml"))[0] as Kustomization;
 
@@ -46,6 +46,19 @@ function resolve(dir: string): K8sObject[] {
 }
 
 const base = resolve("deploy");
+
+const AGGREGATE = /^rbac\.authorization\.k8s\.io\/aggregate-to-(admin|edit|view)$/;
+/** The ClusterRoles for people: bound to nobody, their rules join the built-in admin/edit/view roles. */
+const isUserRole = (o: K8sObject) => o.kind === "ClusterRole" && Object.keys(o.metadata.labels ?? {}).some((k) => AGGREGATE.test(k));
+const aggregatesTo = (o: K8sObject) =>
+  Object.entries(o.metadata.labels ?? {})
+    .filter(([k, v]) => AGGREGATE.test(k) && v === "true")
+    .map(([k]) => k.slice(k.lastIndexOf("-") + 1))
+    .sort();
+const SCHEDULE_EDIT = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"].map(
+  (v) => `reclaimer.dev/servingschedules ${v}`,
+);
+const SCHEDULE_VIEW = ["get", "list", "watch"].map((v) => `reclaimer.dev/servingschedules ${v}`);
 const deployment = find(base, "Deployment", "kserve-reclaimer");
 type Container = {
   name: string;
@@ -89,6 +102,8 @@ test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deploymen
   const kinds = base.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
     "ClusterRole",
+    "ClusterRole",
+    "ClusterRole",
     "ClusterRoleBinding",
     "CustomResourceDefinition",
     "Deployment",
@@ -118,10 +133,10 @@ test("the ClusterRole grants exactly what the daemon uses: no delete, no update 
   assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
 });
 
-test("no Role or ClusterRole anywhere in deploy/ grants delete, update of InferenceServices, Secrets, escalation or wildcards", () => {
+test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, update of InferenceServices, Secrets, escalation or wildcards", () => {
   const roles = yamlFiles.flatMap((f) =>
     (parseYamlFile(f) as K8sObject[])
-      .filter((o) => o?.kind === "Role" || o?.kind === "ClusterRole")
+      .filter((o) => (o?.kind === "Role" || o?.kind === "ClusterRole") && !isUserRole(o))
       .map((o) => ({ f, o: o as K8sObject & { rules: Rule[] } })),
   );
   assert.ok(roles.length >= 4, `found ${roles.length}`);
@@ -134,6 +149,46 @@ test("no Role or ClusterRole anywhere in deploy/ grants delete, update of Infere
     }
     for (const r of o.rules) assert.equal(r.nonResourceURLs, undefined);
   }
+});
+
+test("people's ClusterRoles: ServingSchedule CRUD aggregated to admin and edit, read to view; bound to nobody; nothing else", () => {
+  const userRoles = base.filter(isUserRole) as (K8sObject & { rules: Rule[] })[];
+  assert.deepEqual(
+    userRoles.map((r) => [r.metadata.name, aggregatesTo(r), permissions(r.rules)]),
+    [
+      ["kserve-reclaimer-edit", ["admin", "edit"], SCHEDULE_EDIT],
+      ["kserve-reclaimer-view", ["view"], SCHEDULE_VIEW],
+    ],
+  );
+  // the daemon owns status; a person writing it would fake what kubectl get ssched shows
+  for (const r of userRoles) for (const p of permissions(r.rules)) assert.doesNotMatch(p, /\/status /);
+  const bound = yamlFiles.flatMap((f) =>
+    (parseYamlFile(f) as (K8sObject & { roleRef?: { name: string } })[]).filter((o) => o?.roleRef).map((o) => o.roleRef?.name),
+  );
+  for (const r of userRoles) assert.ok(!bound.includes(r.metadata.name), `${r.metadata.name} is bound by nothing in deploy/`);
+  for (const overlay of ["deploy/overlays/namespaced", "deploy/overlays/prometheus-operator"])
+    assert.deepEqual(
+      resolve(overlay)
+        .filter(isUserRole)
+        .map((o) => o.metadata.name),
+      ["kserve-reclaimer-edit", "kserve-reclaimer-view"],
+      overlay,
+    );
+});
+
+test("the opt-in component lets admin and edit get, list, watch and patch InferenceServices (wake/sleep/status), no create, update or delete", () => {
+  const [role, ...rest] = resolve("deploy/components/edit-inferenceservices") as (K8sObject & { rules: Rule[] })[];
+  assert.equal(rest.length, 0);
+  assert.ok(role && isUserRole(role));
+  assert.equal(role.metadata.name, "kserve-reclaimer-edit-inferenceservices");
+  assert.deepEqual(aggregatesTo(role), ["admin", "edit"]);
+  assert.deepEqual(permissions(role.rules), [
+    "serving.kserve.io/inferenceservices get",
+    "serving.kserve.io/inferenceservices list",
+    "serving.kserve.io/inferenceservices patch",
+    "serving.kserve.io/inferenceservices watch",
+  ]);
+  assert.ok(!base.some((o) => o.metadata.name === role.metadata.name), "not in deploy/ unless an overlay adds it");
 });
 
 test("leader election: create, and get/update of the daemon's own Lease only, in its namespace", () => {
@@ -220,9 +275,9 @@ test("the Service selects the pods and exposes the metrics port; the ServiceMoni
   );
 });
 
-test("namespaced overlay: no ClusterRole, a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
+test("namespaced overlay: no ClusterRole for the daemon, a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
   const objects = resolve("deploy/overlays/namespaced");
-  assert.ok(!objects.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
+  assert.ok(!objects.some((o) => (o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding"));
   const patch = kustomization("deploy/overlays/namespaced").patches?.[0]?.patch ?? "";
   const arg = /--namespaces=([\w,-]+)/.exec(patch)?.[1];
   assert.ok(arg, "the overlay adds --namespaces");
@@ -253,8 +308,15 @@ test("one version everywhere: package.json, the kustomize image tag, the chart's
   const image = kustomization("deploy/base").images?.find((i) => i.name === container.image);
   assert.ok(image, "the Deployment's image is set by kustomize images:");
   assert.equal(image.newTag, pkg.version);
+  assert.equal(
+    image.newName,
+    undefined,
+    "the name stays, so an overlay can match it (test/integration/deploy.test.ts runs kustomize edit set image)",
+  );
   const chart = parseYamlFile("deploy/helm/kserve-reclaimer/Chart.yaml")[0] as { appVersion: string; version: string };
   assert.equal(chart.appVersion, pkg.version);
   const values = parseYamlFile("deploy/helm/kserve-reclaimer/values.yaml")[0] as { image: { repository: string } };
-  assert.equal(values.image.repository, image.newName);
+  assert.equal(values.image.repository, image.name);
+  // the comment tells people the command to override it: it must name this image
+  assert.match(readText("deploy/base/kustomization.yaml"), new RegExp(`kustomize edit set image ${image.name}=\\S+:\\S+`));
 });
