@@ -18,18 +18,28 @@ export const REPORTING_CONTROLLER = "reclaimer.dev/kserve-reclaimer";
 export const EVENT_SOURCE_COMPONENT = "kserve-reclaimer";
 
 export type EventType = "Normal" | "Warning";
-/** Reasons the daemon uses; any CamelCase string is accepted. */
+/** Every reason the daemon emits (src/daemon/), and no other. */
 export type EventReason =
+  // what it did, and KServe's answer
   | "Stopped"
   | "Started"
-  | "Skipped"
+  | "ManualStart"
+  | "StopConfirmed"
+  | "StartConfirmed"
   | "NotConfirmed"
-  | "Confirmed"
-  | "Conflict"
-  | "Invalid"
-  | "MetricsUnavailable"
+  // what it held back from, and why
+  | "Skipped"
   | "Unsupported"
-  | (string & {});
+  | "ScheduleConflict"
+  | "ScheduleOverridden"
+  // what it could not read or write
+  | "Invalid"
+  | "InvalidGpuRequest"
+  | "InvalidKeepRunningUntil"
+  | "InvalidStateRecord"
+  | "MetricsUnavailable"
+  | "PatchFailed"
+  | "ReconcileFailed";
 
 export type InvolvedObject = {
   apiVersion: string;
@@ -130,7 +140,8 @@ export class EventRecorder {
         return { kind: "dropped" };
       }
       const entry: Entry = {
-        namespace: obj.namespace,
+        // A cluster-scoped object's Events live in "default", where kubectl describe looks for them.
+        namespace: obj.namespace === "" ? "default" : obj.namespace,
         eventName: undefined,
         involved: obj,
         type,

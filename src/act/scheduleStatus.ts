@@ -1,4 +1,4 @@
-// Writes ServingSchedule `status` through the status subresource, and only when it changed: the
+// Writes ServingSchedule and ClusterServingSchedule `status` (namespace CLUSTER_SCOPE) through the status subresource, and only when it changed: the
 // desired status is compared, as canonical JSON (sorted keys, no undefined), with the status the
 // caller read from the cache, and with what this writer wrote last (the cache may not have caught
 // up with our own write yet). At rest nothing is written.
@@ -9,7 +9,7 @@
 // size first (capStatus).
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { ResourceRef } from "../sources/kube/informer.ts";
-import { SERVING_SCHEDULE_RESOURCE } from "../sources/kube/servingSchedule.ts";
+import { CLUSTER_SCOPE, CLUSTER_SERVING_SCHEDULE_RESOURCE, SERVING_SCHEDULE_RESOURCE } from "../sources/kube/servingSchedule.ts";
 import { noopLogger, type Logger } from "../sources/kube/runtime.ts";
 import { apiFailure } from "./apiError.ts";
 import { LimiterClosedError, type WriteLimiter } from "./writeLimiter.ts";
@@ -185,19 +185,18 @@ export class ScheduleStatusWriter {
     const patch =
       current?.status !== undefined ? createMergePatch(current.status, desired) : (normalize(desired) as Record<string, unknown>);
     try {
+      const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+      const request = {
+        group: this.resource.group,
+        version: this.resource.version,
+        body: { status: patch },
+        fieldManager: this.opts.fieldManager ?? FIELD_MANAGER,
+        name,
+      };
       const updated = (await this.opts.limiter.run(() =>
-        this.api.patchNamespacedCustomObjectStatus(
-          {
-            group: this.resource.group,
-            version: this.resource.version,
-            plural: this.resource.plural,
-            namespace,
-            name,
-            body: { status: patch },
-            fieldManager: this.opts.fieldManager ?? FIELD_MANAGER,
-          },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-        ),
+        namespace === CLUSTER_SCOPE
+          ? this.api.patchClusterCustomObjectStatus({ ...request, plural: CLUSTER_SERVING_SCHEDULE_RESOURCE.plural }, mergePatch)
+          : this.api.patchNamespacedCustomObjectStatus({ ...request, plural: this.resource.plural, namespace }, mergePatch),
       )) as { metadata?: { resourceVersion?: string } };
       const toRv = updated.metadata?.resourceVersion ?? "";
       this.written.set(key, { canonical, fromRv: currentRv, toRv });

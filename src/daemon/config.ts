@@ -1,11 +1,11 @@
 // Configuration of `kserve-reclaimer run`: every flag also reads RECLAIMER_<FLAG> from the
 // environment (flags win). All of it is validated once at start-up, and every problem is listed
 // before exiting, so a Deployment with three typos fails once, not three times.
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseBoundedDuration, type DurationBounds } from "../api/duration.ts";
 import { DEFAULT_WRITE_BURST, DEFAULT_WRITE_QPS } from "../act/writeLimiter.ts";
 import { redactUrl } from "../sources/prometheus/client.ts";
+import { envName, type FlagTable, parseFlags } from "../cli/flags.ts";
 
 // Every duration flag has bounds, checked here and listed in docs/install.md: beyond them a value
 // is a typo (600h for 600s), and some would break timers or make every query fail at once.
@@ -36,12 +36,18 @@ const positiveNumber = (name: string) =>
     return n;
   });
 
-const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")]);
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((s) => s === "true" || s === "1")], {
+  error: (iss) => `must be true, false, 1 or 0, not ${JSON.stringify(iss.input)}`,
+});
 
 const optionalFile = z.string().min(1).optional();
 
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: (iss) => `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}` });
+
 export const DaemonConfig = z.object({
   kubeconfig: z.string().optional(),
+  context: z.string().optional(),
   namespaces: z
     .string()
     .default("")
@@ -101,8 +107,8 @@ export const DaemonConfig = z.object({
   identity: z.string().optional(),
   confirmStopTimeout: duration("confirm-stop-timeout").prefault("2m"),
   confirmStartTimeout: duration("confirm-start-timeout").prefault("15m"),
-  defaultDeploymentMode: z.enum(["Standard", "RawDeployment", "Knative", "Serverless", "ModelMesh"]).default("Standard"),
-  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  defaultDeploymentMode: oneOf(["Standard", "RawDeployment", "Knative", "Serverless", "ModelMesh"]).default("Standard"),
+  logLevel: oneOf(["debug", "info", "warn", "error"]).default("info"),
   allowCustomQueries: bool.default(false),
   customQueryNamespaceLabel: z
     .string()
@@ -111,36 +117,76 @@ export const DaemonConfig = z.object({
 });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;
 
-const FLAGS = {
-  kubeconfig: { type: "string" },
-  namespaces: { type: "string" },
-  "prometheus-url": { type: "string" },
-  "prometheus-bearer-token-file": { type: "string" },
-  "prometheus-basic-auth-user": { type: "string" },
-  "prometheus-basic-auth-password-file": { type: "string" },
-  "prometheus-ca-file": { type: "string" },
-  "prometheus-cert-file": { type: "string" },
-  "prometheus-key-file": { type: "string" },
-  "prometheus-insecure-skip-verify": { type: "string" },
-  "prometheus-allow-insecure-credentials": { type: "boolean" },
-  "prometheus-header": { type: "string", multiple: true },
-  "prometheus-timeout": { type: "string" },
-  "idle-interval": { type: "string" },
-  "kube-qps": { type: "string" },
-  "kube-burst": { type: "string" },
-  "dry-run": { type: "boolean" },
-  "metrics-addr": { type: "string" },
-  "leader-elect": { type: "boolean" },
-  "leader-election-namespace": { type: "string" },
-  "leader-election-id": { type: "string" },
-  identity: { type: "string" },
-  "confirm-stop-timeout": { type: "string" },
-  "confirm-start-timeout": { type: "string" },
-  "default-deployment-mode": { type: "string" },
-  "log-level": { type: "string" },
-  "allow-custom-queries": { type: "boolean" },
-  "custom-query-namespace-label": { type: "string" },
-} as const;
+// Parsing, `help run`, the docs/cli.md table and shell completion all come from this table.
+export const FLAGS = {
+  kubeconfig: { type: "string", value: "FILE", description: "kubeconfig file", defaultText: "$KUBECONFIG, in-cluster, ~/.kube/config" },
+  context: { type: "string", value: "NAME", description: "kubeconfig context to use", defaultText: "the current context" },
+  namespaces: { type: "string", value: "A,B", description: "namespaces to watch, comma-separated", defaultText: "all" },
+  "prometheus-url": { type: "string", value: "URL", description: "Prometheus base URL; without it the idle rule is off" },
+  "prometheus-bearer-token-file": { type: "string", value: "FILE", description: "file with a bearer token for Prometheus (re-read)" },
+  "prometheus-basic-auth-user": { type: "string", value: "USER", description: "basic auth user for Prometheus" },
+  "prometheus-basic-auth-password-file": { type: "string", value: "FILE", description: "file with the basic auth password" },
+  "prometheus-ca-file": { type: "string", value: "FILE", description: "CA bundle to verify Prometheus' certificate" },
+  "prometheus-cert-file": { type: "string", value: "FILE", description: "client certificate for Prometheus (with --prometheus-key-file)" },
+  "prometheus-key-file": { type: "string", value: "FILE", description: "client key for Prometheus (with --prometheus-cert-file)" },
+  "prometheus-insecure-skip-verify": { type: "boolean", description: "do not verify Prometheus' certificate (tests only)" },
+  "prometheus-allow-insecure-credentials": {
+    type: "boolean",
+    description: "allow credentials over plain http or with --prometheus-insecure-skip-verify",
+  },
+  "prometheus-header": {
+    type: "string",
+    multiple: true,
+    value: '"NAME: VALUE"',
+    description: "extra HTTP header for Prometheus (env: one per line)",
+  },
+  "prometheus-timeout": { type: "string", value: "DURATION", defaultText: "10s", description: "timeout of one Prometheus query (1s-5m)" },
+  "idle-interval": { type: "string", value: "DURATION", defaultText: "15s", description: "how often traffic is read (1s-1h)" },
+  "kube-qps": { type: "string", value: "N", defaultText: String(DEFAULT_WRITE_QPS), description: "Kubernetes API writes per second" },
+  "kube-burst": { type: "string", value: "N", defaultText: String(DEFAULT_WRITE_BURST), description: "burst of Kubernetes API writes" },
+  "dry-run": { type: "boolean", description: "decide and log, but change nothing" },
+  "metrics-addr": { type: "string", value: "ADDR", defaultText: ":8080", description: "listen address of /metrics and the health checks" },
+  "leader-elect": { type: "boolean", description: "elect a leader among replicas with a Lease" },
+  "leader-election-namespace": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve-reclaimer",
+    description: "namespace of the leader election Lease",
+  },
+  "leader-election-id": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve-reclaimer",
+    description: "name of the leader election Lease",
+  },
+  identity: { type: "string", value: "NAME", defaultText: "the host name", description: "this replica's name in the Lease and Events" },
+  "confirm-stop-timeout": {
+    type: "string",
+    value: "DURATION",
+    defaultText: "2m",
+    description: "how long to wait for KServe to confirm a stop",
+  },
+  "confirm-start-timeout": {
+    type: "string",
+    value: "DURATION",
+    defaultText: "15m",
+    description: "how long to wait for a started service to be Ready",
+  },
+  "default-deployment-mode": {
+    type: "string",
+    value: "MODE",
+    defaultText: "Standard",
+    description: "KServe's default mode: Standard, RawDeployment, Knative, Serverless or ModelMesh",
+  },
+  "log-level": { type: "string", value: "LEVEL", defaultText: "info", description: "debug, info, warn or error" },
+  "allow-custom-queries": { type: "boolean", description: "allow idle.custom PromQL queries in ServingSchedules" },
+  "custom-query-namespace-label": {
+    type: "string",
+    value: "LABEL",
+    defaultText: "namespace",
+    description: "label custom queries are confined to the schedule's namespace by",
+  },
+} as const satisfies FlagTable;
 
 export const DAEMON_FLAGS = Object.keys(FLAGS);
 
@@ -154,16 +200,14 @@ export class ConfigError extends Error {
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const envName = (flag: string) => `RECLAIMER_${flag.replace(/-/g, "_").toUpperCase()}`;
 
 /** Flags first, then RECLAIMER_* environment variables, then defaults. Throws ConfigError listing every problem. */
 export function loadDaemonConfig(args: string[], env: NodeJS.ProcessEnv): DaemonConfig {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({ args, options: FLAGS, allowPositionals: false, strict: true }).values;
-  } catch (err) {
-    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
-  }
+  // Lenient: an unknown flag is one problem among the others, not the only one reported.
+  const parsed0 = parseFlags(args, FLAGS, { spacedBooleans: true });
+  const values: Record<string, unknown> = parsed0.values;
+  const argProblems = [...parsed0.problems, ...parsed0.positionals.map((p) => `unexpected argument "${p}": run takes only flags`)];
+  const fromEnvSet = new Set<string>();
   const raw: Record<string, unknown> = {};
   for (const flag of Object.keys(FLAGS)) {
     const key = camel(flag);
@@ -171,15 +215,20 @@ export function loadDaemonConfig(args: string[], env: NodeJS.ProcessEnv): Daemon
     const fromEnv = env[envName(flag)];
     if (fromFlag !== undefined) raw[key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== "") {
+      fromEnvSet.add(flag);
       raw[key] = flag === "prometheus-header" ? fromEnv.split("\n").filter((h) => h.trim() !== "") : fromEnv;
     }
   }
   if (raw.kubeconfig === undefined && env.KUBECONFIG) raw.kubeconfig = env.KUBECONFIG;
   const parsed = DaemonConfig.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => (i.message.startsWith("--") ? i.message : `--${kebab(i.path.join("."))}: ${i.message}`)),
-    );
+  if (!parsed.success || argProblems.length > 0) {
+    // A value from RECLAIMER_X is reported as RECLAIMER_X: that is where the user has to fix it.
+    const label = (flag: string) => (fromEnvSet.has(flag) ? envName(flag) : `--${flag}`);
+    const issues = (parsed.error?.issues ?? []).map((i) => {
+      const flag = kebab(String(i.path[0] ?? ""));
+      return i.message.startsWith(`--${flag}`) ? `${label(flag)}${i.message.slice(flag.length + 2)}` : `${label(flag)}: ${i.message}`;
+    });
+    throw new ConfigError([...argProblems, ...issues]);
   }
   const config = parsed.data;
   const problems: string[] = [];

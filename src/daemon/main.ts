@@ -3,14 +3,23 @@
 // construction and lifecycle; the decisions live in src/decide/.
 import { exposedCredentials, loadDaemonConfig, type DaemonConfig } from "./config.ts";
 import { systemClock } from "./clock.ts";
-import { Reconciler, type IsvcObject, type ObjectRef, type ScheduleObject as ReconcilerSchedule } from "./reconciler.ts";
+import { Reconciler } from "./reconciler.ts";
 import { createLogger, type Logger } from "../report/log.ts";
 import { ReclaimerMetrics } from "../report/metrics.ts";
 import { startReportServer, type ReportServer } from "../report/http.ts";
 import { loadKubeConfig } from "../sources/kube/client.ts";
 import { Informer } from "../sources/kube/informer.ts";
-import { ISVC_RESOURCE, parseInferenceService, gpuCount, deploymentModeOf, type DeploymentMode } from "../sources/kube/inferenceService.ts";
-import { SERVING_SCHEDULE_RESOURCE, parseScheduleObject } from "../sources/kube/servingSchedule.ts";
+import { ISVC_RESOURCE } from "../sources/kube/inferenceService.ts";
+import { deploymentModeNamed, toService } from "../sources/kube/service.ts";
+import {
+  CLUSTER_SCOPE,
+  CLUSTER_SERVING_SCHEDULE_RESOURCE,
+  SERVING_SCHEDULE_RESOURCE,
+  parseClusterScheduleObject,
+  parseScheduleObject,
+  type ScheduleObject,
+} from "../sources/kube/servingSchedule.ts";
+import { NAMESPACE_RESOURCE, parseNamespaceObject } from "../sources/kube/namespace.ts";
 import { LeaderElector, defaultIdentity } from "../sources/kube/lease.ts";
 import { createPrometheusClient, type PrometheusClient } from "../sources/prometheus/client.ts";
 import { readTraffic } from "../sources/prometheus/traffic.ts";
@@ -19,10 +28,6 @@ import { WriteLimiter } from "../act/writeLimiter.ts";
 import { AnnotationPatcher } from "../act/patcher.ts";
 import { EventRecorder } from "../act/events.ts";
 import { ScheduleStatusWriter } from "../act/scheduleStatus.ts";
-import type { ServingScheduleStatus } from "../api/servingSchedule.ts";
-
-/** What the informer keeps per InferenceService: only what decisions read, with GPUs and mode computed once. */
-type CachedIsvc = IsvcObject & { gpus: number; gpuProblems: readonly string[]; mode: DeploymentMode };
 
 /** How long shutdown may spend writing what is still queued (Events, patches); Kubernetes' default grace period is 30 s. */
 const SHUTDOWN_WRITE_BUDGET_MS = 10_000;
@@ -33,16 +38,12 @@ const STALE_AFTER_MS = 5 * 60_000;
 export type Daemon = { stop(reason: string): Promise<void>; done: Promise<void>; metrics: ReclaimerMetrics };
 
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Daemon> {
-  const clusterDefault: DeploymentMode =
-    config.defaultDeploymentMode === "ModelMesh"
-      ? "ModelMesh"
-      : config.defaultDeploymentMode === "Knative" || config.defaultDeploymentMode === "Serverless"
-        ? "Knative"
-        : "Standard";
-  const { kubeConfig, source } = loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig });
+  const clusterDefault = deploymentModeNamed(config.defaultDeploymentMode);
+  const { kubeConfig, source } = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
   const identity = config.identity ?? defaultIdentity();
   log.info("starting", {
     kubeconfig: source,
+    server: kubeConfig.getCurrentCluster()?.server,
     namespaces: config.namespaces.length ? config.namespaces : "all",
     identity,
     dryRun: config.dryRun,
@@ -63,35 +64,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   const events = new EventRecorder({ kubeConfig, limiter, reportingInstance: identity, logger: log });
   const statusWriter = new ScheduleStatusWriter({ kubeConfig, limiter, logger: log });
   const prometheus: PrometheusClient | undefined =
-    config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config));
+    config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config, config.prometheusUrl));
 
   const namespaces = config.namespaces.length > 0 ? config.namespaces : undefined;
-  const services = new Informer<CachedIsvc>({
+  const services = new Informer({
     resource: ISVC_RESOURCE,
     namespaces,
     name: "inferenceservices",
     kubeConfig,
     logger: log,
-    transform: (raw) => {
-      const isvc = parseInferenceService(raw);
-      const gpus = gpuCount(isvc, { defaultDeploymentMode: clusterDefault });
-      const slim: CachedIsvc = {
-        metadata: pickDefined({
-          name: isvc.metadata.name,
-          namespace: isvc.metadata.namespace,
-          uid: isvc.metadata.uid,
-          resourceVersion: isvc.metadata.resourceVersion,
-          creationTimestamp: isvc.metadata.creationTimestamp,
-          labels: isvc.metadata.labels,
-          annotations: isvc.metadata.annotations,
-        }) as CachedIsvc["metadata"],
-        status: { conditions: (isvc.status?.conditions ?? []).map((c) => pickDefined(c) as { type: string; status: string }) },
-        gpus: gpus.gpus,
-        gpuProblems: gpus.problems,
-        mode: deploymentModeOf(isvc, clusterDefault),
-      };
-      return slim;
-    },
+    transform: (raw) => toService(raw, clusterDefault),
   });
   const schedules = new Informer({
     resource: SERVING_SCHEDULE_RESOURCE,
@@ -101,36 +83,63 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     logger: log,
     transform: parseScheduleObject,
   });
+  // ClusterServingSchedules reach across namespaces; a namespaced install has no cluster rights to
+  // read them or Namespaces, and its tenants did not agree to a platform-wide policy: it ignores them.
+  const clusterWide = namespaces === undefined;
+  const clusterSchedules = clusterWide
+    ? new Informer({
+        resource: CLUSTER_SERVING_SCHEDULE_RESOURCE,
+        name: "clusterservingschedules",
+        kubeConfig,
+        logger: log,
+        transform: parseClusterScheduleObject,
+      })
+    : undefined;
+  const namespaceInformer = clusterWide
+    ? new Informer({ resource: NAMESPACE_RESOURCE, name: "namespaces", kubeConfig, logger: log, transform: parseNamespaceObject })
+    : undefined;
+  const allSchedules = {
+    list: (): ScheduleObject[] => [...schedules.list(), ...(clusterSchedules?.list() ?? [])],
+    get: (ns: string, name: string): ScheduleObject | undefined =>
+      ns === CLUSTER_SCOPE ? clusterSchedules?.get(undefined, name) : schedules.get(ns, name),
+  };
+  const informers = [
+    services,
+    schedules,
+    ...(clusterSchedules ? [clusterSchedules] : []),
+    ...(namespaceInformer ? [namespaceInformer] : []),
+  ];
 
   const reconciler = new Reconciler(
     {
       clock: systemClock,
       log,
       metrics,
-      services: { list: () => services.list(), get: (ns, name) => services.get(ns, name) },
-      schedules: {
-        list: () => schedules.list() as ReconcilerSchedule[],
-        get: (ns, name) => schedules.get(ns, name) as ReconcilerSchedule | undefined,
-      },
-      gpusOf: (isvc) => (isvc as CachedIsvc).gpus,
-      gpuProblemsOf: (isvc) => (isvc as CachedIsvc).gpuProblems,
-      modeOf: (isvc) => (isvc as CachedIsvc).mode,
+      services,
+      schedules: allSchedules,
+      namespaceLabels: namespaceInformer
+        ? (ns) => {
+            const known = namespaceInformer.get(undefined, ns);
+            return known ? (known.metadata.labels ?? {}) : undefined;
+          }
+        : undefined,
       patchAnnotations: async (ns, name, annotations, resourceVersion) => {
         const r = await patcher.patchAnnotations(ns, name, annotations, { resourceVersion });
         if (r.kind === "error") metrics.kubernetesApiError("patch", "inferenceservices", r.code ?? "unknown");
         if (r.kind === "conflict") metrics.kubernetesApiError("patch", "inferenceservices", 409);
-        return r.kind === "error" ? { kind: "error", message: r.message } : { kind: r.kind };
+        return r;
       },
-      event: (ref: ObjectRef, type, reason, message) => events.record(pickDefined(ref) as ObjectRef, type, reason, message),
-      writeStatus: async (ns, name, status: ServingScheduleStatus) => {
-        const r = await statusWriter.write(ns, name, status as Record<string, unknown>, schedules.get(ns, name));
-        if (r.kind === "error") metrics.kubernetesApiError("patch", "servingschedules/status", r.code ?? "unknown");
+      event: (ref, type, reason, message) => events.record(ref, type, reason, message),
+      writeStatus: async (ns, name, status) => {
+        const r = await statusWriter.write(ns, name, status, allSchedules.get(ns, name));
+        const resource = ns === CLUSTER_SCOPE ? "clusterservingschedules/status" : "servingschedules/status";
+        if (r.kind === "error") metrics.kubernetesApiError("patch", resource, r.code ?? "unknown");
       },
+      forgetStatus: (ns, name) => statusWriter.forget(ns, name),
       readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests, customQueries) : undefined,
     },
     {
       dryRun: config.dryRun,
-      defaultDeploymentMode: clusterDefault,
       idleIntervalMs: config.idleInterval,
       confirmStopTimeoutMs: config.confirmStopTimeout,
       confirmStartTimeoutMs: config.confirmStartTimeout,
@@ -148,22 +157,30 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   services.on("delete", (o) => {
     if (leading) reconciler.onServiceDeleted(o);
   });
-  schedules.on("add", (o) => {
-    if (leading) reconciler.onScheduleChanged(o as ReconcilerSchedule);
+  for (const inf of clusterSchedules ? [schedules, clusterSchedules] : [schedules]) {
+    inf.on("add", (o) => {
+      if (leading) reconciler.onScheduleChanged(o);
+    });
+    inf.on("update", (o) => {
+      if (leading) reconciler.onScheduleChanged(o);
+    });
+    inf.on("delete", (o) => {
+      if (leading) reconciler.onScheduleDeleted(o);
+    });
+  }
+  namespaceInformer?.on("add", (o) => {
+    if (leading) reconciler.onNamespaceChanged(o.metadata.name);
   });
-  schedules.on("update", (o) => {
-    if (leading) reconciler.onScheduleChanged(o as ReconcilerSchedule);
+  namespaceInformer?.on("update", (o, old) => {
+    if (leading && JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {}))
+      reconciler.onNamespaceChanged(o.metadata.name);
   });
-  schedules.on("delete", (o) => {
-    if (leading) reconciler.onScheduleDeleted(o as ReconcilerSchedule);
-  });
-  for (const inf of [services, schedules] as const) {
+  for (const inf of informers) {
     inf.on("synced", ({ reason }) => {
       if (leading && reason !== "initial") reconciler.resync();
     });
-    inf.on("error", (err, { retryInMs }) => {
-      log.warn("watch error; retrying", { informer: inf.status().name, retryInMs, err: err instanceof Error ? err.message : String(err) });
-    });
+    // the informer logs each failure itself, with its cause; logging it here too doubled every line
+    inf.on("error", () => undefined);
   }
 
   const [host, port] = splitAddr(config.metricsAddr);
@@ -173,7 +190,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     port,
     health: () => {
       const problems: string[] = [];
-      for (const inf of [services, schedules]) {
+      for (const inf of informers) {
         const st = inf.status();
         if (st.synced && st.stalenessMs > STALE_AFTER_MS)
           problems.push(`${st.name}: no watch activity for ${Math.round(st.stalenessMs / 1000)}s`);
@@ -182,17 +199,21 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     },
     ready: () => {
       const problems: string[] = [];
-      for (const inf of [services, schedules]) if (!inf.hasSynced) problems.push(`${inf.status().name}: cache not synced`);
+      for (const inf of informers) if (!inf.hasSynced) problems.push(`${inf.status().name}: cache not synced`);
       if (leading && !reconciler.ready) problems.push("reconciler: timers not armed");
       return { ok: problems.length === 0, problems };
     },
   });
   log.info("serving /metrics /healthz /readyz", { address: server.address, port: server.port });
 
-  services.start();
-  schedules.start();
-  await Promise.all([services.waitForSync(), schedules.waitForSync()]);
-  log.info("caches synced", { inferenceservices: services.size, servingschedules: schedules.size });
+  for (const inf of informers) inf.start();
+  await Promise.all(informers.map((inf) => inf.waitForSync()));
+  log.info("caches synced", {
+    inferenceservices: services.size,
+    servingschedules: schedules.size,
+    clusterservingschedules: clusterSchedules?.size ?? "ignored (namespaced install)",
+    namespaces: namespaceInformer?.size,
+  });
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -235,7 +256,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       await drainWrites({ events, limiter, log }, SHUTDOWN_WRITE_BUDGET_MS);
       await elector?.stop();
       metrics.setLeader(false);
-      await Promise.all([services.stop(), schedules.stop()]);
+      await Promise.all(informers.map((inf) => inf.stop()));
       await server.close();
       prometheus?.close();
       log.info("stopped");
@@ -333,34 +354,29 @@ export async function runDaemon(args: string[], env: NodeJS.ProcessEnv): Promise
   return 0;
 }
 
-function prometheusOptions(config: DaemonConfig): Parameters<typeof createPrometheusClient>[0] {
+function prometheusOptions(config: DaemonConfig, baseUrl: string): Parameters<typeof createPrometheusClient>[0] {
   const headers: Record<string, string> = {};
   for (const h of config.prometheusHeader) {
     const i = h.indexOf(":");
     headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
   }
-  return pickDefined({
-    baseUrl: config.prometheusUrl!,
+  const user = config.prometheusBasicAuthUser;
+  const passwordFile = config.prometheusBasicAuthPasswordFile;
+  return {
+    baseUrl,
     bearerTokenFile: config.prometheusBearerTokenFile,
-    basicAuth:
-      config.prometheusBasicAuthUser !== undefined && config.prometheusBasicAuthPasswordFile !== undefined
-        ? { username: config.prometheusBasicAuthUser, passwordFile: config.prometheusBasicAuthPasswordFile }
-        : undefined,
+    basicAuth: user !== undefined && passwordFile !== undefined ? { username: user, passwordFile } : undefined,
     caFile: config.prometheusCaFile,
     certFile: config.prometheusCertFile,
     keyFile: config.prometheusKeyFile,
     insecureSkipVerify: config.prometheusInsecureSkipVerify,
     headers,
     timeoutMs: config.prometheusTimeout,
-  }) as Parameters<typeof createPrometheusClient>[0];
+  };
 }
 
 function splitAddr(addr: string): [string, number] {
   const i = addr.lastIndexOf(":");
   const host = addr.slice(0, i);
   return [host === "" ? "0.0.0.0" : host, Number(addr.slice(i + 1))];
-}
-
-function pickDefined<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

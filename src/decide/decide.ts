@@ -24,6 +24,7 @@ import { isStopSet, parseRfc3339, readKeepRunningUntil, readState, EXCLUDE, type
 import type { IdlePolicy } from "../api/servingSchedule.ts";
 import { parseDuration } from "../api/duration.ts";
 import type { State, StateAt, Transition } from "../schedule/index.ts";
+import type { Traffic } from "../sources/prometheus/traffic.ts";
 
 /** What the schedule says at the decision instant; computed once per schedule, shared by its services. */
 export type ScheduleMoment = {
@@ -56,7 +57,7 @@ export type ServiceFacts = {
   gpus: number;
 };
 
-export type Traffic = { kind: "known"; rps: number } | { kind: "unknown"; why: string };
+export type { Traffic };
 
 export type DecideInput = {
   now: number;

@@ -4,20 +4,13 @@
 import { isStopSet } from "../api/annotations.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
 import { nextTransition, stateAt, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
+import type { Service } from "../sources/kube/service.ts";
 import type { ScheduleMoment, ServiceFacts } from "./decide.ts";
 
 const DAY = 86_400_000;
 
-/** The part of an InferenceService the facts are read from (the informer's slim copy or a full object). */
-export type IsvcLike = {
-  metadata: {
-    name: string;
-    namespace: string;
-    creationTimestamp?: string | Date | undefined;
-    annotations?: Record<string, string> | undefined;
-  };
-  status?: { conditions?: { type: string; status: string; lastTransitionTime?: string | undefined }[] | undefined } | undefined;
-};
+/** The part of an InferenceService the facts are read from: the daemon's Service, or a full object the CLI read. */
+export type IsvcLike = Pick<Service, "metadata" | "status">;
 
 /**
  * What the schedule says at `now`: its state, the start of the current period (the last real

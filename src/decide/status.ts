@@ -26,7 +26,15 @@ export type StatusInput = {
   gpuHoursReclaimed: number;
   previous: ServingScheduleStatus | undefined;
   now: number;
+  /**
+   * ClusterServingSchedule only: the services ("namespace/name") it selects that a ServingSchedule
+   * of their namespace governs instead. Counted in full, named up to OVERRIDDEN_NAMED.
+   */
+  overridden?: readonly string[];
 };
+
+/** Enough names to find the overriding schedules; the count says how many there are in all. */
+export const OVERRIDDEN_NAMED = 10;
 
 /** Reasons that mean "the daemon stopped it", so its GPUs count as reclaimed. */
 export function reclaimedBy(decision: Decision): boolean {
@@ -78,7 +86,13 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
   else if (notConfirmed.length > 0)
     cond("Ready", "False", "NotConfirmed", `KServe did not confirm the change for: ${notConfirmed.join(", ")}`);
   else if (input.metrics !== undefined && !input.metrics.ok) cond("Ready", "False", "MetricsUnavailable", input.metrics.message);
-  else cond("Ready", "True", "Reconciled", `${services.length} services: ${running} running, ${stopped} stopped`);
+  else
+    cond(
+      "Ready",
+      "True",
+      "Reconciled",
+      `${services.length} services: ${running} running, ${stopped} stopped${overriddenNote(input.overridden)}`,
+    );
 
   return {
     ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
@@ -88,8 +102,16 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
     stopped,
     gpusReclaimed,
     gpuHoursReclaimed: Math.round(input.gpuHoursReclaimed * 1000) / 1000,
+    ...(input.overridden !== undefined ? { overridden: input.overridden.length } : {}),
     ...(input.next ? { nextTransition: iso(input.next.at), nextState: input.next.state } : {}),
   };
+}
+
+function overriddenNote(overridden: readonly string[] | undefined): string {
+  if (!overridden || overridden.length === 0) return "";
+  const named = [...overridden].sort().slice(0, OVERRIDDEN_NAMED);
+  const rest = overridden.length - named.length;
+  return `; ${overridden.length} overridden by their namespace's ServingSchedule: ${named.join(", ")}${rest > 0 ? ` and ${rest} more` : ""}`;
 }
 
 /** A condition keeps its lastTransitionTime while its status does not change (Kubernetes API conventions). */

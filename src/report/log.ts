@@ -10,6 +10,23 @@ export type Logger = {
   with(fields: Record<string, unknown>): Logger;
 };
 
+// Fields that hold credentials whatever their value, and user:password@ inside any URL: a log line
+// is read by more people than the Secret it came from.
+const SECRET_KEY = /token|password|secret|authorization|cookie/i;
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
+
+/** An Error as JSON: its message and code, and its causes (undici's "fetch failed" says why only there). */
+function errorFields(e: Error, depth = 0): Record<string, unknown> {
+  const code = (e as { code?: unknown }).code;
+  const cause = e.cause;
+  return {
+    name: e.name,
+    message: e.message,
+    ...(typeof code === "string" ? { code } : {}),
+    ...(cause === undefined || depth >= 4 ? {} : { cause: cause instanceof Error ? errorFields(cause, depth + 1) : String(cause) }),
+  };
+}
+
 export function createLogger(
   level: Level,
   write: (line: string) => void = (l) => process.stderr.write(l),
@@ -20,7 +37,9 @@ export function createLogger(
     if (ORDER[lvl] < min) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
     for (const [k, v] of Object.entries(entry)) {
-      if (v instanceof Error) entry[k] = { message: v.message, name: v.name, ...(v.cause !== undefined ? { cause: String(v.cause) } : {}) };
+      if (SECRET_KEY.test(k) && v !== undefined) entry[k] = "<redacted>";
+      else if (v instanceof Error) entry[k] = errorFields(v);
+      else if (typeof v === "string") entry[k] = v.replace(URL_CREDENTIALS, "$1<redacted>@");
     }
     write(`${JSON.stringify(entry)}\n`);
   };

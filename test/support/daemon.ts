@@ -10,6 +10,7 @@ import { parse } from "yaml";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = `${ROOT}src/cli/main.ts`;
 const CRD = `${ROOT}deploy/crds/reclaimer.dev_servingschedules.yaml`;
+const CLUSTER_CRD = `${ROOT}deploy/crds/reclaimer.dev_clusterservingschedules.yaml`;
 
 export type LogLine = { time: string; level: string; msg: string; [k: string]: unknown };
 
@@ -114,9 +115,12 @@ export function kube(kubeconfigPath: string): { kc: KubeConfig; objects: Kuberne
   return { kc, objects: KubernetesObjectApi.makeApiClient(kc) };
 }
 
-/** Installs the ServingSchedule CRD from deploy/crds (server-side apply) and waits until it is served. */
-export async function installCrd(objects: KubernetesObjectApi): Promise<void> {
-  const crd = parse(readFileSync(CRD, "utf8")) as KubernetesObject;
+/**
+ * Installs the ServingSchedule CRD (or with `which` "cluster" the ClusterServingSchedule CRD) from
+ * deploy/crds (server-side apply) and waits until it is served.
+ */
+export async function installCrd(objects: KubernetesObjectApi, which: "namespaced" | "cluster" = "namespaced"): Promise<void> {
+  const crd = parse(readFileSync(which === "cluster" ? CLUSTER_CRD : CRD, "utf8")) as KubernetesObject;
   await objects.patch(crd, undefined, undefined, "kserve-reclaimer-tests", true, PatchStrategy.ServerSideApply);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -124,7 +128,7 @@ export async function installCrd(objects: KubernetesObjectApi): Promise<void> {
     if (got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
     await sleep(200);
   }
-  throw new Error("ServingSchedule CRD not established within 30 s");
+  throw new Error(`${crd.metadata?.name} CRD not established within 30 s`);
 }
 
 export async function apply(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {

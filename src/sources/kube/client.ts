@@ -1,6 +1,8 @@
 // Where the daemon's Kubernetes credentials come from: --kubeconfig, else $KUBECONFIG, else the
 // in-cluster service account, else ~/.kube/config. One KubeConfig for every adapter.
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 
 export type KubeConfigSource = "flag" | "env" | "in-cluster" | "home";
@@ -43,7 +45,15 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): { kubeConfig: 
       kc.loadFromCluster();
       source = "in-cluster";
     } else {
-      kc.loadFromDefault();
+      // without any file client-node falls back to http://localhost:8080, and the user reads about
+      // that address instead of the missing kubeconfig
+      const home = join(env.HOME || homedir(), ".kube", "config");
+      if (!existsSync(home)) {
+        throw new KubeConfigError(
+          `no kubeconfig found (looked in $KUBECONFIG, the in-cluster service account, ${home}); pass --kubeconfig or set KUBECONFIG`,
+        );
+      }
+      kc.loadFromFile(home);
       source = "home";
     }
   } catch (err) {

@@ -53,9 +53,6 @@ export const PREDICTOR_IMPLEMENTATIONS = [
   "lightgbm",
   "paddle",
 ] as const;
-/** Explainer implementations (v0.16 ExplainerSpec). */
-export const EXPLAINER_IMPLEMENTATIONS = ["art"] as const;
-
 const Implementation = z.object({ resources: ResourceRequirements }).optional().catch(undefined);
 
 const componentShape = {
@@ -140,7 +137,7 @@ export function deploymentModeOf(isvc: InferenceService, clusterDefault: Deploym
   return normalize(isvc.status?.deploymentMode) ?? normalize(isvc.metadata.annotations?.[DEPLOYMENT_MODE_ANNOTATION]) ?? clusterDefault;
 }
 
-export function conditionOf(isvc: InferenceService, type: string): Condition | undefined {
+function conditionOf(isvc: InferenceService, type: string): Condition | undefined {
   return isvc.status?.conditions?.find((c) => c.type === type);
 }
 
@@ -219,7 +216,7 @@ export function parseGpuQuantity(q: string | number): GpuQuantity {
 }
 
 /** `<vendor>/gpu` extended resources, plus Habana Gaudi (KServe's DefaultGPUResourceTypeList). */
-export function isGpuResource(name: string): boolean {
+function isGpuResource(name: string): boolean {
   return name.endsWith("/gpu") || name === "habana.ai/gaudi";
 }
 
@@ -227,7 +224,7 @@ export function isGpuResource(name: string): boolean {
  * GPUs of one container: per GPU resource, its limit, else its request; summed over resources.
  * A value that is not a whole number of GPUs counts 0 and is described in `problems`.
  */
-export function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = "container"): number {
+function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = "container"): number {
   if (!resources) return 0;
   const names = new Set([...Object.keys(resources.limits ?? {}), ...Object.keys(resources.requests ?? {})]);
   let total = 0;

@@ -24,7 +24,7 @@
 //   check of a half-open connection. At rest staleness therefore cycles 0..150 s; a /healthz
 //   threshold must exceed inactivityTimeoutMs plus the maximum backoff (e.g. 5 min).
 // - Handlers may be async; their rejections (and throws) are caught and logged, never unhandled.
-import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import { backoffDelay, errorMessage, noopLogger, sleepOn, systemTimers, type Logger, type Timers } from "./runtime.ts";
 
 export type ResourceRef = { group: string; version: string; plural: string };
@@ -134,15 +134,20 @@ export function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ""}/${name}`;
 }
 
-export function resourcePath(resource: ResourceRef, namespace: string | undefined): string {
+function resourcePath(resource: ResourceRef, namespace: string | undefined): string {
   const base = resource.group === "" ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
   return namespace === undefined ? `${base}/${resource.plural}` : `${base}/namespaces/${namespace}/${resource.plural}`;
 }
 
 /** The transport over a KubeConfig: CustomObjectsApi for LIST, client-node's Watch for WATCH. */
-export function kubeTransport(kubeConfig: KubeConfig, resource: ResourceRef, inactivityTimeoutMs: number): InformerTransport {
-  if (resource.group === "") throw new Error("informer: core-group resources are not supported (CustomObjectsApi lists /apis/ only)");
+function kubeTransport(kubeConfig: KubeConfig, resource: ResourceRef, inactivityTimeoutMs: number): InformerTransport {
+  // CustomObjectsApi lists under /apis/ only; of the core group the daemon needs Namespaces alone
+  // (their labels), which CoreV1Api lists. The watch goes by path and needs nothing special.
+  const core = resource.group === "";
+  if (core && resource.plural !== "namespaces")
+    throw new Error(`informer: of the core group only namespaces are supported, not ${resource.plural}`);
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const coreApi = kubeConfig.makeApiClient(CoreV1Api);
   const watcher = new Watch(kubeConfig);
   // Watch's inactivity (and connect) timeout is private, 30 s: quiet watches would be aborted and
   // reopened every 30 s. Set ours.
@@ -157,8 +162,9 @@ export function kubeTransport(kubeConfig: KubeConfig, resource: ResourceRef, ina
         limit: opts.limit,
         _continue: opts.continue,
       };
-      const page: unknown =
-        namespace === undefined
+      const page: unknown = core
+        ? await coreApi.listNamespace({ labelSelector: opts.labelSelector, limit: opts.limit, _continue: opts.continue })
+        : namespace === undefined
           ? await api.listClusterCustomObject(common)
           : await api.listNamespacedCustomObject({ ...common, namespace });
       return page as ListPage;

@@ -81,10 +81,21 @@ export function sleepOn(timers: Timers, ms: number, signal?: AbortSignal): Promi
   });
 }
 
-/** Message of anything thrown. */
+/**
+ * Message of anything thrown, with its causes: undici says only "fetch failed", the reason
+ * (connect ECONNREFUSED 10.0.0.1:6443, a certificate error) is in err.cause.
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  const parts = [err.message];
+  let cause: unknown = err.cause;
+  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const code = (cause as { code?: unknown }).code;
+    if (text !== "" && !parts.includes(text)) parts.push(typeof code === "string" && !text.includes(code) ? `${text} (${code})` : text);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return parts.join(": ");
 }
 
 /**

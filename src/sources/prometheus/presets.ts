@@ -202,7 +202,7 @@ export function prepareQuery(spec: TrafficQuerySpec, policy: CustomQueryPolicy =
 }
 
 /** The PromQL of a (non-custom) preset for a window already in PromQL form ("900s"). */
-export function presetPromQL(preset: Exclude<MetricPreset, "custom">, window: string): string {
+function presetPromQL(preset: Exclude<MetricPreset, "custom">, window: string): string {
   const p = PRESETS[preset];
   return `sum by (${p.namespaceLabel}, ${p.serviceLabel}) (rate(${p.selector}[${window}]))`;
 }

@@ -18,7 +18,8 @@ export type TrafficRequest = {
   custom?: CustomMetricSpec | undefined;
 };
 
-export type TrafficResult = { kind: "known"; rps: number } | { kind: "unknown"; why: string };
+/** A service's request rate over the window, or why it is not known (never zero for unknown). */
+export type Traffic = { kind: "known"; rps: number } | { kind: "unknown"; why: string };
 
 /** What happened to one query: for metrics (latency, errors by preset) and the MetricsAvailable condition. */
 export type QueryOutcome = {
@@ -41,7 +42,7 @@ export type QueryOutcome = {
 
 export type TrafficReading = {
   /** One entry per requested service. A service requested twice keeps its last request. */
-  byService: Map<string, TrafficResult>;
+  byService: Map<string, Traffic>;
   queries: QueryOutcome[];
 };
 
@@ -60,7 +61,7 @@ export async function readTraffic(
   requests: readonly TrafficRequest[],
   policy: CustomQueryPolicy = CUSTOM_QUERIES_OFF,
 ): Promise<TrafficReading> {
-  const byService = new Map<string, TrafficResult>();
+  const byService = new Map<string, Traffic>();
   const queries: QueryOutcome[] = [];
   const groups = new Map<string, Group>();
   const latest = new Map<string, TrafficRequest>();
@@ -139,7 +140,7 @@ export async function readTraffic(
  * Sums the series that map to one service (several do in the istio preset, e.g. a route's and a
  * revision's Service). A non-finite value poisons the sum into NaN, which classify() calls unknown.
  */
-export function ratesByService(
+function ratesByService(
   prepared: PreparedQuery,
   samples: readonly { labels: Record<string, string>; value: number }[],
 ): Map<string, number> {
@@ -153,7 +154,7 @@ export function ratesByService(
   return rates;
 }
 
-function classify(prepared: PreparedQuery, rate: number | undefined): TrafficResult {
+function classify(prepared: PreparedQuery, rate: number | undefined): Traffic {
   if (rate === undefined) {
     return {
       kind: "unknown",

@@ -6,7 +6,7 @@ import { ConfigError, loadDaemonConfig } from "../../../src/daemon/config.ts";
 import { systemClock } from "../../../src/daemon/clock.ts";
 import { systemTimers } from "../../../src/sources/kube/runtime.ts";
 import { parseBoundedDuration } from "../../../src/api/duration.ts";
-import { parseFor } from "../../../src/cli/inspect.ts";
+import { parseFor } from "../../../src/cli/arguments.ts";
 import { UsageError } from "../../../src/cli/io.ts";
 
 function problems(args: string[], env: Record<string, string> = {}): string[] {
@@ -23,7 +23,7 @@ test("duration flags out of bounds fail at start-up, each with its range", () =>
   assert.deepEqual(problems(["--idle-interval", "600h"]), ["--idle-interval: must be between 1s and 1h, got 600h"]);
   assert.deepEqual(problems(["--prometheus-timeout", "600h"]), ["--prometheus-timeout: must be between 1s and 5m, got 600h"]);
   assert.deepEqual(problems(["--confirm-stop-timeout", "0s", "--confirm-start-timeout", "25h"]), [
-    "--confirm-stop-timeout: must be between 1s and 24h, got 0s",
+    "--confirm-stop-timeout: must be positive (between 1s and 24h), got 0s",
     "--confirm-start-timeout: must be between 1s and 24h, got 25h",
   ]);
   assert.deepEqual(problems([], { RECLAIMER_IDLE_INTERVAL: "99999999999999999999h" }).length, 1, "from the environment too");

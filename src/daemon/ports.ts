@@ -1,0 +1,121 @@
+// What the daemon's shell needs from the outside, and the record it keeps per InferenceService.
+// Adapters in src/sources/ and src/act/ implement the ports; main.ts wires them; unit tests hand
+// in memory. The types are the adapters' own, so nothing is converted or cast on the way.
+import type { EventReason, EventType, InvolvedObject } from "../act/events.ts";
+import type { PatchResult } from "../act/patcher.ts";
+import type { ServingScheduleStatus } from "../api/servingSchedule.ts";
+import type { Decision, Traffic } from "../decide/decide.ts";
+import type { Logger } from "../report/log.ts";
+import type { ReclaimerMetrics } from "../report/metrics.ts";
+import { ISVC_API_VERSION, ISVC_KIND } from "../sources/kube/inferenceService.ts";
+import type { Service } from "../sources/kube/service.ts";
+import {
+  CLUSTER_SCOPE,
+  CLUSTER_SERVING_SCHEDULE_KIND,
+  isClusterSchedule,
+  SERVING_SCHEDULE_API_VERSION,
+  SERVING_SCHEDULE_KIND,
+  type ScheduleObject,
+} from "../sources/kube/servingSchedule.ts";
+import type { TrafficReading, TrafficRequest } from "../sources/prometheus/traffic.ts";
+import type { Clock } from "./clock.ts";
+
+export type ReconcilerPorts = {
+  clock: Clock;
+  log: Logger;
+  metrics: ReclaimerMetrics;
+  services: { list(): Service[]; get(namespace: string, name: string): Service | undefined };
+  /** ServingSchedules, and ClusterServingSchedules under namespace CLUSTER_SCOPE. */
+  schedules: { list(): ScheduleObject[]; get(namespace: string, name: string): ScheduleObject | undefined };
+  /**
+   * A namespace's labels, for ClusterServingSchedules' namespaceSelector; undefined when the
+   * namespace is not known (then no cluster schedule reaches it). Absent: none ever does.
+   */
+  namespaceLabels?: ((namespace: string) => Record<string, string> | undefined) | undefined;
+  patchAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+    resourceVersion: string | undefined,
+  ): Promise<PatchResult>;
+  event(ref: InvolvedObject, type: EventType, reason: EventReason, message: string): void;
+  writeStatus(namespace: string, name: string, status: ServingScheduleStatus): Promise<void>;
+  /** The schedule is gone: whatever the writer remembers of its last write can go too. */
+  forgetStatus(namespace: string, name: string): void;
+  /** undefined when no Prometheus is configured: every request rate is unknown. */
+  readTraffic: ((requests: TrafficRequest[]) => Promise<TrafficReading>) | undefined;
+};
+
+export type ReconcilerOptions = {
+  dryRun: boolean;
+  idleIntervalMs: number;
+  confirmStopTimeoutMs: number;
+  confirmStartTimeoutMs: number;
+  /** How long status writes are batched (ms). */
+  statusDebounceMs: number;
+};
+
+/**
+ * The last decision for a service, as its schedule's status and the GPU-hours ledger count it;
+ * `overridden`: the ClusterServingSchedules that select it but gave way to its namespace's own.
+ */
+export type Outcome = {
+  decision: Decision;
+  schedule: string | undefined;
+  gpus: number;
+  since: number | undefined;
+  overridden?: readonly string[] | undefined;
+};
+
+/** A stop or start sent, and the instant by which KServe must confirm it. */
+export type Awaiting = { action: "stop" | "start"; since: number; deadline: number; cancel: () => void };
+
+/** Everything the daemon remembers about one InferenceService: forgetting it is one delete. */
+export type ServiceRecord = {
+  last: Outcome | undefined;
+  awaiting: Awaiting | undefined;
+  /** The last stop or start was not confirmed by its deadline (and nothing confirmed it since). */
+  notConfirmed: boolean;
+  /** Request rate from the last idle tick; only read under an idle policy. */
+  traffic: Traffic | undefined;
+  /** What was last reported, by kind, so each problem is one Event per value and not one per reconcile. */
+  reported: Map<string, string>;
+};
+
+export const newRecord = (): ServiceRecord => ({
+  last: undefined,
+  awaiting: undefined,
+  notConfirmed: false,
+  traffic: undefined,
+  reported: new Map(),
+});
+
+export const keyOf = (o: { metadata: { namespace: string; name: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
+
+export function splitKey(k: string): [string, string] {
+  const i = k.indexOf("/");
+  return [k.slice(0, i), k.slice(i + 1)];
+}
+
+export function serviceRef(s: Service): InvolvedObject {
+  const { namespace, name, uid } = s.metadata;
+  return { kind: ISVC_KIND, apiVersion: ISVC_API_VERSION, namespace, name, uid };
+}
+
+export function scheduleRef(s: ScheduleObject): InvolvedObject {
+  const { namespace, name, uid } = s.metadata;
+  const kind = isClusterSchedule(s) ? CLUSTER_SERVING_SCHEDULE_KIND : SERVING_SCHEDULE_KIND;
+  return { kind, apiVersion: SERVING_SCHEDULE_API_VERSION, namespace, name, uid };
+}
+
+/** A schedule's key as people read it in Events and logs: "team-a/nights", "ClusterServingSchedule nights". */
+export function scheduleLabel(k: string): string {
+  const [namespace, name] = splitKey(k);
+  return namespace === CLUSTER_SCOPE ? `${CLUSTER_SERVING_SCHEDULE_KIND} ${name}` : k;
+}
+
+/** One line of an error for logs and Events: long messages are cut. */
+export function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
