@@ -32,6 +32,6 @@ EXPOSE 8080
 # no signal to PID 1 that has no handler, but `kserve-reclaimer run` registers SIGTERM and SIGINT
 # handlers (drain in-flight patches, release the Lease, exit), so `kubectl delete pod` and rolling
 # updates stop it cleanly; and the daemon starts no child processes, so there are no zombies to
-# reap. This is the same command as the npm bin `kserve-reclaimer` (dist/cli/main.js).
-ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+# reap. This is the same command as the npm bin `kserve-reclaimer` (dist/cli/entry.js).
+ENTRYPOINT ["/nodejs/bin/node", "dist/cli/entry.js"]
 CMD ["run"]

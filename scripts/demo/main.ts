@@ -20,11 +20,11 @@ import { stringify } from "yaml";
 import { startCluster, CLUSTER_ENV_FILE, type Cluster } from "../../test/support/cluster.ts";
 import { freePort, startProcess, writeState, isAlive, tailFile, type Started } from "../../test/support/processes.ts";
 import { installCrd } from "../../test/support/daemon.ts";
-import { SimulatorClient, type ServiceReport as TrafficReport } from "../../test/support/simulator.ts";
-import { validateServingSchedule } from "../../src/api/validate.ts";
-import { compileSchedule, nextTransition, type CompiledSchedule } from "../../src/schedule/index.ts";
-import { demoPlan, NAMESPACE, IDLE_AFTER_S, TRAFFIC, type DemoPlan } from "./scenario.ts";
-import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type ServiceRow, type Snapshot } from "./view.ts";
+import { SimulatorClient } from "../../test/support/simulator.ts";
+import { isReady } from "../../src/sources/kube/inferenceService.ts";
+import { demoPlan, NAMESPACE, TRAFFIC } from "./scenario.ts";
+import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type Snapshot } from "./view.ts";
+import { listInferenceServices, Watcher } from "./watcher.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const FIELD_MANAGER = "kserve-reclaimer-demo";
@@ -116,197 +116,6 @@ class FileTail {
   }
 }
 
-// ---------- cluster reads ----------
-
-type Obj = KubernetesObject & {
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string | Date;
-    deletionTimestamp?: string | Date;
-  };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-};
-type ScheduleStatus = {
-  services?: { name: string; state: string; reason: string; since?: string; nextTransition?: string; gpus: number; confirmed: boolean }[];
-  gpusReclaimed?: number;
-  gpuHoursReclaimed?: number;
-  nextTransition?: string;
-  nextState?: string;
-};
-
-async function listAll(objects: KubernetesObjectApi, apiVersion: string, kind: string, namespace?: string): Promise<Obj[]> {
-  const list = await objects.list(apiVersion, kind, namespace);
-  return list.items as Obj[];
-}
-
-function gpuRequest(resources: unknown): number {
-  const r = resources as { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
-  const v = r?.requests?.["nvidia.com/gpu"] ?? r?.limits?.["nvidia.com/gpu"];
-  const n = Number(v ?? 0);
-  return Number.isFinite(n) ? n : 0;
-}
-
-function isvcGpus(isvc: Obj): number {
-  const containers = (isvc.spec?.["predictor"] as { containers?: { resources?: unknown }[] } | undefined)?.containers ?? [];
-  return containers.reduce((n, c) => n + gpuRequest(c.resources), 0);
-}
-
-function condition(obj: Obj, type: string): { status: string; lastTransitionTime?: string } | undefined {
-  const conds = (obj.status?.["conditions"] as { type: string; status: string; lastTransitionTime?: string }[] | undefined) ?? [];
-  return conds.find((c) => c.type === type);
-}
-
-function matches(selector: unknown, labels: Record<string, string>): boolean {
-  const ml = (selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
-  return Object.entries(ml).every(([k, v]) => labels[k] === v);
-}
-
-function recordReason(isvc: Obj): string | undefined {
-  try {
-    const r = JSON.parse(isvc.metadata.annotations?.["reclaimer.dev/state"] ?? "") as { reason?: unknown };
-    return typeof r.reason === "string" ? r.reason : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const ms = (v: string | Date | undefined) => (v === undefined ? undefined : new Date(v).getTime());
-
-/** What the view remembers between ticks. */
-class Watcher {
-  readonly events: string[] = [];
-  readonly #hours = new Map<string, { hours: number; gpus: number; at: number }>();
-  readonly #served = new Map<string, { total: number; at: number }>();
-  readonly objects: KubernetesObjectApi;
-  readonly sim: SimulatorClient;
-  lastError: string | undefined;
-
-  readonly #schedules = new Map<string, { generation: unknown; compiled: CompiledSchedule | undefined }>();
-
-  /** The schedule as the daemon's engine reads it (same code), so the next transition is exact at once. */
-  #compiled(sc: Obj): CompiledSchedule | undefined {
-    const generation = (sc.metadata as { generation?: unknown }).generation;
-    const hit = this.#schedules.get(sc.metadata.name);
-    if (hit && hit.generation === generation) return hit.compiled;
-    const v = validateServingSchedule(sc);
-    const compiled = v.ok ? compileSchedule(v.schedule.spec) : undefined;
-    this.#schedules.set(sc.metadata.name, { generation, compiled });
-    return compiled;
-  }
-
-  constructor(objects: KubernetesObjectApi, sim: SimulatorClient) {
-    this.objects = objects;
-    this.sim = sim;
-  }
-
-  event(text: string): void {
-    this.events.push(text);
-    if (this.events.length > 50) this.events.splice(0, this.events.length - 50);
-  }
-
-  async snapshot(now: number, plan: DemoPlan): Promise<Snapshot> {
-    const [isvcs, schedules, pods, nodes, traffic] = await Promise.all([
-      listAll(this.objects, "serving.kserve.io/v1beta1", "InferenceService", NAMESPACE),
-      listAll(this.objects, "reclaimer.dev/v1alpha1", "ServingSchedule", NAMESPACE),
-      listAll(this.objects, "v1", "Pod"),
-      listAll(this.objects, "v1", "Node"),
-      this.sim.state().catch(() => [] as TrafficReport[]),
-    ]);
-    const order = plan.services.map((s) => s.metadata?.name);
-    isvcs.sort((a, b) => order.indexOf(a.metadata.name) - order.indexOf(b.metadata.name));
-
-    const gpuCapacity = nodes.reduce(
-      (n, node) => n + Number((node.status?.["allocatable"] as Record<string, string> | undefined)?.["nvidia.com/gpu"] ?? 0),
-      0,
-    );
-    const livePods = pods.filter((p) => {
-      const phase = p.status?.["phase"];
-      return (p.spec?.["nodeName"] ?? "") !== "" && !p.metadata.deletionTimestamp && phase !== "Succeeded" && phase !== "Failed";
-    });
-    const podGpus = (p: Obj) =>
-      ((p.spec?.["containers"] as { resources?: unknown }[] | undefined) ?? []).reduce((n, c) => n + gpuRequest(c.resources), 0);
-    const gpusInUse = livePods.reduce((n, p) => n + podGpus(p), 0);
-
-    let gpusReclaimed = 0;
-    let gpuHoursReclaimed = 0;
-    for (const sc of schedules) {
-      const st = (sc.status ?? {}) as ScheduleStatus;
-      const seen = { hours: st.gpuHoursReclaimed ?? 0, gpus: st.gpusReclaimed ?? 0 };
-      const key = sc.metadata.name;
-      let base = this.#hours.get(key);
-      if (!base || base.hours !== seen.hours || base.gpus !== seen.gpus) {
-        base = { ...seen, at: now };
-        this.#hours.set(key, base);
-      }
-      gpusReclaimed += seen.gpus;
-      // The status is written when something changes; in between, the reclaimed GPUs keep adding up.
-      gpuHoursReclaimed += base.hours + (base.gpus * (now - base.at)) / 3_600_000;
-    }
-
-    const rows: ServiceRow[] = isvcs.map((isvc) => {
-      const name = isvc.metadata.name;
-      const key = `${NAMESPACE}/${name}`;
-      const labels = isvc.metadata.labels ?? {};
-      const sc =
-        schedules.find((s) => ((s.status as ScheduleStatus | undefined)?.services ?? []).some((e) => e.name === name)) ??
-        schedules.find((s) => matches(s.spec?.["selector"], labels));
-      const st = (sc?.status ?? {}) as ScheduleStatus;
-      const entry = st.services?.find((e) => e.name === name);
-      const stopSet = (isvc.metadata.annotations?.["serving.kserve.io/stop"] ?? "").toLowerCase() === "true";
-      // The annotation changes first; the daemon's status follows within a second. Until it does, the
-      // reason comes from the daemon's record on the object (reclaimer.dev/state).
-      const state = stopSet ? "Stopped" : "Running";
-      const reason = entry && entry.state === state ? entry.reason : (recordReason(isvc) ?? entry?.reason ?? "-");
-      const ready = condition(isvc, "Ready");
-      const handsOff = ["Excluded", "NotSelected", "Unsupported", "ManualStop"].includes(reason);
-      const compiled = sc ? this.#compiled(sc) : undefined;
-      const upcoming = compiled ? nextTransition(compiled, now) : undefined;
-      const next = !handsOff && upcoming ? { at: upcoming.at, state: upcoming.state } : undefined;
-      const inUse = livePods
-        .filter((p) => p.metadata.namespace === NAMESPACE && p.metadata.labels?.["serving.kserve.io/inferenceservice"] === name)
-        .reduce((n, p) => n + podGpus(p), 0);
-
-      let note = "";
-      if (reason === "Excluded") note = 'reclaimer.dev/exclude: "true": hands off, keeps its GPUs whatever the schedule says';
-      const idle = sc?.spec?.["idle"] as { after?: string } | undefined;
-      if (idle) {
-        const t = traffic.find((r) => r.target === key);
-        const served = this.#served.get(key);
-        if (t && (!served || served.total !== t.servedTotal)) this.#served.set(key, { total: t.servedTotal, at: now });
-        const lastServed = this.#served.get(key)?.at;
-        if (state === "Stopped") {
-          note =
-            reason === "Idle" ? `no requests for ${idle.after}; no uptime windows to start it again: kserve-reclaimer wake ${key}` : "";
-        } else if (t?.load) {
-          note = `traffic: ${t.load.rps} req/s for another ${Math.ceil(t.load.remainingSeconds)} s (${t.servedTotal} requests served)`;
-        } else {
-          const readySince = ready?.status === "True" ? ms(ready.lastTransitionTime) : undefined;
-          const quietSince = Math.max(lastServed ?? 0, readySince ?? 0);
-          const eta = quietSince > 0 ? quietSince + IDLE_AFTER_S * 1000 - now : Number.NaN;
-          note = `no requests since ${quietSince > 0 ? clock(quietSince) : "-"}: idle for ${idle.after} stops it${Number.isFinite(eta) ? ` (≈ in ${countdown(eta)}, checked every 5 s)` : ""}`;
-        }
-      }
-      return {
-        key,
-        schedule: sc?.metadata.name,
-        state,
-        reason,
-        ready: ready?.status ?? "Unknown",
-        gpus: isvcGpus(isvc),
-        gpusInUse: inUse,
-        since: entry?.since ? Date.parse(entry.since) : undefined,
-        next,
-        note,
-      };
-    });
-    return { now, rows, gpuCapacity, gpusInUse, gpusReclaimed, gpuHoursReclaimed, events: [...this.events] };
-  }
-}
-
 // ---------- set-up ----------
 
 async function applyObject(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
@@ -318,10 +127,10 @@ async function waitReady(objects: KubernetesObjectApi, names: string[], timeoutM
   let notReady = names;
   while (Date.now() < deadline) {
     if (abort.signal.aborted) throw new Error("interrupted");
-    const isvcs = await listAll(objects, "serving.kserve.io/v1beta1", "InferenceService", NAMESPACE);
+    const isvcs = await listInferenceServices(objects);
     notReady = names.filter((n) => {
       const i = isvcs.find((x) => x.metadata.name === n);
-      return !i || condition(i, "Ready")?.status !== "True";
+      return !i || !isReady(i);
     });
     if (notReady.length === 0) return;
     await sleep(250);
@@ -430,15 +239,20 @@ try {
   const tail = new FileTail(daemon.record.logPath);
   const sim = new SimulatorClient(cluster.simulatorUrl);
   const watcher = new Watcher(objects, sim);
+  let viewStart: number | undefined;
+  // On a terminal the frame shows the last events; in a log each is a line of its own, stamped.
+  const report = (who: "daemon" | "demo", text: string): void => {
+    const now = Date.now();
+    if (tty) watcher.event(who === "daemon" ? text : `${clock(now)} demo: ${text}`);
+    else say(`[${clock(now)} +${countdown(now - (viewStart ?? now))}] ${who}: ${text}`);
+  };
   const onDaemonLine = (raw: string): void => {
     const f = formatDaemonLine(raw);
     if (!f || f.level === "debug") return;
     if (f.msg === "stop applied") stats.stops.set(String(f.fields["reason"]), (stats.stops.get(String(f.fields["reason"])) ?? 0) + 1);
     if (f.msg === "start applied") stats.starts += 1;
-    watcher.event(f.text);
-    if (!tty) say(`[${clock(Date.now())} +${countdown(Date.now() - (viewStart ?? Date.now()))}] daemon: ${f.text}`);
+    report("daemon", f.text);
   };
-  let viewStart: number | undefined;
   const syncDeadline = Date.now() + 60_000;
   let synced = false;
   while (!synced) {
@@ -455,13 +269,7 @@ try {
   }
   viewStart = Date.now();
   await sim.send(TRAFFIC.target, { rps: TRAFFIC.rps, seconds: TRAFFIC.seconds });
-  watcher.event(
-    `${clock(Date.now())} demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`,
-  );
-  if (!tty)
-    say(
-      `[${clock(Date.now())} +0:00] demo: simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`,
-    );
+  report("demo", `simulator sends ${TRAFFIC.rps} req/s to ${TRAFFIC.target} for ${TRAFFIC.seconds} s, then nothing`);
   progress(
     `demo ready in ${secs(viewStart - t0)} (control plane ${secs(clusterReady - t0)}, services Ready ${secs(servicesReady - clusterReady)}, daemon synced ${secs(viewStart - servicesReady)})`,
   );
@@ -482,21 +290,19 @@ try {
     cursorHidden = true;
   }
   let lastSummary = viewStart;
+  const order = plan.services.map((s) => s.metadata?.name ?? "");
   while (!abort.signal.aborted && (endsAt === undefined || Date.now() < endsAt)) {
     const tickStart = Date.now();
     for (const l of tail.lines()) onDaemonLine(l);
     if (daemon.exited() && !watcher.lastError) {
       watcher.lastError = `the daemon ${daemon.exited()}`;
-      watcher.event(`${clock(Date.now())} demo: the daemon ${daemon.exited()}; see ${daemon.record.logPath}`);
-      if (!tty) say(`[${clock(Date.now())}] demo: the daemon ${daemon.exited()}`);
+      report("demo", `the daemon ${daemon.exited()}; see ${daemon.record.logPath}`);
     }
     let snap: Snapshot | undefined;
     try {
-      snap = await watcher.snapshot(Date.now(), plan);
+      snap = await watcher.snapshot(Date.now(), order);
     } catch (err) {
-      const msg = `cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`;
-      if (!tty) say(`[${clock(Date.now())}] demo: ${msg}`);
-      else watcher.event(`${clock(Date.now())} demo: ${msg}`);
+      report("demo", `cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (snap) {
       if (tty) {

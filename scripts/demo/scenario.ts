@@ -27,7 +27,7 @@ export type DemoPlan = {
 };
 
 /** "HH:MM" in UTC of an instant. */
-export function hhmmUtc(ms: number): string {
+function hhmmUtc(ms: number): string {
   return new Date(ms).toISOString().slice(11, 16);
 }
 

@@ -61,19 +61,19 @@ export function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-/** Visible length of a string with ANSI colour codes. */
-function visible(s: string): number {
+/** Length on screen of a string with ANSI colour codes. */
+function screenLength(s: string): number {
   return s.replace(/\x1b\[[0-9;]*m/g, "").length;
 }
 
 function pad(s: string, n: number): string {
-  const v = visible(s);
+  const v = screenLength(s);
   return v >= n ? s : s + " ".repeat(n - v);
 }
 
 /** Cuts a line with ANSI codes to `width` visible characters. */
 export function truncate(s: string, width: number): string {
-  if (visible(s) <= width) return s;
+  if (screenLength(s) <= width) return s;
   let out = "";
   let n = 0;
   for (let i = 0; i < s.length && n < width - 1; ) {

@@ -2,15 +2,26 @@
 // decide as the daemon would, refuse what the daemon keeps its hands off, and write the patch.
 // The patch carries the resourceVersion it was decided on, as the daemon's does: a change made in
 // between (a person, the daemon) is never overwritten; the service is read and decided again.
+import { EXCLUDE, STOP } from "../api/annotations.ts";
+import { compileEntry } from "../decide/schedules.ts";
+import type { Target } from "./arguments.ts";
 import { CommandError, ConflictError, type ClusterClient } from "./cluster.ts";
-import { compileEntry, evaluate, handsOff, type Evaluation } from "./inspect.ts";
+import { type Evaluation, evaluate } from "./decision.ts";
 
 /** Decisions made afresh after a 409 before giving up: a service changing this often is being fought over. */
-export const MAX_CONFLICT_RETRIES = 3;
+const MAX_CONFLICT_RETRIES = 3;
+
+/** The daemon leaves these alone; wake and sleep refuse them (nothing is written). */
+export function handsOff(e: Evaluation): string | undefined {
+  if (e.decision.skip === "Excluded")
+    return `${EXCLUDE}: "true": the daemon leaves it alone (remove that annotation to let it manage the service, or set ${STOP} by hand)`;
+  if (e.decision.skip === "Unsupported") return `ModelMesh mode: KServe ignores ${STOP}, so the daemon cannot stop or start it`;
+  return undefined;
+}
 
 export async function annotateService(
   client: ClusterClient,
-  target: { namespace: string; name: string },
+  target: Target,
   now: number,
   patch: (e: Evaluation) => Record<string, string | null>,
 ): Promise<Evaluation> {

@@ -10,6 +10,7 @@ import { KubeConfigError, loadKubeConfig } from "../sources/kube/client.ts";
 import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../sources/kube/inferenceService.ts";
 import { parseScheduleObject, SERVING_SCHEDULE_RESOURCE, type ScheduleObject } from "../sources/kube/servingSchedule.ts";
 import type { ResourceRef } from "../sources/kube/informer.ts";
+import type { FlagTable } from "./flags.ts";
 import { EXIT_INVALID, PROGRAM, type CliIO } from "./io.ts";
 import { visible } from "./visible.ts";
 
@@ -23,14 +24,17 @@ export class ConflictError extends CommandError {
   override name = "ConflictError";
 }
 
-/** The connection flags every cluster command takes (parseArgs options). */
-export const CONNECTION_OPTIONS = {
-  kubeconfig: { type: "string" },
-  context: { type: "string" },
-} as const;
-
-export const CONNECTION_USAGE = `  --kubeconfig     kubeconfig file (default: $KUBECONFIG, in-cluster service account, ~/.kube/config)
-  --context        kubeconfig context to use (default: the current context)`;
+/** The flags every cluster command takes: which namespace, and how to connect. */
+export const CLUSTER_OPTIONS = {
+  namespace: { type: "string", short: "n", value: "NAME", description: "namespace", defaultText: "the kubeconfig context's, else default" },
+  kubeconfig: {
+    type: "string",
+    value: "FILE",
+    description: "kubeconfig file",
+    defaultText: "$KUBECONFIG, the in-cluster service account, ~/.kube/config",
+  },
+  context: { type: "string", value: "NAME", description: "kubeconfig context to use", defaultText: "the current context" },
+} as const satisfies FlagTable;
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -82,6 +86,16 @@ export function connect(
       clearTimeout(timer);
     }
   };
+  /** Every namespace when `namespace` is undefined. */
+  const list = <T>(kind: string, resource: ResourceRef, namespace: string | undefined, parse: (raw: unknown) => T): Promise<T[]> =>
+    call(`${kind}${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
+      const answer = (
+        namespace === undefined
+          ? await api.listClusterCustomObject(coords(resource))
+          : await api.listNamespacedCustomObject({ ...coords(resource), namespace })
+      ) as { items?: unknown[] };
+      return (answer.items ?? []).map(parse);
+    });
   return {
     defaultNamespace: context?.namespace || "default",
     server,
@@ -89,24 +103,8 @@ export function connect(
       call(`InferenceService ${namespace}/${name}`, async () =>
         parseInferenceService(await api.getNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace, name })),
       ),
-    listInferenceServices: (namespace) =>
-      call(`InferenceServices${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
-        const list = (
-          namespace === undefined
-            ? await api.listClusterCustomObject(coords(ISVC_RESOURCE))
-            : await api.listNamespacedCustomObject({ ...coords(ISVC_RESOURCE), namespace })
-        ) as { items?: unknown[] };
-        return (list.items ?? []).map(parseInferenceService);
-      }),
-    listSchedules: (namespace) =>
-      call(`ServingSchedules${namespace ? ` in namespace ${namespace}` : ""}`, async () => {
-        const list = (
-          namespace === undefined
-            ? await api.listClusterCustomObject(coords(SERVING_SCHEDULE_RESOURCE))
-            : await api.listNamespacedCustomObject({ ...coords(SERVING_SCHEDULE_RESOURCE), namespace })
-        ) as { items?: unknown[] };
-        return (list.items ?? []).map(parseScheduleObject);
-      }),
+    listInferenceServices: (namespace) => list("InferenceServices", ISVC_RESOURCE, namespace, parseInferenceService),
+    listSchedules: (namespace) => list("ServingSchedules", SERVING_SCHEDULE_RESOURCE, namespace, parseScheduleObject),
     patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
       const patcher = new AnnotationPatcher({ kubeConfig: kc, limiter: new WriteLimiter(), transientRetries: 1 });
       const r = await call(`InferenceService ${namespace}/${name}`, () =>

@@ -3,35 +3,38 @@
 // and lives elsewhere.
 import { constants, readdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { join, matchesGlob } from "node:path";
 import { parseSources, type LocatedProblem, type ParsedManifests } from "../api/manifests.ts";
 import { UsageError } from "./io.ts";
 
-export type SourceFile = { path: string; text: string };
+type SourceFile = { path: string; text: string };
 
 /** Most bytes read from one file (and from standard input): far above any real manifest. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** The path that means standard input, and the name its problems are reported under. */
-export const STDIN = "-";
-export const STDIN_LABEL = "<stdin>";
+const STDIN = "-";
+const STDIN_LABEL = "<stdin>";
 
 const YAML_FILE = /\.ya?ml$/i;
 
 /** A file that was found but is not read whole: reported as a problem of that file, not of the command line. */
-export type Refused = { path: string; refused: string };
+type Refused = { path: string; refused: string };
 
 /**
  * Reads the files and parses them with parseSources. `files` counts the files read; a file larger
  * than MAX_FILE_BYTES is a problem at its line 1 (the other files are still checked). Problems are
- * in argument order.
+ * in argument order. `now` (epoch ms) adds warnings about exceptions that are over. Paths matching
+ * an `exclude` glob (a directory's too, then it is not walked) are not read.
  */
 export async function readManifests(
   paths: readonly string[],
   stdin: () => AsyncIterable<Uint8Array> = () => process.stdin,
+  now?: number,
+  exclude: readonly string[] = [],
 ): Promise<ParsedManifests & { files: number }> {
-  const read = await readSources(paths, stdin);
+  const read = await readSources(paths, stdin, exclude);
   const sources = read.filter((r): r is SourceFile => "text" in r);
-  const parsed = parseSources(sources);
+  const parsed = parseSources(sources, now);
   const order = new Map<string, number>();
   read.forEach((r, i) => order.set(r.path, order.get(r.path) ?? i));
   const refusals: LocatedProblem[] = read.flatMap((r) =>
@@ -48,10 +51,12 @@ export async function readManifests(
  * path, or one that is neither a regular file nor a directory (a FIFO, /dev/zero), is a UsageError:
  * those are refused before they are opened, as opening a FIFO alone can block.
  */
-export async function readSources(
+async function readSources(
   paths: readonly string[],
   stdin: () => AsyncIterable<Uint8Array> = () => process.stdin,
+  exclude: readonly string[] = [],
 ): Promise<(SourceFile | Refused)[]> {
+  const excluded = (p: string) => exclude.some((g) => matchesGlob(p, g));
   if (paths.filter((p) => p === STDIN).length > 1) throw new UsageError(`${STDIN} (standard input) can be given only once`);
   const files: string[] = [];
   for (const p of paths) {
@@ -65,7 +70,8 @@ export async function readSources(
     } catch {
       throw new UsageError(`${p}: no such file or directory`);
     }
-    if (st.isDirectory()) files.push(...walk(p));
+    if (excluded(p)) continue;
+    if (st.isDirectory()) files.push(...walk(p, excluded));
     else if (st.isFile()) files.push(p);
     else
       throw new UsageError(`${p}: not a regular file or directory (FIFOs and devices are not read; give ${STDIN} to read standard input)`);
@@ -121,14 +127,15 @@ async function readStream(stream: AsyncIterable<Uint8Array>, max: number): Promi
   return Buffer.concat(chunks);
 }
 
-function walk(dir: string): string[] {
+function walk(dir: string, excluded: (path: string) => boolean = () => false): string[] {
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith("."))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const e of entries) {
     const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(full));
+    if (excluded(full)) continue;
+    if (e.isDirectory()) out.push(...walk(full, excluded));
     else if (e.isFile() && YAML_FILE.test(e.name)) out.push(full);
   }
   return out;

@@ -1,5 +1,7 @@
 // What a command may touch besides its arguments: output streams and the clock. main.ts passes the
 // real ones; tests pass recorders and a fixed clock.
+import type { FlagTable } from "./flags.ts";
+
 export type CliIO = {
   out(text: string): void;
   err(text: string): void;
@@ -10,7 +12,11 @@ export type CliIO = {
 export type Command = {
   name: string;
   summary: string;
+  /** Synopsis and description for `help`; the flags are listed from `flags`. */
   usage: string;
+  flags: FlagTable;
+  /** Flags are also read from RECLAIMER_* variables (`run`): help names each one. */
+  env?: boolean;
   run(argv: string[], io: CliIO): Promise<number> | number;
 };
 

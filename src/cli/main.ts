@@ -9,9 +9,36 @@ import { wakeCommand } from "./wake.ts";
 import { sleepCommand } from "./sleep.ts";
 import { EXIT_USAGE, LimitError, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
 import { visible } from "./visible.ts";
+import { readFileSync } from "node:fs";
+import { completionCommand } from "./completion.ts";
+import { closest, renderFlags } from "./flags.ts";
 
-/** The command table. The daemon adds run, status, wake and sleep here. */
-export const COMMANDS: readonly Command[] = [validateCommand, planCommand, runCommand, statusCommand, wakeCommand, sleepCommand];
+/** Every command, in the order `help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  validateCommand,
+  planCommand,
+  runCommand,
+  statusCommand,
+  wakeCommand,
+  sleepCommand,
+  completionCommand(() => COMMANDS),
+];
+
+/** package.json's version: the same file in the source tree and next to dist/ in the package. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
+/** `help <command>`: synopsis, description, then each flag with its default (and RECLAIMER_* name for run). */
+export function commandHelp(c: Command): string {
+  return `Usage: ${PROGRAM} ${c.usage}\n\nFlags:\n${renderFlags(c.flags, { env: c.env ?? false, help: true })}\n`;
+}
+
+function unknownCommand(name: string, commands: readonly Command[]): string {
+  const near = closest(name, [...commands.map((c) => c.name), "help"]);
+  return `${PROGRAM}: unknown command "${visible(name)}"${near ? `: did you mean "${near}"?` : ""}\n\n${usage(commands)}`;
+}
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -21,7 +48,7 @@ export function usage(commands: readonly Command[] = COMMANDS): string {
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    `Run '${PROGRAM} help <command>' for a command's options.`,
+    `Run '${PROGRAM} help <command>' for a command's options; '${PROGRAM} --version' for the version.`,
     "",
   ].join("\n");
 }
@@ -33,22 +60,26 @@ export async function main(argv: readonly string[], io: CliIO, commands: readonl
     io.err(usage(commands));
     return EXIT_USAGE;
   }
+  if (name === "--version" || name === "version") {
+    io.out(`${PROGRAM} ${version()}\n`);
+    return 0;
+  }
   if (name === "help" || name === "--help" || name === "-h") {
     const topic = rest[0] === undefined ? undefined : commands.find((c) => c.name === rest[0]);
     if (rest[0] !== undefined && !topic) {
-      io.err(`${PROGRAM}: unknown command "${visible(rest[0])}"\n\n${usage(commands)}`);
+      io.err(unknownCommand(rest[0], commands));
       return EXIT_USAGE;
     }
-    io.out(topic ? `Usage: ${PROGRAM} ${topic.usage}\n` : usage(commands));
+    io.out(topic ? commandHelp(topic) : usage(commands));
     return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.err(`${PROGRAM}: unknown command "${visible(name)}"\n\n${usage(commands)}`);
+    io.err(unknownCommand(name, commands));
     return EXIT_USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`Usage: ${PROGRAM} ${command.usage}\n`);
+    io.out(commandHelp(command));
     return 0;
   }
   try {
@@ -58,8 +89,14 @@ export async function main(argv: readonly string[], io: CliIO, commands: readonl
       io.err(`${PROGRAM} ${command.name}: ${visible(e.message)}\n`);
       return EXIT_USAGE;
     }
-    if (e instanceof UsageError || isParseArgsError(e)) {
-      io.err(`${PROGRAM} ${command.name}: ${visible((e as Error).message)}\nRun '${PROGRAM} help ${command.name}' for usage.\n`);
+    if (e instanceof UsageError) {
+      io.err(`${PROGRAM} ${command.name}: ${visible(e.message)}\nRun '${PROGRAM} help ${command.name}' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    // parseArgs' own wording is for developers (quoting advice, "ambiguous"); flags.ts parses
+    // leniently so this should not happen, and if it does the user still gets one plain line
+    if (isParseArgsError(e)) {
+      io.err(`${PROGRAM} ${command.name}: cannot read the arguments\nRun '${PROGRAM} help ${command.name}' for usage.\n`);
       return EXIT_USAGE;
     }
     throw e;
@@ -71,8 +108,8 @@ function isParseArgsError(e: unknown): boolean {
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
 }
 
-// import.meta.main: true when this module is the entry point (Node >= 22.18), also behind the npm bin symlink
-if (import.meta.main) {
+/** The process around main(): real streams, exit code, one line for a bug. The entry module calls it. */
+export function runCli(argv: readonly string[] = process.argv.slice(2)): void {
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
   });
@@ -85,7 +122,7 @@ if (import.meta.main) {
     },
     now: () => Date.now(),
   };
-  main(process.argv.slice(2), io).then(
+  main(argv, io).then(
     (code) => {
       process.exitCode = code;
     },
@@ -97,3 +134,7 @@ if (import.meta.main) {
     },
   );
 }
+
+// import.meta.main: true when this module is the entry point (`node src/cli/main.ts`); the
+// published bin is entry.ts, which checks the Node version first and then calls runCli
+if (import.meta.main) runCli();

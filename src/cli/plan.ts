@@ -1,7 +1,6 @@
 // `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]`: the shell around
 // src/plan/plan.ts. The clock is read here (for the default --from), and only here.
 // `plan --cluster [-n ns | -A]`: the same, for the ServingSchedules in the cluster.
-import { parseArgs } from "node:util";
 import { formatProblem } from "../api/manifests.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
 import {
@@ -20,9 +19,42 @@ import {
 } from "../plan/plan.ts";
 import { readManifests } from "./files.ts";
 import { visible } from "./visible.ts";
-import { CONNECTION_OPTIONS, connect, reporting } from "./cluster.ts";
-import { compileEntry } from "./inspect.ts";
+import { compileEntry } from "../decide/schedules.ts";
+import { parseCommandLine } from "./arguments.ts";
+import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
+import type { FlagTable } from "./flags.ts";
 import { EXIT_INVALID, EXIT_OK, LimitError, UsageError, type CliIO, type Command } from "./io.ts";
+
+const PLAN_FLAGS = {
+  filename: {
+    type: "string",
+    short: "f",
+    multiple: true,
+    value: "PATH",
+    description:
+      "file or directory with ServingSchedules, - for standard input (positional paths work too; at most 1 MiB and 1000 documents per file)",
+  },
+  from: {
+    type: "string",
+    value: "ISO",
+    defaultText: "now",
+    description:
+      'start of the interval; with "Z" or an offset an instant, without ("2026-12-01", "2026-12-01T08:00") local time in each schedule\'s zone',
+  },
+  until: { type: "string", value: "ISO", description: "end of the interval, same forms as --from (instead of --days)" },
+  days: {
+    type: "string",
+    value: "N",
+    defaultText: String(DEFAULT_DAYS),
+    description: `length of the interval in calendar days of each schedule's zone, 1 to ${MAX_DAYS} (more than ${MAX_TRANSITIONS} changes is refused)`,
+  },
+  output: { type: "string", short: "o", default: "table", value: "FORMAT", description: "table or json" },
+  cluster: { type: "boolean", default: false, description: "read the ServingSchedules from the cluster instead of files" },
+  "all-namespaces": { type: "boolean", short: "A", default: false, description: "with --cluster: every namespace" },
+  namespace: { ...CLUSTER_OPTIONS.namespace, description: "with --cluster: namespace" },
+  kubeconfig: { ...CLUSTER_OPTIONS.kubeconfig, description: "with --cluster: kubeconfig file" },
+  context: { ...CLUSTER_OPTIONS.context, description: "with --cluster: kubeconfig context to use" },
+} as const satisfies FlagTable;
 
 export const planCommand: Command = {
   name: "plan",
@@ -30,38 +62,11 @@ export const planCommand: Command = {
   usage: `plan -f <file|dir|->... [--from ISO] [--until ISO | --days N] [--output table|json]
        plan --cluster [-n namespace | -A] [--from ISO] [--until ISO | --days N] [--output table|json]
 
-  -f, --filename   file or directory with ServingSchedules, - for standard input (repeatable;
-                   positional paths work too; at most 1 MiB and 1000 documents per file)
-  --from           start of the interval (default: now). With "Z" or an offset it is an instant;
-                   without ("2026-12-01", "2026-12-01T08:00") it is local time in each schedule's zone
-  --until          end of the interval, same forms as --from
-  --days           length of the interval in calendar days of each schedule's zone (default: ${DEFAULT_DAYS},
-                   at most ${MAX_DAYS}; a schedule with more than ${MAX_TRANSITIONS} changes in it is refused)
-  -o, --output     table (default) or json
-  --cluster        read the ServingSchedules from the cluster instead of files; invalid ones are
-                   reported on stderr (exit 1), the others planned
-  -n, --namespace  with --cluster: namespace (default: the kubeconfig context's)
-  -A, --all-namespaces  with --cluster: every namespace
-  --kubeconfig, --context   with --cluster: as for status
-
-The plan lists the state right after --from and every state change in (--from, --until].`,
+The plan lists the state right after --from and every state change in (--from, --until]. With
+--cluster, invalid schedules are reported on stderr (exit 1) and the others planned.`,
+  flags: PLAN_FLAGS,
   run(argv: string[], io: CliIO): number | Promise<number> {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        filename: { type: "string", short: "f", multiple: true },
-        from: { type: "string" },
-        until: { type: "string" },
-        days: { type: "string" },
-        output: { type: "string", short: "o", default: "table" },
-        cluster: { type: "boolean", default: false },
-        namespace: { type: "string", short: "n" },
-        "all-namespaces": { type: "boolean", short: "A", default: false },
-        ...CONNECTION_OPTIONS,
-      },
-    });
+    const { values, positionals } = parseCommandLine(argv, PLAN_FLAGS);
     const paths = [...(values.filename ?? []), ...positionals];
     if (values.cluster && paths.length > 0) throw new UsageError("give -f <file|dir> or --cluster, not both");
     if (

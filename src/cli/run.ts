@@ -2,7 +2,7 @@
 // it cannot listen on exits 1 (the flag is fine, the host is not); the daemon's own failures after
 // start are logged as JSON by the daemon itself.
 import { runDaemon } from "../daemon/main.ts";
-import { ConfigError, DAEMON_FLAGS } from "../daemon/config.ts";
+import { ConfigError, FLAGS } from "../daemon/config.ts";
 import { KubeConfigError } from "../sources/kube/client.ts";
 import { ListenError } from "../report/http.ts";
 import { EXIT_USAGE, type Command } from "./io.ts";
@@ -10,7 +10,13 @@ import { EXIT_USAGE, type Command } from "./io.ts";
 export const runCommand: Command = {
   name: "run",
   summary: "run the daemon: watch schedules and InferenceServices, stop and start them",
-  usage: `run [--kubeconfig FILE] [--namespaces a,b] [--prometheus-url URL] [--dry-run] [--leader-elect] ...\n\nFlags (each also read from RECLAIMER_<FLAG>, e.g. RECLAIMER_PROMETHEUS_URL):\n${DAEMON_FLAGS.map((f) => `  --${f}`).join("\n")}`,
+  usage: `run [flags]
+
+Watches ServingSchedules and InferenceServices and stops and starts them. Every flag is also read
+from its RECLAIMER_* environment variable (flags win); booleans take true/false/1/0 there, and
+--flag=false on the command line. Every configuration problem is listed (exit 2) before anything starts.`,
+  flags: FLAGS,
+  env: true,
   async run(argv, io) {
     try {
       return await runDaemon(argv, process.env);

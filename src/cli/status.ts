@@ -2,22 +2,28 @@
 // cluster. Without a service: every ServingSchedule with the per-service status the daemon wrote and
 // the live annotations. With one: the service in detail, with what the daemon would decide now,
 // computed here with the daemon's own decide(). The clock is read here and only here.
-import { parseArgs } from "node:util";
+import type { Traffic } from "../decide/decide.ts";
+import { compileEntry, type ValidSchedule } from "../decide/schedules.ts";
 import { createPrometheusClient } from "../sources/prometheus/client.ts";
 import { readTraffic } from "../sources/prometheus/traffic.ts";
-import type { Traffic } from "../decide/decide.ts";
-import { CONNECTION_OPTIONS, CONNECTION_USAGE, connect, reporting } from "./cluster.ts";
-import {
-  compileEntry,
-  evaluate,
-  overview,
-  parseTarget,
-  renderOverview,
-  renderServiceDetail,
-  serviceDetailJson,
-  type ValidEntry,
-} from "./inspect.ts";
+import { parseCommandLine, parseTarget } from "./arguments.ts";
+import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
+import { evaluate } from "./decision.ts";
+import type { FlagTable } from "./flags.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
+import { overview, serviceDetailJson } from "./statusJson.ts";
+import { renderOverview, renderServiceDetail } from "./statusText.ts";
+
+const STATUS_FLAGS = {
+  ...CLUSTER_OPTIONS,
+  "all-namespaces": { type: "boolean", short: "A", default: false, description: "every namespace (list view)" },
+  output: { type: "string", short: "o", default: "table", value: "FORMAT", description: "table or json" },
+  "prometheus-url": {
+    type: "string",
+    value: "URL",
+    description: "read the service's request rate so the idle rule is evaluated too (without it, it is not evaluated)",
+  },
+} as const satisfies FlagTable;
 
 export const statusCommand: Command = {
   name: "status",
@@ -29,27 +35,10 @@ the per-service status the daemon wrote (state, reason, since, next transition, 
 and the live annotations of each InferenceService, then the services no schedule selects.
 With <namespace>/<name> (or <name> and -n): that InferenceService in detail: governing schedule,
 annotations, Ready/Stopped conditions, GPUs, what the daemon would decide now (computed locally
-with the daemon's rules) and the schedule's next 3 transitions.
-
-  -n, --namespace       namespace (default: the kubeconfig context's)
-  -A, --all-namespaces  every namespace (list view)
-  -o, --output          table (default) or json
-  --prometheus-url      read the service's request rate so the idle rule is evaluated too
-                        (without it the idle rule is not evaluated)
-${CONNECTION_USAGE}`,
+with the daemon's rules) and the schedule's next 3 transitions.`,
+  flags: STATUS_FLAGS,
   run(argv: string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        namespace: { type: "string", short: "n" },
-        "all-namespaces": { type: "boolean", short: "A", default: false },
-        output: { type: "string", short: "o", default: "table" },
-        "prometheus-url": { type: "string" },
-        ...CONNECTION_OPTIONS,
-      },
-    });
+    const { values, positionals } = parseCommandLine(argv, STATUS_FLAGS);
     const output = values.output;
     if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, not "${output}"`);
     if (positionals.length > 1) throw new UsageError("status takes at most one InferenceService");
@@ -71,7 +60,7 @@ ${CONNECTION_USAGE}`,
         const first = evaluate(isvc, entries, io.now());
         const idle = first.governing?.spec.idle;
         if (idle && prometheusUrl !== undefined) {
-          traffic = await trafficOf(prometheusUrl, first.key, first.governing as ValidEntry);
+          traffic = await trafficOf(prometheusUrl, first.key, first.governing as ValidSchedule);
           trafficNote = undefined;
         }
         const now = io.now();
@@ -94,7 +83,7 @@ ${CONNECTION_USAGE}`,
   },
 };
 
-async function trafficOf(baseUrl: string, key: string, entry: ValidEntry): Promise<Traffic> {
+async function trafficOf(baseUrl: string, key: string, entry: ValidSchedule): Promise<Traffic> {
   const idle = entry.spec.idle;
   if (!idle) return { kind: "unknown", why: "no idle policy" };
   const prometheus = createPrometheusClient({ baseUrl });

@@ -16,7 +16,8 @@ import { clusterFromEnv } from "../support/cluster.ts";
 import { condition, eventually, gpuInferenceService, kubeClient, readOrUndefined, type InferenceService } from "../support/kube.ts";
 import { kubeconfigForServiceAccount } from "../support/serviceAccount.ts";
 import { compileSchedule } from "../../src/schedule/index.ts";
-import { nextRunning, rfc3339 } from "../../src/cli/inspect.ts";
+import { nextRunning } from "../../src/cli/decision.ts";
+import { rfc3339 } from "../../src/cli/times.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const env = clusterFromEnv();

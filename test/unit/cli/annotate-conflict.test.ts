@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { annotateService } from "../../../src/cli/annotate.ts";
 import { CommandError, ConflictError, type ClusterClient } from "../../../src/cli/cluster.ts";
-import { sleepPatch, wakePatch } from "../../../src/cli/inspect.ts";
+import { sleepPatch } from "../../../src/cli/sleep.ts";
+import { wakePatch } from "../../../src/cli/wake.ts";
 import { STOP, KEEP_RUNNING_UNTIL } from "../../../src/api/annotations.ts";
 import { parseInferenceService, type InferenceService } from "../../../src/sources/kube/inferenceService.ts";
 

@@ -32,7 +32,7 @@ test("usage errors exit 2 with the reason", async () => {
     [["plan", "--cluster", "-f", "schedules"], /give -f <file\|dir> or --cluster, not both/],
     [["plan", "-n", "ml", "-f", "schedules"], /-n, -A, --kubeconfig and --context go with --cluster/],
     [["plan"], /plan needs -f <file\|dir> or --cluster/],
-    [["status", "--bogus"], /Unknown option '--bogus'/],
+    [["status", "--bogus"], /unknown flag --bogus/],
   ];
   for (const [args, want] of cases) {
     const r = await cli(...args);
@@ -89,5 +89,5 @@ test("kubeconfig and connection problems: one line, exit 1", async () => {
 test("help lists the cluster commands", async () => {
   const r = await cli("help");
   for (const c of ["status", "wake", "sleep"]) assert.match(r.out, new RegExp(`^  ${c} `, "m"));
-  assert.match((await cli("help", "wake")).out, /--for +how long: 2h \(default\)/);
+  assert.match((await cli("help", "wake")).out, /--for DURATION +how long to keep it running: .*\(default: 2h\)/);
 });

@@ -5,28 +5,15 @@ import assert from "node:assert/strict";
 import { EXCLUDE, KEEP_RUNNING_UNTIL, STATE, STOP } from "../../../src/api/annotations.ts";
 import { parseInferenceService, type InferenceService } from "../../../src/sources/kube/inferenceService.ts";
 import type { ScheduleObject } from "../../../src/sources/kube/servingSchedule.ts";
-import {
-  columns,
-  compileEntry,
-  evaluate,
-  governingOf,
-  handsOff,
-  nextRunning,
-  overview,
-  parseFor,
-  parseTarget,
-  relative,
-  renderOverview,
-  renderServiceDetail,
-  rfc3339,
-  serviceDetailJson,
-  sleepMessage,
-  sleepPatch,
-  span,
-  upcoming,
-  wakeMessage,
-  wakePatch,
-} from "../../../src/cli/inspect.ts";
+import { compileEntry, governingOf } from "../../../src/decide/schedules.ts";
+import { handsOff } from "../../../src/cli/annotate.ts";
+import { parseFor, parseTarget } from "../../../src/cli/arguments.ts";
+import { evaluate, nextRunning, upcoming } from "../../../src/cli/decision.ts";
+import { sleepMessage, sleepPatch } from "../../../src/cli/sleep.ts";
+import { overview, serviceDetailJson } from "../../../src/cli/statusJson.ts";
+import { columns, renderOverview, renderServiceDetail } from "../../../src/cli/statusText.ts";
+import { relative, rfc3339, span } from "../../../src/cli/times.ts";
+import { wakeMessage, wakePatch } from "../../../src/cli/wake.ts";
 import { describeFailure } from "../../../src/cli/cluster.ts";
 import { UsageError } from "../../../src/cli/io.ts";
 

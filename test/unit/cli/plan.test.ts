@@ -72,8 +72,11 @@ test("plan JSON: detail only where an exception with a reason decides the state"
       '{"at":"2026-12-25T23:00:00.000+01:00","state":"Stopped","reason":"Schedule"},' +
       '{"at":"2026-12-26T08:00:00.000+01:00","state":"Running","reason":"Schedule"}]}]}\n',
   );
+  // Christmas Day lies in the yearly shutdown, and exceptions come before holidays
   const inside = await planJson("-f", example("german-holidays.yaml"), "--from", "2026-12-25T10:00", "--days", "1");
-  assert.deepEqual(inside.schedules[0]?.initial, { state: "Stopped", reason: "Exception", detail: "Christmas" });
+  assert.deepEqual(inside.schedules[0]?.initial, { state: "Stopped", reason: "Exception", detail: "Company shutdown" });
+  const labour = await planJson("-f", example("german-holidays.yaml"), "--from", "2026-05-01T10:00", "--days", "1");
+  assert.deepEqual(labour.schedules[0]?.initial, { state: "Stopped", reason: "Exception", detail: "Holiday: Labour Day" });
 });
 
 test("plan: --from defaults to now (the clock read by the shell), the interval to 7 days", async () => {
@@ -125,7 +128,7 @@ test("plan: usage errors exit 2 with one message; invalid files exit 1 with vali
     [["plan", "-f", f, "--from", "2027-02-29"], /--from must be an ISO 8601/],
     [["plan", "-f", f, "--from", "2027-01-02", "--until", "2027-01-01"], /is not after its start/],
     [["plan", "-f", f, "-o", "yaml"], /--output must be table or json, not "yaml"/],
-    [["plan", "-f", f, "--color"], /Unknown option '--color'/],
+    [["plan", "-f", f, "--color"], /unknown flag --color/],
     [["plan", "-f", "/nonexistent/dir"], /\/nonexistent\/dir: no such file or directory/],
   ];
   for (const [args, message] of cases) {
@@ -303,15 +306,21 @@ const checks: Record<string, () => Promise<void>> = {
     assert.deepEqual(JSON.parse(renderPlanJson([cron])), j);
   },
   "german-holidays.yaml": async () => {
-    const j = await planJson("-f", example("german-holidays.yaml"), "--from", "2026-01-01", "--until", "2028-01-01");
-    const holidays = new Set([...germanHolidays(2026), ...germanHolidays(2027)]);
-    assert.ok(holidays.has("2026-04-03") && holidays.has("2027-05-17"));
-    const expected = byDay("Europe/Berlin", "2026-01-01", "2028-01-01", (d) =>
-      holidays.has(d.toISODate() as string) ? [] : officeHours(d),
-    );
-    assert.deepEqual(j.schedules[0]?.transitions, expected);
-    // Good Friday 2026 is a Friday: no warm-up at 07:45 that morning
-    assert.ok(!j.schedules[0]?.transitions.some((t) => t.at.startsWith("2026-04-03")));
+    // years apart, to show that neither the calendar nor the yearly shutdown lapses
+    for (const year of [2026, 2027, 2031]) {
+      const j = await planJson("-f", example("german-holidays.yaml"), "--from", `${year}-01-01`, "--until", `${year + 1}-01-01`);
+      const holidays = new Set(germanHolidays(year));
+      const shutdown = (d: DateTime) => d.month === 12 && d.day >= 24;
+      const expected = byDay("Europe/Berlin", `${year}-01-01`, `${year + 1}-01-01`, (d) =>
+        holidays.has(d.toISODate() as string) || shutdown(d) ? [] : officeHours(d),
+      );
+      assert.deepEqual(j.schedules[0]?.transitions, expected, `${year}`);
+    }
+    // Good Friday 2026 is a Friday: no warm-up at 07:45 that morning, and the plan names the holiday
+    const friday = await planJson("-f", example("german-holidays.yaml"), "--from", "2026-04-03T12:00", "--days", "1");
+    assert.deepEqual(friday.schedules[0]?.initial, { state: "Stopped", reason: "Exception", detail: "Holiday: Good Friday" });
+    const eve = await planJson("-f", example("german-holidays.yaml"), "--from", "2031-12-24T12:00", "--days", "1");
+    assert.deepEqual(eve.schedules[0]?.initial, { state: "Stopped", reason: "Exception", detail: "Company shutdown" });
   },
   "weekends-off.yaml": async () => {
     const j = await planJson("-f", example("weekends-off.yaml"), "--from", "2026-01-01", "--until", "2027-01-01");
@@ -347,6 +356,19 @@ const checks: Record<string, () => Promise<void>> = {
       { time: "06:00", state: "Running", reason: "Schedule" },
       { time: "22:00", state: "Stopped", reason: "Schedule" },
     ]);
+    assert.deepEqual(j.schedules[0]?.transitions, expected);
+  },
+  "cluster-nights-off.yaml": async () => {
+    const j = await planJson("-f", example("cluster-nights-off.yaml"), "--from", "2026-12-01", "--days", "14");
+    assert.equal(j.schedules[0]?.name, "nights-off", "a ClusterServingSchedule is named without a namespace");
+    const expected = byDay("Europe/Berlin", "2026-12-01", "2026-12-15", (d) =>
+      weekday(d)
+        ? [
+            { time: "07:00", state: "Running", reason: "Schedule" },
+            { time: "20:00", state: "Stopped", reason: "Schedule" },
+          ]
+        : [],
+    );
     assert.deepEqual(j.schedules[0]?.transitions, expected);
   },
   "late-shift.yaml": async () => {
@@ -417,6 +439,7 @@ test("plan through npm (child process): `npm run --silent cli` prints only the p
   assert.deepEqual(
     j.schedules.map((s) => s.name),
     [
+      "nights-off",
       "ml-team-de/office-hours-de",
       "sandbox/idle-only",
       "support/late-shift",

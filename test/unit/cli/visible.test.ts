@@ -12,15 +12,12 @@ import type { CliIO } from "../../../src/cli/io.ts";
 import { KEEP_RUNNING_UNTIL, STATE, STOP, EXCLUDE } from "../../../src/api/annotations.ts";
 import { parseInferenceService } from "../../../src/sources/kube/inferenceService.ts";
 import type { ScheduleObject } from "../../../src/sources/kube/servingSchedule.ts";
-import {
-  compileEntry,
-  evaluate,
-  overview,
-  renderOverview,
-  renderServiceDetail,
-  sleepMessage,
-  wakeMessage,
-} from "../../../src/cli/inspect.ts";
+import { compileEntry } from "../../../src/decide/schedules.ts";
+import { evaluate } from "../../../src/cli/decision.ts";
+import { sleepMessage } from "../../../src/cli/sleep.ts";
+import { overview } from "../../../src/cli/statusJson.ts";
+import { renderOverview, renderServiceDetail } from "../../../src/cli/statusText.ts";
+import { wakeMessage } from "../../../src/cli/wake.ts";
 import { CommandError, describeFailure, reporting } from "../../../src/cli/cluster.ts";
 import { planSchedule, renderPlanTable } from "../../../src/plan/plan.ts";
 import type { ServingScheduleSpec } from "../../../src/api/servingSchedule.ts";
