@@ -30,6 +30,8 @@ export function parseBoundedDuration(what: string, text: string, bounds: Duratio
   const range = `between ${formatDuration(bounds.min)} and ${formatDuration(bounds.max)}`;
   const wellFormed = text.length > 0 && text.length <= MAX_DURATION_TEXT && DURATION.test(text);
   if (!wellFormed) return { ok: false, message: `${what}: must be a duration such as 15s, 2m or 1h30m ${range}, got ${quoteShort(text)}` };
+  // Zero is a well-formed duration but never a usable interval: say the rule, not only the range.
+  if (ms === 0) return { ok: false, message: `${what}: must be positive (${range}), got ${text}` };
   // Too many digits to count in milliseconds is simply too long.
   if (!Number.isFinite(ms) || ms < bounds.min || ms > bounds.max) return { ok: false, message: `${what}: must be ${range}, got ${text}` };
   return { ok: true, ms };
@@ -41,7 +43,7 @@ export function parseBoundedDuration(what: string, text: string, bounds: Duratio
  */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   const total = Math.round(ms / 1000);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

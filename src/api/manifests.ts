@@ -1,14 +1,14 @@
-// YAML text -> ServingSchedules and located problems. Pure (no file system): the CLI reads files and
+// YAML text -> ServingSchedules and ClusterServingSchedules, and located problems. Pure (no file system): the CLI reads files and
 // hands their text here. Multi-document YAML; other kinds are skipped silently (a manifests directory
 // holds Deployments too), but reclaimer.dev objects of an unknown version or kind are errors, and so is
 // a ServingSchedule under another apiVersion (a typo would otherwise be skipped unnoticed).
 import { Composer, LineCounter, Parser, isMap, isSeq, isScalar, isPair, type Document, type Node } from "yaml";
-import type { ServingSchedule } from "./servingSchedule.ts";
+import type { ClusterServingSchedule, ServingSchedule } from "./servingSchedule.ts";
 import { classifyDocument, formatPath, scheduleName, validateServingSchedule, type PathSegment } from "./validate.ts";
 
 /** One problem, located: `<file>:<line>: <namespace/name>: <field path>: <message>`. */
 export type LocatedProblem = { file: string; line: number; name: string; path: string; message: string };
-export type LocatedSchedule = { file: string; line: number; name: string; schedule: ServingSchedule };
+export type LocatedSchedule = { file: string; line: number; name: string; schedule: ServingSchedule | ClusterServingSchedule };
 /** `warnings` (messages starting "warning: ") are about valid schedules and never make them invalid. */
 export type ParsedManifests = { schedules: LocatedSchedule[]; problems: LocatedProblem[]; warnings?: LocatedProblem[] };
 
@@ -22,8 +22,8 @@ export function formatProblem(p: LocatedProblem): string {
 /** Most YAML documents read from one file; the parser stops at the next one, so the work is bounded too. */
 export const MAX_DOCUMENTS = 1000;
 
-/** Parses one file's text. `file` is only used to label problems. */
-export function parseManifests(text: string, file: string): ParsedManifests {
+/** Parses one file's text. `file` is only used to label problems; `now` as in validateServingSchedule. */
+export function parseManifests(text: string, file: string, now?: number): ParsedManifests {
   const lc = new LineCounter();
   const composer = new Composer({ uniqueKeys: true });
   const out: ParsedManifests = { schedules: [], problems: [] };
@@ -70,7 +70,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       out.problems.push({ file, line: locate(kind.segments), name, path: formatPath(kind.segments), message: kind.message });
       continue;
     }
-    const result = validateServingSchedule(obj);
+    const result = validateServingSchedule(obj, now);
     if (result.ok) {
       out.schedules.push({ file, line: lineOf(doc.contents.range?.[0] ?? 0), name, schedule: result.schedule });
       for (const w of result.warnings)
@@ -119,11 +119,11 @@ function keyText(key: unknown): string | undefined {
 }
 
 /** Parses several files and reports a schedule defined twice (same namespace/name) at its second definition. */
-export function parseSources(sources: readonly { path: string; text: string }[]): ParsedManifests {
+export function parseSources(sources: readonly { path: string; text: string }[], now?: number): ParsedManifests {
   const out: ParsedManifests = { schedules: [], problems: [] };
   const seen = new Map<string, LocatedSchedule>();
   for (const src of sources) {
-    const parsed = parseManifests(src.text, src.path);
+    const parsed = parseManifests(src.text, src.path, now);
     out.problems.push(...parsed.problems);
     if (parsed.warnings) (out.warnings ??= []).push(...parsed.warnings);
     for (const s of parsed.schedules) {

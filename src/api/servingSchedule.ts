@@ -7,12 +7,16 @@ import { DateTime, IANAZone } from "luxon";
 import { parseDuration } from "./duration.ts";
 import { cronProblem } from "./cron.ts";
 import { compileCron, cronDayProfile, sameCronInstants } from "../schedule/cron.ts";
+import { closeMatches, HOLIDAY_TYPES, holidayCountries, holidayRegions, isKnownCountry, isKnownRegion } from "../schedule/holidays.ts";
 
 export const GROUP = "reclaimer.dev";
 export const VERSION = "v1alpha1";
 export const KIND = "ServingSchedule";
 export const PLURAL = "servingschedules";
 export const API_VERSION = `${GROUP}/${VERSION}`;
+/** The platform team's cluster-wide variant: the same spec, across the namespaces it selects by label. */
+export const CLUSTER_KIND = "ClusterServingSchedule";
+export const CLUSTER_PLURAL = "clusterservingschedules";
 
 const DAY = "(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])";
 const DAY_TERM = `${DAY}(?:-${DAY})?`;
@@ -20,7 +24,10 @@ export const DAYS_PATTERN = `^(?:\\*|${DAY_TERM}(?:,${DAY_TERM})*)$`;
 export const FROM_TIME_PATTERN = "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$";
 export const TO_TIME_PATTERN = "^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
 export const DURATION_PATTERN = "^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$";
-export const LOCAL_DATE_TIME_PATTERN = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
+/** A local date or date and time, with a year ("2026-12-24") or without one, yearly ("--12-24", ISO 8601). */
+export const LOCAL_DATE_TIME_PATTERN = "^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9])?$";
+export const COUNTRY_PATTERN = "^[A-Z]{2}$";
+export const REGION_PATTERN = "^[A-Za-z0-9]{1,16}$";
 export const CRON_PATTERN = "^\\S+(?:\\s+\\S+){4}$";
 
 // Bounds. They keep objects reasonable and let the apiserver estimate the cost of every CEL rule
@@ -29,6 +36,10 @@ export const MAX_UPTIME_ENTRIES = 64;
 export const MAX_EXCEPTIONS = 512;
 export const MAX_SELECTOR_TERMS = 32;
 export const MAX_SELECTOR_VALUES = 64;
+/** Several countries for a team spread over them; each calendar is worked out per year, so they are few. */
+export const MAX_HOLIDAY_CALENDARS = 16;
+/** A namespace selector names a few environment or team labels; more is a sign of listing namespaces one by one. */
+export const MAX_NAMESPACE_LABELS = 32;
 
 /** Go-style duration: "15m", "1h30m", "90s". */
 export const Duration = z
@@ -76,6 +87,32 @@ export const LabelSelector = z
       .meta({ description: "Requirements an InferenceService's labels must all meet." }),
   })
   .meta({ description: "Selects InferenceServices in the schedule's namespace by label. {} selects all." });
+
+// Its own schema rather than LabelSelector's: matchLabels is bounded here (a cluster-wide object is
+// read for every namespace), and the descriptions speak of namespaces.
+export const NamespaceSelector = z
+  .strictObject(
+    {
+      matchLabels: z
+        .record(z.string().min(1).max(317), z.string().max(63))
+        .refine((m) => Object.keys(m).length <= MAX_NAMESPACE_LABELS, { message: `must have at most ${MAX_NAMESPACE_LABELS} labels` })
+        .optional()
+        .meta({ description: "Labels a Namespace must all carry, key: value.", maxProperties: MAX_NAMESPACE_LABELS }),
+      matchExpressions: z
+        .array(LabelSelectorRequirement)
+        .max(MAX_SELECTOR_TERMS)
+        .optional()
+        .meta({ description: "Requirements a Namespace's labels must all meet." }),
+    },
+    {
+      // the one place where "all" must be written out: a default here would reach kube-system too
+      error: (iss) => (iss.input === undefined ? "is required: the namespaces by label, or {} for every namespace" : undefined),
+    },
+  )
+  .meta({
+    description:
+      "Selects namespaces by their labels. Required: {} selects every namespace, kube-system included, so say so explicitly if that is meant.",
+  });
 
 export const UptimeWindow = z
   .strictObject({
@@ -177,50 +214,126 @@ export const Uptime = z.union([UptimeWindow, UptimeCron]).meta({
 
 export const ExceptionState = z.enum(["Running", "Stopped"]);
 
+const LOCAL_DATE_TIME_MESSAGE =
+  'must be a local date "YYYY-MM-DD", date and time "YYYY-MM-DDTHH:MM", or a yearly date "--MM-DD" or "--MM-DDTHH:MM"';
+
+const LocalDateTime = z
+  .string()
+  .max(16)
+  .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), { message: LOCAL_DATE_TIME_MESSAGE, abort: true })
+  .refine(isCalendarDate, "is not a date in the calendar");
+
+const isYearly = (s: string) => s.startsWith("--");
+
 export const ScheduleException = z
   .strictObject({
-    from: z
-      .string()
-      .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), {
-        message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"',
-        abort: true,
-      })
-      .refine(isCalendarDate, "is not a date in the calendar")
-      .meta({ description: 'Start (inclusive), local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM".' }),
-    to: z
-      .string()
-      .max(16)
-      .regex(new RegExp(LOCAL_DATE_TIME_PATTERN), {
-        message: 'must be a local date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM"',
-        abort: true,
-      })
-      .refine(isCalendarDate, "is not a date in the calendar")
-      .meta({ description: "End (exclusive), same forms as from." }),
-    state: ExceptionState.meta({ description: "State inside the exception; beats uptime and warmup." }),
+    from: LocalDateTime.meta({
+      description:
+        'Start (inclusive): local "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM"; or every year, "--MM-DD" or "--MM-DDTHH:MM" ("--02-29" is March 1 in other years).',
+    }),
+    to: LocalDateTime.meta({
+      description: "End (exclusive), the same form as from; a yearly to not after from ends in the next year (--12-31 to --01-02).",
+    }),
+    state: ExceptionState.meta({ description: "State inside the exception; beats uptime, warmup and holidays." }),
     reason: z.string().max(256).optional().meta({ description: "Why, shown in plan, status and Events." }),
   })
-  .refine((e) => normalizeLocal(e.from) < normalizeLocal(e.to), { message: "from must be before to", path: ["to"] })
+  .superRefine((e, ctx) => {
+    if (isYearly(e.from) !== isYearly(e.to)) {
+      ctx.addIssue({ code: "custom", message: "from and to must both have a year, or both be yearly (--MM-DD)", path: ["to"] });
+    } else if (isYearly(e.from) ? normalizeLocal(e.from) === normalizeLocal(e.to) : normalizeLocal(e.from) >= normalizeLocal(e.to)) {
+      ctx.addIssue({ code: "custom", message: isYearly(e.from) ? "to must differ from from" : "from must be before to", path: ["to"] });
+    }
+  })
   .meta({
-    description: "An absolute override; the first matching exception in list order wins.",
+    description: "An absolute override, once or every year; the first matching exception in list order wins, before holidays.",
     "x-kubernetes-validations": [
       {
-        rule: "(size(self.from) == 10 ? self.from + 'T00:00' : self.from) < (size(self.to) == 10 ? self.to + 'T00:00' : self.to)",
+        rule: "self.from.startsWith('--') == self.to.startsWith('--')",
+        message: "from and to must both have a year, or both be yearly (--MM-DD)",
+        fieldPath: ".to",
+      },
+      {
+        rule: "self.from.startsWith('--') || (size(self.from) == 10 ? self.from + 'T00:00' : self.from) < (size(self.to) == 10 ? self.to + 'T00:00' : self.to)",
         message: "from must be before to",
+        fieldPath: ".to",
+      },
+      {
+        rule: "!self.from.startsWith('--') || (size(self.from) == 7 ? self.from + 'T00:00' : self.from) != (size(self.to) == 7 ? self.to + 'T00:00' : self.to)",
+        message: "to must differ from from",
         fieldPath: ".to",
       },
     ],
   });
 
-/** "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM" compare correctly as strings once both carry a time. */
+/** "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM" (or their yearly forms) compare correctly as strings once both carry a time. */
 export function normalizeLocal(s: string): string {
-  return s.length === 10 ? `${s}T00:00` : s;
+  return s.length === 10 || s.length === 7 ? `${s}T00:00` : s;
 }
 
-/** "2027-02-29" has the shape of a date but is none. Only called on strings matching LOCAL_DATE_TIME_PATTERN. */
+/**
+ * "2027-02-29" has the shape of a date but is none; a yearly "--02-29" is a date (in leap years), but
+ * "--02-30" never is. Only called on strings matching LOCAL_DATE_TIME_PATTERN.
+ */
 function isCalendarDate(s: string): boolean {
-  const [y, m, d] = s.slice(0, 10).split("-").map(Number);
+  const [y, m, d] = isYearly(s) ? [2000, Number(s.slice(2, 4)), Number(s.slice(5, 7))] : s.slice(0, 10).split("-").map(Number);
   return DateTime.fromObject({ year: y, month: m, day: d }, { zone: "UTC" }).isValid;
+}
+
+export const HolidayCalendar = z
+  .strictObject({
+    country: z
+      .string()
+      .max(2, { abort: true })
+      .regex(new RegExp(COUNTRY_PATTERN), { message: 'must be a two-letter country code in capitals (ISO 3166-1), e.g. "DE"', abort: true })
+      .superRefine((country, ctx) => {
+        if (isKnownCountry(country)) return;
+        const close = closeMatches(country, holidayCountries());
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown country "${country}" (no holiday calendar)${close.length > 0 ? `; close matches: ${describeCodes(close, holidayCountries())}` : ""}`,
+        });
+      })
+      .meta({ description: 'Country, ISO 3166-1 alpha-2, e.g. "DE", "US", "IN".' }),
+    region: z
+      .string()
+      .max(16, { abort: true })
+      .regex(new RegExp(REGION_PATTERN), { message: 'must be a region code such as "BY" (letters and digits, at most 16)', abort: true })
+      .optional()
+      .meta({ description: 'A region of the country with holidays of its own, e.g. "BY" (Bavaria) in DE, "NY" in US.' }),
+    types: z
+      .array(z.enum(HOLIDAY_TYPES))
+      .min(1)
+      .max(HOLIDAY_TYPES.length)
+      .refine((t) => new Set(t).size === t.length, { message: "must not repeat a type" })
+      .default(["public"])
+      .meta({
+        description: "Which holidays: public (default), bank, school, optional, observance, as date-holidays classifies them.",
+        "x-kubernetes-list-type": "set",
+      }),
+    state: ExceptionState.default("Stopped").meta({ description: "State on these holidays (default Stopped)." }),
+  })
+  .superRefine((h, ctx) => {
+    if (h.region === undefined || !isKnownCountry(h.country) || isKnownRegion(h.country, h.region)) return;
+    const regions = holidayRegions(h.country);
+    const close = closeMatches(h.region, regions);
+    const codes = Object.keys(regions);
+    const hint =
+      codes.length === 0
+        ? `; ${h.country} has no regions in the calendar, leave region out`
+        : close.length > 0
+          ? `; close matches: ${describeCodes(close, regions)}`
+          : codes.length <= 40
+            ? `; regions of ${h.country}: ${codes.join(", ")}`
+            : "";
+    ctx.addIssue({ code: "custom", message: `unknown region "${h.region}" of ${h.country}${hint}`, path: ["region"] });
+  })
+  .meta({
+    description:
+      "The holidays of a country or region, every year, each from local midnight to the next local midnight in timeZone; names are English where the calendar has one.",
+  });
+
+function describeCodes(codes: readonly string[], names: Readonly<Record<string, string>>): string {
+  return codes.map((c) => `${c} (${names[c]})`).join(", ");
 }
 
 export const MetricPreset = z.enum(["kserve", "vllm", "knative", "istio", "custom"]);
@@ -298,7 +411,10 @@ export const ServingScheduleSpec = z
       .array(ScheduleException)
       .max(MAX_EXCEPTIONS)
       .optional()
-      .meta({ description: "Absolute overrides; first match in list order wins." }),
+      .meta({ description: "Absolute overrides, dated or yearly; first match in list order wins, and any beats holidays." }),
+    holidays: z.array(HolidayCalendar).max(MAX_HOLIDAY_CALENDARS).optional().meta({
+      description: "Public-holiday calendars: their holidays act as exceptions after those in exceptions, the first calendar first.",
+    }),
     warmup: Duration.refine((d) => withinBounds(parseDuration(d), 0, WARMUP_MAX_MS), { message: "must be at most 24h" })
       .optional()
       .meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time (at most 24h)." }),
@@ -307,6 +423,16 @@ export const ServingScheduleSpec = z
     dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),
   })
   .meta({ description: "When the selected InferenceServices should run." });
+
+export const ClusterServingScheduleSpec = ServingScheduleSpec.extend({
+  namespaceSelector: NamespaceSelector,
+  selector: LabelSelector.default({}).meta({
+    description: "Selects InferenceServices by label in every namespace namespaceSelector selects. {} selects all.",
+  }),
+}).meta({
+  description:
+    "When the selected InferenceServices of the selected namespaces should run; a ServingSchedule of a namespace that selects a service overrides this for that service.",
+});
 
 export const Condition = z.object({
   type: z.string(),
@@ -350,6 +476,9 @@ export const ServingScheduleStatus = z
       .optional()
       .meta({ description: "GPUs not in use right now because this schedule stopped their services." }),
     gpuHoursReclaimed: z.number().optional(),
+    overridden: z.number().int().optional().meta({
+      description: "ClusterServingSchedule only: services it selects that a ServingSchedule of their namespace governs instead.",
+    }),
     nextTransition: z.string().optional(),
     nextState: ServiceState.optional(),
   })
@@ -371,12 +500,28 @@ export const ServingSchedule = z.object({
   status: ServingScheduleStatus.optional(),
 });
 
+export const ClusterServingSchedule = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CLUSTER_KIND),
+  metadata: z.object({
+    name: z.string().min(1),
+    generation: z.number().optional(),
+    resourceVersion: z.string().optional(),
+    uid: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: ClusterServingScheduleSpec,
+  status: ServingScheduleStatus.optional(),
+});
+
 export type Duration = z.infer<typeof Duration>;
 export type LabelSelector = z.infer<typeof LabelSelector>;
 export type UptimeWindow = z.infer<typeof UptimeWindow>;
 export type UptimeCron = z.infer<typeof UptimeCron>;
 export type Uptime = z.infer<typeof Uptime>;
 export type ScheduleException = z.infer<typeof ScheduleException>;
+export type HolidayCalendar = z.infer<typeof HolidayCalendar>;
 export type IdlePolicy = z.infer<typeof IdlePolicy>;
 export type MetricPreset = z.infer<typeof MetricPreset>;
 export type ServingScheduleSpec = z.infer<typeof ServingScheduleSpec>;
@@ -384,6 +529,9 @@ export type ServingScheduleStatus = z.infer<typeof ServingScheduleStatus>;
 export type ServiceStatus = z.infer<typeof ServiceStatus>;
 export type Condition = z.infer<typeof Condition>;
 export type ServingSchedule = z.infer<typeof ServingSchedule>;
+export type NamespaceSelector = z.infer<typeof NamespaceSelector>;
+export type ClusterServingScheduleSpec = z.infer<typeof ClusterServingScheduleSpec>;
+export type ClusterServingSchedule = z.infer<typeof ClusterServingSchedule>;
 
 export function isCronUptime(u: Uptime): u is UptimeCron {
   return "cron" in u;

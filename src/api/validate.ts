@@ -2,14 +2,28 @@
 // the cluster for the daemon). Pure. Problems carry a field path ("spec.uptime[1].cron.stop") and a
 // one-line message meant for people; the zod schema decides what is valid, this module only words it.
 import type { z } from "zod";
-import { API_VERSION, GROUP, KIND, isCronUptime, ServingSchedule, type ServingScheduleSpec } from "./servingSchedule.ts";
-import { compileSchedule, formatInstant, type CompiledSchedule } from "../schedule/engine.ts";
+import {
+  API_VERSION,
+  CLUSTER_KIND,
+  ClusterServingSchedule,
+  GROUP,
+  KIND,
+  isCronUptime,
+  ServingSchedule,
+  type ServingScheduleSpec,
+} from "./servingSchedule.ts";
+import { compileSchedule, formatInstant, localDateTimeToInstant, type CompiledSchedule } from "../schedule/engine.ts";
+import { civilFromDays, DAY_MS, MINUTE_MS, weekday } from "../schedule/civil.ts";
+import { parseDays, parseTimeOfDay } from "../schedule/days.ts";
+import { zoneOffsets } from "../schedule/zone.ts";
 import { firstQuickFlip, MIN_FLIP_GAP_MS } from "../schedule/flips.ts";
 
 export type PathSegment = string | number;
 export type Problem = { path: string; segments: PathSegment[]; message: string };
 /** Warnings are about valid schedules that are most likely a mistake; they never make one invalid. */
-export type ValidationResult = { ok: true; schedule: ServingSchedule; warnings: Problem[] } | { ok: false; problems: Problem[] };
+export type ValidationResult =
+  | { ok: true; schedule: ServingSchedule | ClusterServingSchedule; warnings: Problem[] }
+  | { ok: false; problems: Problem[] };
 
 /**
  * Where the check for schedules that flip too often looks: the year from this fixed instant. Fixed,
@@ -31,16 +45,24 @@ function problem(segments: PathSegment[], message: string): Problem {
 }
 
 /**
- * Checks a ServingSchedule object (apiVersion, kind, metadata, spec; status is ignored) and returns it
+ * Checks a ServingSchedule or ClusterServingSchedule object (by its kind; apiVersion, kind, metadata,
+ * spec; status is ignored) and returns it
  * with defaults applied, or every problem found, ordered by field path position in the object.
+ * `now` (epoch ms), when given, is only used to warn about exceptions that are over: the validity of
+ * a schedule never depends on the day it is checked.
  */
-export function validateServingSchedule(obj: unknown): ValidationResult {
+export function validateServingSchedule(obj: unknown, now?: number): ValidationResult {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
     return { ok: false, problems: [problem([], "must be a mapping (an object with apiVersion, kind, metadata and spec)")] };
   }
   const { status: _ignored, ...rest } = obj as Record<string, unknown>;
-  const result = ServingSchedule.safeParse(rest, { error: messageFor });
-  if (result.success) return { ok: true, schedule: result.data, warnings: flipWarnings(result.data.spec) };
+  const schema = rest["kind"] === CLUSTER_KIND ? ClusterServingSchedule : ServingSchedule;
+  const result = schema.safeParse(rest, { error: messageFor });
+  if (result.success) {
+    const spec = result.data.spec;
+    const warnings = [...flipWarnings(spec), ...daylightSavingWarnings(spec), ...(now === undefined ? [] : pastWarnings(spec, now))];
+    return { ok: true, schedule: result.data, warnings };
+  }
   const problems = result.error.issues.flatMap((i) => fromIssue(i as Issue, [], rest));
   return { ok: false, problems: dedupe(mixedForms(problems, rest)) };
 }
@@ -66,7 +88,7 @@ function flipWarnings(spec: ServingScheduleSpec): Problem[] {
   const whole = flips(spec);
   if (!whole) return [];
   const own = spec.uptime.flatMap((u, i) => {
-    const found = spec.uptime && spec.uptime.length > 1 ? flips({ ...spec, uptime: [u], exceptions: [] }) : whole;
+    const found = spec.uptime && spec.uptime.length > 1 ? flips({ ...spec, uptime: [u], exceptions: [], holidays: [] }) : whole;
     return found ? [problem(["spec", "uptime", i, ...(isCronUptime(u) ? ["cron"] : [])], flipMessage(found.compiled, found.pair))] : [];
   });
   return own.length > 0 ? own : [problem(["spec", "uptime"], flipMessage(whole.compiled, whole.pair))];
@@ -79,6 +101,60 @@ function flipMessage(s: CompiledSchedule, [a, b]: [{ at: number; state: string }
     `warning: changes state ${apart} after the previous change (${a.state} at ${formatInstant(s, a.at)}, ${b.state} at ${formatInstant(s, b.at)}); ` +
     `a schedule that flips more often than every ${MIN_FLIP_GAP_MS / 60_000} minutes thrashes GPUs, as every start loads the model again`
   );
+}
+
+/**
+ * A dated exception that ended before `now` no longer does anything: most likely last year's holidays,
+ * which a yearly exception ("--12-24") or a holiday calendar would have kept applying.
+ */
+function pastWarnings(spec: ServingScheduleSpec, now: number): Problem[] {
+  const zone = zoneOffsets(spec.timeZone);
+  return (spec.exceptions ?? []).flatMap((e, i) => {
+    if (e.to.startsWith("--")) return [];
+    const until = localDateTimeToInstant(zone, e.to);
+    if (until > now) return [];
+    return [
+      problem(
+        ["spec", "exceptions", i],
+        `warning: ended ${e.to} (${zone.format(until)}), in the past, so it no longer applies; for every year write "--MM-DD" without the year, for public holidays use spec.holidays`,
+      ),
+    ];
+  });
+}
+
+/**
+ * A window that a daylight-saving change turns inside out runs not at all that day (02:30-03:00 on
+ * the day the clocks jump from 02:00 to 03:00). Looked for over the same fixed year as the flips.
+ */
+function daylightSavingWarnings(spec: ServingScheduleSpec): Problem[] {
+  const zone = zoneOffsets(spec.timeZone);
+  const first = Math.floor(FLIP_CHECK_FROM / DAY_MS);
+  const out: Problem[] = [];
+  (spec.uptime ?? []).forEach((u, i) => {
+    if (isCronUptime(u)) return;
+    const mask = parseDays(u.days);
+    const from = parseTimeOfDay(u.from);
+    const to = parseTimeOfDay(u.to);
+    for (let d = first; d < first + FLIP_CHECK_DAYS; d++) {
+      if ((mask & (1 << weekday(d))) === 0) continue;
+      const start = zone.localToInstant(d * DAY_MS + from * MINUTE_MS);
+      const end = zone.localToInstant(d * DAY_MS + (to <= from ? DAY_MS : 0) + to * MINUTE_MS);
+      if (end > start) continue;
+      out.push(
+        problem(
+          ["spec", "uptime", i],
+          `warning: does not run at all on ${isoDate(d)}: the clocks of ${spec.timeZone} skip its local times from ${u.from} to ${u.to} that day (daylight saving); end the window outside the skipped hour`,
+        ),
+      );
+      return;
+    }
+  });
+  return out;
+}
+
+function isoDate(dayNumber: number): string {
+  const { year, month, day } = civilFromDays(dayNumber);
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
 }
 
 /** An uptime entry with keys of both forms gets one problem saying so instead of the details of either form. */
@@ -177,6 +253,7 @@ function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
       if (iss.input === undefined) return "is required";
       return `must be ${EXPECTED[iss.expected] ?? iss.expected}, not ${typeName(iss.input)}`;
     case "invalid_value": {
+      if (iss.input === undefined) return "is required";
       const values = iss.values.map((v) => JSON.stringify(v));
       if (values.length === 1) return `must be ${values[0]}, not ${JSON.stringify(iss.input)}`;
       return `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}`;
@@ -197,33 +274,43 @@ function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
-/** What a document is, by apiVersion and kind: a ServingSchedule, one of ours in a version we do not serve, or something else. */
+/** What a document is, by apiVersion and kind: one of our schedules, one of ours in a version we do not serve, or something else. */
 export type DocumentKind = { kind: "schedule" } | { kind: "foreign" } | { kind: "wrong"; segments: PathSegment[]; message: string };
+
+const OUR_KINDS: readonly unknown[] = [KIND, CLUSTER_KIND];
 
 export function classifyDocument(obj: unknown): DocumentKind {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return { kind: "foreign" };
   const { apiVersion, kind } = obj as { apiVersion?: unknown; kind?: unknown };
   const group = typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : undefined;
-  if (apiVersion === API_VERSION && kind === KIND) return { kind: "schedule" };
+  if (apiVersion === API_VERSION && OUR_KINDS.includes(kind)) return { kind: "schedule" };
   if (group === GROUP) {
-    if (kind === KIND)
+    if (OUR_KINDS.includes(kind))
       return {
         kind: "wrong",
         segments: ["apiVersion"],
         message: `version not supported: must be "${API_VERSION}", not ${JSON.stringify(apiVersion)}`,
       };
-    return { kind: "wrong", segments: ["kind"], message: `unknown kind ${JSON.stringify(kind)} in ${GROUP}: the only kind is ${KIND}` };
+    return {
+      kind: "wrong",
+      segments: ["kind"],
+      message: `unknown kind ${JSON.stringify(kind)} in ${GROUP}: the kinds are ${KIND} and ${CLUSTER_KIND}`,
+    };
   }
-  if (kind === KIND)
+  if (OUR_KINDS.includes(kind))
     return { kind: "wrong", segments: ["apiVersion"], message: `must be "${API_VERSION}", not ${JSON.stringify(apiVersion ?? null)}` };
   return { kind: "foreign" };
 }
 
-/** "namespace/name" as reported in problems and plans; namespace "default" when absent. */
+/**
+ * "namespace/name" as reported in problems and plans; namespace "default" when absent. A
+ * ClusterServingSchedule has no namespace and is named as kubectl names it: its name alone.
+ */
 export function scheduleName(obj: unknown): string {
   const meta = typeof obj === "object" && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
   const m = typeof meta === "object" && meta !== null ? (meta as { name?: unknown; namespace?: unknown }) : {};
-  const ns = typeof m.namespace === "string" && m.namespace !== "" ? m.namespace : "default";
   const name = typeof m.name === "string" && m.name !== "" ? m.name : "<unnamed>";
+  if ((obj as { kind?: unknown }).kind === CLUSTER_KIND) return name;
+  const ns = typeof m.namespace === "string" && m.namespace !== "" ? m.namespace : "default";
   return `${ns}/${name}`;
 }

@@ -6,10 +6,20 @@
 // `reason` names that layer. Every piece of the timeline is half-open [start, end): the state
 // "at t" is the state right after t, so a change at t is already in effect at t.
 //
-//  1. Exceptions (reason "Exception", detail = the exception's reason). Each is [from, to) in local
-//     time of spec.timeZone: "YYYY-MM-DD" = local midnight, or "YYYY-MM-DDTHH:MM". The first
-//     exception in list order that contains t wins. They beat uptime and warmup absolutely: inside
-//     a Stopped exception the state is Stopped even where warmup would run, so warmup never pushes a
+//  1. Exceptions (reason "Exception", detail = the exception's reason), then holidays (reason
+//     "Exception", detail "Holiday: <English name>"). Each exception is [from, to) in local time of
+//     spec.timeZone: "YYYY-MM-DD" = local midnight, or "YYYY-MM-DDTHH:MM"; or, yearly, "--MM-DD" and
+//     "--MM-DDTHH:MM" (ISO 8601's date without a year): [from, to) in every year, running into the
+//     next year when to <= from ("--12-31" to "--01-02"). "--02-29" is the day after Feb 28, so
+//     March 1 in a year without Feb 29 (a yearly exception "--02-29" to "--03-01" is empty then).
+//     Each entry of spec.holidays is the holidays of a country (or a region of it) in date-holidays'
+//     calendar, of the given types (public by default), every year: each holiday DATE from local
+//     midnight to the next local midnight in spec.timeZone, whatever the country's own zone.
+//     Order of precedence, first that contains t wins: the exceptions in list order (dated and
+//     yearly alike), then the holiday calendars in list order (and, within one, the earlier holiday).
+//     So a Running exception beats a Stopped holiday, and a Running calendar listed first beats a
+//     Stopped one. Exceptions and holidays beat uptime and warmup absolutely: inside a Stopped
+//     exception (or holiday) the state is Stopped even where warmup would run, so warmup never pushes a
 //     start into a Stopped exception (the service starts when the exception ends, reason Warmup if
 //     the window's warm-up is still under way). Warmup does not apply to Running exceptions: their
 //     `from` is when they start. An exception whose bounds resolve (DST) to from >= to is empty.
@@ -50,9 +60,10 @@
 import type { ScheduleException, ServingScheduleSpec } from "../api/servingSchedule.ts";
 import { isCronUptime } from "../api/servingSchedule.ts";
 import { parseDuration } from "../api/duration.ts";
-import { DAY_MS, MINUTE_MS, weekday } from "./civil.ts";
+import { civilFromDays, DAY_MS, daysFromCivil, MINUTE_MS, weekday } from "./civil.ts";
 import { compileCron, cronDayProfile, cronInstantsBetween, lastCronInstantBefore, type CronMatcher } from "./cron.ts";
 import { parseDays, parseTimeOfDay } from "./days.ts";
+import { holidaysOf, type HolidayType } from "./holidays.ts";
 import { zoneOffsets, type ZoneOffsets } from "./zone.ts";
 
 export type State = "Running" | "Stopped";
@@ -70,6 +81,25 @@ export const DEFAULT_HORIZON_MS = 400 * DAY_MS;
 type DayWindow = { readonly kind: "days"; readonly dayMask: number; readonly fromMin: number; readonly toMin: number };
 type CronWindow = { readonly kind: "cron"; readonly start: CronMatcher; readonly stop: CronMatcher };
 type ExceptionSegment = { readonly from: number; readonly until: number; readonly state: State; readonly detail: string | undefined };
+/** A yearly exception: month, day and minute of day of both ends, in local time. */
+type YearlyRule = {
+  readonly kind: "yearly";
+  readonly from: { readonly month: number; readonly day: number; readonly minute: number };
+  readonly to: { readonly month: number; readonly day: number; readonly minute: number };
+  /** to <= from as "MM-DDTHH:MM": the range ends in the next year. */
+  readonly wraps: boolean;
+  readonly state: State;
+  readonly detail: string | undefined;
+};
+type HolidayRule = {
+  readonly kind: "holidays";
+  readonly country: string;
+  readonly region: string | undefined;
+  readonly types: readonly HolidayType[];
+  readonly state: State;
+};
+type DatedRule = { readonly kind: "dated" } & ExceptionSegment;
+type ExceptionRule = DatedRule | YearlyRule | HolidayRule;
 
 export type CompiledSchedule = {
   readonly timeZone: string;
@@ -77,8 +107,15 @@ export type CompiledSchedule = {
   /** "always" = no uptime (idle-only), "never" = uptime: []. */
   readonly uptime: "always" | "never" | readonly (DayWindow | CronWindow)[];
   readonly warmupMs: number;
-  /** Disjoint, ascending; first-match-wins already applied. */
+  /**
+   * Disjoint, ascending; first-match-wins already applied. All of them when `recurring` is undefined;
+   * otherwise empty, and the exceptions of a stretch of time are worked out from `recurring`.
+   */
   readonly exceptions: readonly ExceptionSegment[];
+  /** Every exception and holiday calendar in order of precedence, when any of them recurs every year. */
+  readonly recurring: readonly ExceptionRule[] | undefined;
+  /** Resolved exceptions of `recurring` per span of local years ("2026/2027"), filled as they are asked for. */
+  readonly byYears: Map<string, readonly ExceptionSegment[]>;
 };
 
 /** Compiles a spec already validated by the zod schema (defaults applied). Throws on what the schema rejects. */
@@ -98,7 +135,17 @@ export function compileSchedule(spec: ServingScheduleSpec): CompiledSchedule {
     });
   const warmupMs = spec.warmup === undefined ? 0 : parseDuration(spec.warmup);
   if (!Number.isFinite(warmupMs)) throw new Error(`invalid warmup "${spec.warmup}"`);
-  return { timeZone: zone.name, zone, uptime, warmupMs, exceptions: compileExceptions(spec.exceptions ?? [], zone) };
+  const rules = compileRules(spec, zone);
+  const recurs = rules.some((r) => r.kind !== "dated");
+  return {
+    timeZone: zone.name,
+    zone,
+    uptime,
+    warmupMs,
+    exceptions: recurs ? [] : firstMatchWins(rules as DatedRule[]),
+    recurring: recurs ? rules : undefined,
+    byYears: new Map(),
+  };
 }
 
 /** "YYYY-MM-DD" (local midnight) or "YYYY-MM-DDTHH:MM" in the zone -> instant. */
@@ -109,15 +156,81 @@ export function localDateTimeToInstant(zone: ZoneOffsets, text: string): number 
   return zone.localToInstant(local);
 }
 
-function compileExceptions(list: readonly ScheduleException[], zone: ZoneOffsets): ExceptionSegment[] {
-  const resolved = list
-    .map((e) => ({
+const YEARLY = /^--(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?$/;
+
+/** "--MM-DD" or "--MM-DDTHH:MM" -> its parts, or undefined for a dated bound. */
+export function parseYearly(text: string): { month: number; day: number; minute: number } | undefined {
+  const m = YEARLY.exec(text);
+  if (!m) return undefined;
+  return { month: Number(m[1]), day: Number(m[2]), minute: Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0) };
+}
+
+function compileRules(spec: ServingScheduleSpec, zone: ZoneOffsets): ExceptionRule[] {
+  const rules: ExceptionRule[] = (spec.exceptions ?? []).map((e: ScheduleException): ExceptionRule => {
+    const from = parseYearly(e.from);
+    const to = parseYearly(e.to);
+    if (from && to) return { kind: "yearly", from, to, wraps: e.to.slice(2) <= e.from.slice(2), state: e.state, detail: e.reason };
+    if (from || to) throw new Error(`exception from "${e.from}" and to "${e.to}" must both have a year or both be yearly`);
+    return {
+      kind: "dated",
       from: localDateTimeToInstant(zone, e.from),
       until: localDateTimeToInstant(zone, e.to),
       state: e.state,
       detail: e.reason,
-    }))
-    .filter((e) => e.from < e.until);
+    };
+  });
+  for (const h of spec.holidays ?? []) {
+    holidaysOf(h.country, h.region, h.types, 2026); // an unknown country or region fails here, not in the middle of a plan
+    rules.push({ kind: "holidays", country: h.country, region: h.region, types: h.types, state: h.state });
+  }
+  return rules;
+}
+
+const MAX_CACHED_SPANS = 16;
+
+/**
+ * The exceptions that matter for [lo, hi]: those of the local years it touches and the year before,
+ * worked out once per span of years. Every segment containing an instant of [lo, hi] is there with
+ * the right state and detail (one that began before those years may show a later start).
+ */
+function exceptionsFor(s: CompiledSchedule, lo: number, hi: number): readonly ExceptionSegment[] {
+  if (s.recurring === undefined) return s.exceptions;
+  const z = s.zone;
+  // A yearly range ends within the next year, a holiday within days: one year back is enough.
+  const firstYear = civilFromDays(z.localDay(lo)).year - 1;
+  const lastYear = civilFromDays(z.localDay(hi)).year;
+  const key = `${firstYear}/${lastYear}`;
+  const known = s.byYears.get(key);
+  if (known) return known;
+  const list: ExceptionSegment[] = [];
+  const at = (year: number, b: { month: number; day: number; minute: number }) =>
+    z.localToInstant(daysFromCivil(year, b.month, b.day) * DAY_MS + b.minute * MINUTE_MS);
+  for (const r of s.recurring) {
+    if (r.kind === "dated") list.push(r);
+    else if (r.kind === "yearly") {
+      for (let y = firstYear; y <= lastYear; y++) {
+        list.push({ from: at(y, r.from), until: at(r.wraps ? y + 1 : y, r.to), state: r.state, detail: r.detail });
+      }
+    } else {
+      for (let y = firstYear; y <= lastYear; y++) {
+        for (const h of holidaysOf(r.country, r.region, r.types, y)) {
+          const from = z.localToInstant(h.day * DAY_MS);
+          const until = z.localToInstant((h.day + h.days) * DAY_MS);
+          list.push({ from, until, state: r.state, detail: `Holiday: ${h.name}` });
+        }
+      }
+    }
+  }
+  const segments = firstMatchWins(list);
+  // a daemon asks about the same year or two for months; a ten-year plan walks through them once
+  if (s.byYears.size >= MAX_CACHED_SPANS) s.byYears.clear();
+  s.byYears.set(key, segments);
+  return segments;
+}
+
+/** Disjoint ascending segments from ranges in order of precedence (the first containing an instant wins). */
+function firstMatchWins(list: readonly ExceptionSegment[]): ExceptionSegment[] {
+  const resolved = list.filter((e) => e.from < e.until);
   const bounds = [...new Set(resolved.flatMap((e) => [e.from, e.until]))].sort((a, b) => a - b);
   const out: ExceptionSegment[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
@@ -230,7 +343,7 @@ function uptimePieces(s: CompiledSchedule, lo: number, hi: number): Piece[] {
 /** The whole timeline over [lo, hi]: first piece at lo (the state there), then every change of state/reason/detail in (lo, hi]. */
 function pieces(s: CompiledSchedule, lo: number, hi: number): Piece[] {
   const up = uptimePieces(s, lo, hi);
-  const ex = s.exceptions;
+  const ex = exceptionsFor(s, lo, hi);
   if (ex.length === 0) return up;
   // all instants where either layer may change
   const times: number[] = up.map((p) => p.at);

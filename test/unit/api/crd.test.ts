@@ -2,7 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { buildCrd, CRD_FILE, renderCrd, structuralProblems, toStructural, type SchemaNode } from "../../../src/api/crd.ts";
+import {
+  buildCrd,
+  CLUSTER_CRD_FILE,
+  CRD_FILE,
+  renderCrd,
+  structuralProblems,
+  toStructural,
+  type SchemaNode,
+} from "../../../src/api/crd.ts";
 import {
   DAYS_PATTERN,
   DURATION_PATTERN,
@@ -184,4 +192,28 @@ test("the field table in docs/servingschedule-reference.md is the generated one 
   ]) {
     assert.ok(fieldTable().includes(`| \`${field}\` |`), field);
   }
+});
+
+test("the ClusterServingSchedule CRD: generated from the same schema, cluster-scoped, namespaceSelector required, its own columns", () => {
+  const committed = readFileSync(new URL(CLUSTER_CRD_FILE, root), "utf8");
+  assert.equal(committed, renderCrd("cluster"), `${CLUSTER_CRD_FILE} is out of date: run npm run generate:crd`);
+  const c = buildCrd("cluster") as { spec: { scope: string; names: Record<string, unknown>; versions: Version[] } };
+  assert.equal(c.spec.scope, "Cluster");
+  assert.equal(c.spec.names.kind, "ClusterServingSchedule");
+  assert.deepEqual(c.spec.names.shortNames, ["cssched"]);
+  const v = c.spec.versions[0] as Version;
+  assert.deepEqual(v.subresources, { status: {} });
+  assert.deepEqual(structuralProblems(v.schema.openAPIV3Schema), []);
+  const spec = (v.schema.openAPIV3Schema.properties as Record<string, SchemaNode>)["spec"] as SchemaNode;
+  assert.deepEqual(spec.required, ["namespaceSelector"]);
+  const ns = (spec.properties as Record<string, SchemaNode>)["namespaceSelector"] as SchemaNode;
+  assert.equal(((ns.properties as Record<string, SchemaNode>)["matchLabels"] as SchemaNode)["maxProperties"], 32);
+  // everything else in spec is the ServingSchedule's, to the byte
+  const namespacedSpec = (version.schema.openAPIV3Schema.properties as Record<string, SchemaNode>)["spec"] as SchemaNode;
+  const { namespaceSelector: _ns, selector: _s, ...rest } = spec.properties as Record<string, SchemaNode>;
+  const { selector: _s2, ...namespacedRest } = namespacedSpec.properties as Record<string, SchemaNode>;
+  assert.deepEqual(rest, namespacedRest);
+  const columns = v.additionalPrinterColumns.map((col) => col.name);
+  assert.deepEqual(columns.slice(0, 2), ["Namespaces", "Zone"]);
+  assert.ok(columns.includes("Overridden"));
 });

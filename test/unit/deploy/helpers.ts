@@ -96,6 +96,18 @@ export const WATCHED_NAMESPACE_PERMISSIONS = [
   "serving.kserve.io/inferenceservices watch",
 ];
 
+/** The ClusterRole's: those of a watched namespace, plus ClusterServingSchedules and the labels of Namespaces. */
+export const CLUSTER_WIDE_PERMISSIONS = [
+  ...WATCHED_NAMESPACE_PERMISSIONS,
+  "core/namespaces get",
+  "core/namespaces list",
+  "core/namespaces watch",
+  "reclaimer.dev/clusterservingschedules get",
+  "reclaimer.dev/clusterservingschedules list",
+  "reclaimer.dev/clusterservingschedules watch",
+  "reclaimer.dev/clusterservingschedules/status patch",
+].sort();
+
 export function leasePermissions(leaseName: string): string[] {
   return [
     "coordination.k8s.io/leases create",

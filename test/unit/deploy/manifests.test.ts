@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DaemonConfig, loadDaemonConfig, DAEMON_FLAGS } from "../../../src/daemon/config.ts";
-import { CRD_FILE } from "../../../src/api/crd.ts";
+import { CLUSTER_CRD_FILE, CRD_FILE } from "../../../src/api/crd.ts";
 import {
   chartDir,
   filesUnder,
@@ -17,6 +17,7 @@ import {
   readText,
   repoRoot,
   WATCHED_NAMESPACE_PERMISSIONS,
+  CLUSTER_WIDE_PERMISSIONS,
   type K8sObject,
   type Rule,
 } from "./helpers.ts";
@@ -106,6 +107,7 @@ test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deploymen
     "ClusterRole",
     "ClusterRoleBinding",
     "CustomResourceDefinition",
+    "CustomResourceDefinition",
     "Deployment",
     "Namespace",
     "PodDisruptionBudget",
@@ -124,7 +126,7 @@ test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deploymen
 
 test("the ClusterRole grants exactly what the daemon uses: no delete, no update of InferenceServices, no Secrets, no wildcards", () => {
   const role = find(base, "ClusterRole", "kserve-reclaimer") as K8sObject & { rules: Rule[] };
-  assert.deepEqual(permissions(role.rules), WATCHED_NAMESPACE_PERMISSIONS);
+  assert.deepEqual(permissions(role.rules), CLUSTER_WIDE_PERMISSIONS);
   const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer") as K8sObject & {
     roleRef: { kind: string; name: string };
     subjects: { kind: string; name: string; namespace: string }[];
@@ -297,10 +299,11 @@ test("namespaced overlay: no ClusterRole for the daemon, a Role + RoleBinding wi
   }
 });
 
-test("the Helm chart's CRD is byte-for-byte deploy/crds (both written by npm run generate:crd)", () => {
-  const name = CRD_FILE.slice(CRD_FILE.lastIndexOf("/") + 1);
-  assert.equal(readFileSync(join(chartDir, "crds", name), "utf8"), readText(CRD_FILE));
-  assert.deepEqual(parseYamlFile("deploy/crds/kustomization.yaml"), [{ resources: [name] }]);
+test("the Helm chart's CRDs are byte-for-byte deploy/crds (both written by npm run generate:crd)", () => {
+  const names = [CRD_FILE, CLUSTER_CRD_FILE].map((f) => f.slice(f.lastIndexOf("/") + 1));
+  for (const [i, file] of [CRD_FILE, CLUSTER_CRD_FILE].entries())
+    assert.equal(readFileSync(join(chartDir, "crds", names[i] as string), "utf8"), readText(file));
+  assert.deepEqual(parseYamlFile("deploy/crds/kustomization.yaml"), [{ resources: names }]);
 });
 
 test("one version everywhere: package.json, the kustomize image tag, the chart's appVersion", () => {

@@ -64,3 +64,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/* Rules only the ClusterRole has: a namespaced install (a Role per namespace) ignores ClusterServingSchedules. */}}
+{{- define "kserve-reclaimer.clusterRules" -}}
+# ClusterServingSchedules, as ServingSchedules; Namespaces for the labels namespaceSelector matches
+- apiGroups: ["reclaimer.dev"]
+  resources: ["clusterservingschedules"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["reclaimer.dev"]
+  resources: ["clusterservingschedules/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
