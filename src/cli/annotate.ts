@@ -1,11 +1,10 @@
-// The shared step of `wake` and `sleep`: read one InferenceService and its namespace's schedules,
+// The shared step of `wake` and `sleep`: read one InferenceService and the schedules that may govern it,
 // decide as the daemon would, refuse what the daemon keeps its hands off, and write the patch.
 // The patch carries the resourceVersion it was decided on, as the daemon's does: a change made in
 // between (a person, the daemon) is never overwritten; the service is read and decided again.
 import { EXCLUDE, STOP } from "../api/annotations.ts";
-import { compileEntry } from "../decide/schedules.ts";
 import type { Target } from "./arguments.ts";
-import { CommandError, ConflictError, type ClusterClient } from "./cluster.ts";
+import { CommandError, ConflictError, type ClusterClient, readScheduleScope } from "./cluster.ts";
 import { type Evaluation, evaluate } from "./decision.ts";
 
 /** Decisions made afresh after a 409 before giving up: a service changing this often is being fought over. */
@@ -24,12 +23,13 @@ export async function annotateService(
   target: Target,
   now: number,
   patch: (e: Evaluation) => Record<string, string | null>,
+  warn: (line: string) => void = () => {},
 ): Promise<Evaluation> {
   const namespace = target.namespace || client.defaultNamespace;
   for (let attempt = 0; ; attempt++) {
     const isvc = await client.getInferenceService(namespace, target.name);
-    const schedules = (await client.listSchedules(namespace)).map(compileEntry);
-    const e = evaluate(isvc, schedules, now);
+    const scope = await readScheduleScope(client, namespace, warn);
+    const e = evaluate(isvc, scope.entries, now, { namespaceLabels: scope.namespaceLabels.get(namespace) });
     const refused = handsOff(e);
     if (refused) throw new CommandError(`${e.key}: not changed: ${refused}`);
     try {

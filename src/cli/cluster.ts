@@ -1,14 +1,23 @@
 // The cluster adapter of the CLI (`status`, `wake`, `sleep`, `plan --cluster`): loads credentials
 // the way `run` does (--kubeconfig, KUBECONFIG, in-cluster, ~/.kube/config; --context), reads
-// InferenceServices and ServingSchedules, patches annotations. Every failure becomes a CommandError
+// InferenceServices, ServingSchedules, ClusterServingSchedules and Namespace labels, patches annotations. Every failure becomes a CommandError
 // with one line for people (not found, forbidden, cannot connect); nothing else is printed.
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { apiFailure } from "../act/apiError.ts";
 import { AnnotationPatcher } from "../act/patcher.ts";
+import { type CompiledEntry, compileEntry } from "../decide/schedules.ts";
+import { selectorMatches } from "../decide/selector.ts";
 import { WriteLimiter } from "../act/writeLimiter.ts";
 import { KubeConfigError, loadKubeConfig } from "../sources/kube/client.ts";
 import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../sources/kube/inferenceService.ts";
-import { parseScheduleObject, SERVING_SCHEDULE_RESOURCE, type ScheduleObject } from "../sources/kube/servingSchedule.ts";
+import { parseNamespaceObject } from "../sources/kube/namespace.ts";
+import {
+  CLUSTER_SERVING_SCHEDULE_RESOURCE,
+  parseClusterScheduleObject,
+  parseScheduleObject,
+  SERVING_SCHEDULE_RESOURCE,
+  type ScheduleObject,
+} from "../sources/kube/servingSchedule.ts";
 import type { ResourceRef } from "../sources/kube/informer.ts";
 import type { FlagTable } from "./flags.ts";
 import { EXIT_INVALID, PROGRAM, type CliIO } from "./io.ts";
@@ -17,6 +26,12 @@ import { visible } from "./visible.ts";
 /** A failure to report in one line on stderr, exit 1. */
 export class CommandError extends Error {
   override name = "CommandError";
+  /** The API's HTTP status, when the failure was an answer: lets a caller go on without what it may not read. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.status = status;
+  }
 }
 
 /** 409: the object changed after it was read (the patch carried the resourceVersion it was decided on). */
@@ -45,6 +60,10 @@ export type ClusterClient = {
   getInferenceService(namespace: string, name: string): Promise<InferenceService>;
   listInferenceServices(namespace: string | undefined): Promise<InferenceService[]>;
   listSchedules(namespace: string | undefined): Promise<ScheduleObject[]>;
+  /** Under namespace CLUSTER_SCOPE, as the daemon caches them, so compileEntry and governingOf treat them alike. */
+  listClusterSchedules(): Promise<ScheduleObject[]>;
+  /** Labels by namespace name: the one namespace, or every namespace when undefined. */
+  namespaceLabels(namespace: string | undefined): Promise<Map<string, Record<string, string>>>;
   /** With `resourceVersion`, the patch applies only to that version of the object; else ConflictError. */
   patchAnnotations(
     namespace: string,
@@ -68,6 +87,7 @@ export function connect(
   const server = kc.getCurrentCluster()?.server ?? "(unknown server)";
   const context = kc.getContextObject(kc.getCurrentContext());
   const api = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
   const coords = (r: ResourceRef) => ({ group: r.group, version: r.version, plural: r.plural });
   const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,7 +101,7 @@ export function connect(
     try {
       return await Promise.race([f(), timeout]);
     } catch (err) {
-      throw new CommandError(describeFailure(what, server, err));
+      throw new CommandError(describeFailure(what, server, err), apiFailure(err).code);
     } finally {
       clearTimeout(timer);
     }
@@ -105,6 +125,15 @@ export function connect(
       ),
     listInferenceServices: (namespace) => list("InferenceServices", ISVC_RESOURCE, namespace, parseInferenceService),
     listSchedules: (namespace) => list("ServingSchedules", SERVING_SCHEDULE_RESOURCE, namespace, parseScheduleObject),
+    listClusterSchedules: () => list("ClusterServingSchedules", CLUSTER_SERVING_SCHEDULE_RESOURCE, undefined, parseClusterScheduleObject),
+    namespaceLabels: (namespace) =>
+      call(namespace === undefined ? "Namespaces" : `Namespace ${namespace}`, async () => {
+        const found =
+          namespace === undefined
+            ? ((await core.listNamespace()).items ?? []).map(parseNamespaceObject)
+            : [parseNamespaceObject(await core.readNamespace({ name: namespace }))];
+        return new Map(found.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+      }),
     patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
       const patcher = new AnnotationPatcher({ kubeConfig: kc, limiter: new WriteLimiter(), transientRetries: 1 });
       const r = await call(`InferenceService ${namespace}/${name}`, () =>
@@ -121,6 +150,63 @@ export function connect(
         }),
       );
     },
+  };
+}
+
+/** The schedules that may govern the services of `namespace` (every namespace when undefined), compiled. */
+export type ScheduleScope = { entries: CompiledEntry[]; namespaceLabels: Map<string, Record<string, string>> };
+
+/**
+ * Reads what the daemon decides from: the namespaced ServingSchedules, the ClusterServingSchedules
+ * and the labels of the namespaces they may reach. A namespace editor has no cluster rights, and
+ * answering "no schedule governs it" would be worse than saying less: so a 403 on the cluster-wide
+ * reads is one warning and the namespaced schedules alone. A 404 there is an install without the
+ * cluster kind, which has no cluster schedules to miss. With a namespace, only the cluster
+ * schedules that reach it are kept (and the invalid ones, which might have been meant to).
+ */
+export async function readScheduleScope(
+  client: ClusterClient,
+  namespace: string | undefined,
+  warn: (line: string) => void,
+): Promise<ScheduleScope> {
+  const tolerated = async <T>(read: () => Promise<T>, none: T, what: string): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      if (err.status === 404) return none;
+      if (err.status !== 403) throw err;
+      warn(`cluster-wide schedules could not be read (${what} forbidden): only ServingSchedules are considered`);
+      return none;
+    }
+  };
+  const [own, cluster] = await Promise.all([
+    client.listSchedules(namespace),
+    tolerated(() => client.listClusterSchedules(), [], "listing ClusterServingSchedules"),
+  ]);
+  const namespaceLabels =
+    cluster.length === 0
+      ? new Map<string, Record<string, string>>()
+      : await tolerated(
+          () => client.namespaceLabels(namespace),
+          new Map<string, Record<string, string>>(),
+          namespace === undefined ? "listing Namespaces" : `reading Namespace ${namespace}`,
+        );
+  const reaches = (e: CompiledEntry) => {
+    if (namespace === undefined || !e.ok || e.namespaceSelector === undefined) return true;
+    const labels = namespaceLabels.get(namespace);
+    return labels !== undefined && selectorMatches(e.namespaceSelector, labels);
+  };
+  return { entries: [...own, ...cluster].map(compileEntry).filter(reaches), namespaceLabels };
+}
+
+/** A warning printer that says each distinct line once, however often a retry meets it. */
+export function warnOnce(io: CliIO): (line: string) => void {
+  const said = new Set<string>();
+  return (line) => {
+    if (said.has(line)) return;
+    said.add(line);
+    io.err(`warning: ${visible(line)}\n`);
   };
 }
 

@@ -9,6 +9,14 @@ import { type CompiledEntry, governingOf, type ValidSchedule } from "../decide/s
 import { type CompiledSchedule, nextTransition, type Transition } from "../schedule/index.ts";
 import { type DeploymentMode, deploymentModeOf, gpusOf, type InferenceService } from "../sources/kube/inferenceService.ts";
 
+/**
+ * How people read a schedule's key: "ns/name" as it is, a ClusterServingSchedule's "/name" (its key
+ * has no namespace) as "name (cluster)", so nobody goes looking for it in a namespace.
+ */
+export function scheduleLabel(key: string): string {
+  return key.startsWith("/") ? `${key.slice(1)} (cluster)` : key;
+}
+
 /** The next `count` transitions after `now`. */
 export function upcoming(compiled: CompiledSchedule, now: number, count: number): Transition[] {
   const out: Transition[] = [];
@@ -56,12 +64,17 @@ export function evaluate(
   isvc: InferenceService,
   entries: readonly CompiledEntry[],
   now: number,
-  opts: { traffic?: Traffic | undefined; defaultDeploymentMode?: DeploymentMode } = {},
+  opts: {
+    traffic?: Traffic | undefined;
+    defaultDeploymentMode?: DeploymentMode;
+    /** The labels of the service's Namespace; undefined when not read: then no ClusterServingSchedule reaches it. */
+    namespaceLabels?: Record<string, string> | undefined;
+  } = {},
 ): Evaluation {
   const defaultDeploymentMode = opts.defaultDeploymentMode ?? "Standard";
   const mode = deploymentModeOf(isvc, defaultDeploymentMode);
   const facts = serviceFacts(isvc, { deploymentMode: mode, gpus: gpusOf(isvc, { defaultDeploymentMode }) });
-  const { governing, overruled } = governingOf(entries, isvc);
+  const { governing, overruled } = governingOf(entries, isvc, opts.namespaceLabels);
   const moment = governing
     ? scheduleMoment(governing.key, governing.spec, governing.compiled, now, governing.createdAt, governing.obj.metadata.generation)
     : undefined;

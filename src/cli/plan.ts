@@ -1,6 +1,7 @@
 // `plan -f <file|dir>... [--from ISO] [--until ISO | --days N] [--output table|json]`: the shell around
 // src/plan/plan.ts. The clock is read here (for the default --from), and only here.
-// `plan --cluster [-n ns | -A]`: the same, for the ServingSchedules in the cluster.
+// `plan --cluster [-n ns | -A]`: the same, for the ServingSchedules in the cluster and the
+// ClusterServingSchedules that reach the namespace.
 import { formatProblem } from "../api/manifests.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
 import {
@@ -19,9 +20,9 @@ import {
 } from "../plan/plan.ts";
 import { readManifests } from "./files.ts";
 import { visible } from "./visible.ts";
-import { compileEntry } from "../decide/schedules.ts";
 import { parseCommandLine } from "./arguments.ts";
-import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
+import { CLUSTER_OPTIONS, connect, readScheduleScope, reporting, warnOnce } from "./cluster.ts";
+import { scheduleLabel } from "./decision.ts";
 import type { FlagTable } from "./flags.ts";
 import { EXIT_INVALID, EXIT_OK, LimitError, UsageError, type CliIO, type Command } from "./io.ts";
 
@@ -106,12 +107,12 @@ The plan lists the state right after --from and every state change in (--from, -
       return reporting("plan", io, async () => {
         const client = connect(values);
         const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);
-        const entries = (await client.listSchedules(namespace))
-          .map(compileEntry)
-          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        const entries = (await readScheduleScope(client, namespace, warnOnce(io))).entries.sort((a, b) =>
+          a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+        );
         const invalid = entries.filter((e) => !e.ok);
-        for (const e of invalid) io.err(`${visible(`${e.key}: invalid: ${e.message}`)}\n`);
-        const valid = entries.flatMap((e) => (e.ok ? [{ name: e.key, spec: e.spec }] : []));
+        for (const e of invalid) io.err(`${visible(`${scheduleLabel(e.key)}: invalid: ${e.message}`)}\n`);
+        const valid = entries.flatMap((e) => (e.ok ? [{ name: scheduleLabel(e.key), spec: e.spec }] : []));
         if (entries.length === 0) {
           io.err(`no ServingSchedule found ${namespace === undefined ? "in any namespace" : `in namespace ${namespace}`}\n`);
           return EXIT_INVALID;

@@ -3,8 +3,8 @@
 import { KEEP_RUNNING_UNTIL, STATE, STOP, writeState } from "../api/annotations.ts";
 import { annotateService } from "./annotate.ts";
 import { oneTarget, parseCommandLine } from "./arguments.ts";
-import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
-import { type Evaluation, nextRunning } from "./decision.ts";
+import { CLUSTER_OPTIONS, connect, reporting, warnOnce } from "./cluster.ts";
+import { type Evaluation, nextRunning, scheduleLabel } from "./decision.ts";
 import type { FlagTable } from "./flags.ts";
 import { EXIT_OK, type CliIO, type Command } from "./io.ts";
 import { when } from "./times.ts";
@@ -31,7 +31,7 @@ A service with reclaimer.dev/exclude: "true" (or in ModelMesh mode) is refused: 
     const target = oneTarget(positionals, values.namespace, "sleep");
     return reporting("sleep", io, async () => {
       const now = io.now();
-      const e = await annotateService(connect(values), target, now, (ev) => sleepPatch(ev, now));
+      const e = await annotateService(connect(values), target, now, (ev) => sleepPatch(ev, now), warnOnce(io));
       io.out(`${sleepMessage(e, now).join("\n")}\n`);
       return EXIT_OK;
     });
@@ -58,12 +58,17 @@ export function sleepMessage(e: Evaluation, now: number): string[] {
     return lines.map(visible);
   }
   const next = nextRunning(e.governing.compiled, now);
-  if (next) lines.push(`  ${e.governing.key} starts it again at its next Running transition: ${when(next.at, now, e.governing.compiled)}`);
+  if (next)
+    lines.push(
+      `  ${scheduleLabel(e.governing.key)} starts it again at its next Running transition: ${when(next.at, now, e.governing.compiled)}`,
+    );
   else
     lines.push(
-      `  ${e.governing.key} has no Running transition ahead: it stays stopped until someone runs \`wake\` or removes the annotation`,
+      `  ${scheduleLabel(e.governing.key)} has no Running transition ahead: it stays stopped until someone runs \`wake\` or removes the annotation`,
     );
-  if (e.governing.spec.suspend) lines.push(`  note: ${e.governing.key} is suspended: the daemon starts nothing until it is resumed`);
-  else if (e.governing.spec.dryRun) lines.push(`  note: ${e.governing.key} is in dry-run mode: the daemon starts nothing while it is`);
+  if (e.governing.spec.suspend)
+    lines.push(`  note: ${scheduleLabel(e.governing.key)} is suspended: the daemon starts nothing until it is resumed`);
+  else if (e.governing.spec.dryRun)
+    lines.push(`  note: ${scheduleLabel(e.governing.key)} is in dry-run mode: the daemon starts nothing while it is`);
   return lines.map(visible);
 }

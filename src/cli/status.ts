@@ -3,11 +3,11 @@
 // the live annotations. With one: the service in detail, with what the daemon would decide now,
 // computed here with the daemon's own decide(). The clock is read here and only here.
 import type { Traffic } from "../decide/decide.ts";
-import { compileEntry, type ValidSchedule } from "../decide/schedules.ts";
+import type { ValidSchedule } from "../decide/schedules.ts";
 import { createPrometheusClient } from "../sources/prometheus/client.ts";
 import { readTraffic } from "../sources/prometheus/traffic.ts";
 import { parseCommandLine, parseTarget } from "./arguments.ts";
-import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
+import { CLUSTER_OPTIONS, connect, readScheduleScope, reporting, warnOnce } from "./cluster.ts";
 import { evaluate } from "./decision.ts";
 import type { FlagTable } from "./flags.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
@@ -30,9 +30,10 @@ export const statusCommand: Command = {
   summary: "show what each InferenceService is doing and why, from the cluster",
   usage: `status [<namespace>/<name>] [-n namespace | -A] [--output table|json] [--prometheus-url URL]
 
-Without an argument: the ServingSchedules of the namespace (-n, default the context's; -A all) with
-the per-service status the daemon wrote (state, reason, since, next transition, GPUs, confirmed)
-and the live annotations of each InferenceService, then the services no schedule selects.
+Without an argument: the ServingSchedules of the namespace (-n, default the context's; -A all)
+and the ClusterServingSchedules reaching it (shown as "<name> (cluster)") with the per-service
+status the daemon wrote (state, reason, since, next transition, GPUs, confirmed) and the live
+annotations of each InferenceService, then the services no schedule selects.
 With <namespace>/<name> (or <name> and -n): that InferenceService in detail: governing schedule,
 annotations, Ready/Stopped conditions, GPUs, what the daemon would decide now (computed locally
 with the daemon's rules) and the schedule's next 3 transitions.`,
@@ -54,17 +55,18 @@ with the daemon's rules) and the schedule's next 3 transitions.`,
       if (target) {
         const namespace = target.namespace || client.defaultNamespace;
         const isvc = await client.getInferenceService(namespace, target.name);
-        const entries = (await client.listSchedules(namespace)).map(compileEntry);
+        const { entries, namespaceLabels: labels } = await readScheduleScope(client, namespace, warnOnce(io));
+        const namespaceLabels = labels.get(namespace);
         let traffic: Traffic | undefined;
         let trafficNote: string | undefined = "no --prometheus-url given";
-        const first = evaluate(isvc, entries, io.now());
+        const first = evaluate(isvc, entries, io.now(), { namespaceLabels });
         const idle = first.governing?.spec.idle;
         if (idle && prometheusUrl !== undefined) {
           traffic = await trafficOf(prometheusUrl, first.key, first.governing as ValidSchedule);
           trafficNote = undefined;
         }
         const now = io.now();
-        const e = traffic ? evaluate(isvc, entries, now, { traffic }) : evaluate(isvc, entries, now);
+        const e = evaluate(isvc, entries, now, { traffic, namespaceLabels });
         io.out(
           output === "json"
             ? `${JSON.stringify(serviceDetailJson(e, isvc, trafficNote))}\n`
@@ -73,10 +75,12 @@ with the daemon's rules) and the schedule's next 3 transitions.`,
         return EXIT_OK;
       }
       const namespace = values["all-namespaces"] ? undefined : (values.namespace ?? client.defaultNamespace);
-      const [schedules, services] = await Promise.all([client.listSchedules(namespace), client.listInferenceServices(namespace)]);
-      const entries = schedules.map(compileEntry);
+      const [{ entries, namespaceLabels }, services] = await Promise.all([
+        readScheduleScope(client, namespace, warnOnce(io)),
+        client.listInferenceServices(namespace),
+      ]);
       const now = io.now();
-      const o = overview(entries, services, now);
+      const o = overview(entries, services, now, { namespace, namespaceLabels });
       io.out(output === "json" ? `${JSON.stringify(o)}\n` : renderOverview(o, entries, now));
       return EXIT_OK;
     });

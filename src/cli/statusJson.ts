@@ -6,7 +6,8 @@ import type { ServiceStatus, ServingScheduleStatus } from "../api/servingSchedul
 import { type CompiledEntry, governingOf } from "../decide/schedules.ts";
 import { nextTransition } from "../schedule/index.ts";
 import { gpusOf, type InferenceService } from "../sources/kube/inferenceService.ts";
-import type { Evaluation } from "./decision.ts";
+import { isClusterSchedule } from "../sources/kube/servingSchedule.ts";
+import { type Evaluation, scheduleLabel } from "./decision.ts";
 import { rfc3339 } from "./times.ts";
 
 export type ServiceDetailJson = {
@@ -35,7 +36,9 @@ export function serviceDetailJson(e: Evaluation, isvc: InferenceService, traffic
   const d = e.decision;
   return {
     name: e.key,
-    schedule: g ? { name: g.key, timeZone: g.compiled.timeZone, overruled: e.overruled.map((o) => o.key) } : null,
+    schedule: g
+      ? { name: scheduleLabel(g.key), timeZone: g.compiled.timeZone, overruled: e.overruled.map((o) => scheduleLabel(o.key)) }
+      : null,
     scheduleNow: e.moment ? stateJson(e.moment.now) : null,
     annotations: {
       stop: a[STOP] ?? null,
@@ -104,35 +107,49 @@ export type ScheduleOverview = {
 
 export type StatusOverviewJson = { schedules: ScheduleOverview[]; notSelected: string[] };
 
-/** From the schedules' status (written by the daemon) and the live InferenceServices. */
-export function overview(entries: readonly CompiledEntry[], services: readonly InferenceService[], now: number): StatusOverviewJson {
+/**
+ * From the schedules' status (written by the daemon) and the live InferenceServices. `namespace` is
+ * the one listed (undefined: all); a ClusterServingSchedule's rows are named "ns/name" and only
+ * those of the listed namespace are shown, as its other namespaces were not read.
+ */
+export function overview(
+  entries: readonly CompiledEntry[],
+  services: readonly InferenceService[],
+  now: number,
+  scope: { namespace?: string | undefined; namespaceLabels?: ReadonlyMap<string, Record<string, string>> } = {},
+): StatusOverviewJson {
   const byKey = new Map(services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   const governedBy = new Map<string, string[]>();
   const notSelected: string[] = [];
   for (const s of services) {
-    const { governing } = governingOf(entries, s);
+    const { governing } = governingOf(entries, s, scope.namespaceLabels?.get(s.metadata.namespace));
     const k = `${s.metadata.namespace}/${s.metadata.name}`;
+    // a cluster schedule spans namespaces, so its rows carry theirs
+    const row = governing && isClusterSchedule(governing.obj) ? k : s.metadata.name;
     if (!governing) notSelected.push(k);
-    else governedBy.set(governing.key, [...(governedBy.get(governing.key) ?? []), s.metadata.name]);
+    else governedBy.set(governing.key, [...(governedBy.get(governing.key) ?? []), row]);
   }
+  const inScope = (row: string) => scope.namespace === undefined || !row.includes("/") || row.startsWith(`${scope.namespace}/`);
   const schedules = [...entries]
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((e): ScheduleOverview => {
       const status = (e.obj.status ?? undefined) as ServingScheduleStatus | undefined;
       const reported = status?.services !== undefined || status?.conditions !== undefined;
-      const service = (name: string) => byKey.get(`${e.obj.metadata.namespace}/${name}`);
+      const service = (name: string) => byKey.get(isClusterSchedule(e.obj) ? name : `${e.obj.metadata.namespace}/${name}`);
       const rows: ServiceRow[] = reported
-        ? (status?.services ?? []).map((r: ServiceStatus) => ({
-            name: r.name,
-            state: r.state,
-            reason: r.reason,
-            since: r.since ?? null,
-            nextTransition: r.nextTransition ?? null,
-            gpus: r.gpus,
-            confirmed: r.confirmed,
-            message: r.message ?? null,
-            live: liveAnnotations(service(r.name)),
-          }))
+        ? (status?.services ?? [])
+            .filter((r) => inScope(r.name))
+            .map((r: ServiceStatus) => ({
+              name: r.name,
+              state: r.state,
+              reason: r.reason,
+              since: r.since ?? null,
+              nextTransition: r.nextTransition ?? null,
+              gpus: r.gpus,
+              confirmed: r.confirmed,
+              message: r.message ?? null,
+              live: liveAnnotations(service(r.name)),
+            }))
         : // no status yet (daemon not running?): the services the schedule governs, as the cluster shows them
           (governedBy.get(e.key) ?? []).sort().map((name) => {
             const s = service(name);
@@ -150,7 +167,7 @@ export function overview(entries: readonly CompiledEntry[], services: readonly I
           });
       const next = e.ok ? nextTransition(e.compiled, now) : undefined;
       return {
-        name: e.key,
+        name: scheduleLabel(e.key),
         timeZone: e.ok ? e.compiled.timeZone : null,
         valid: e.ok,
         problem: e.ok ? null : e.message,

@@ -6,7 +6,7 @@ import { EXCLUDE, KEEP_RUNNING_UNTIL, parseRfc3339, STATE, STOP } from "../api/a
 import type { CompiledEntry, ValidSchedule } from "../decide/schedules.ts";
 import { formatLocal } from "../plan/plan.ts";
 import type { InferenceService } from "../sources/kube/inferenceService.ts";
-import type { Evaluation } from "./decision.ts";
+import { type Evaluation, scheduleLabel } from "./decision.ts";
 import { type ServiceRow, type StatusOverviewJson, serviceDetailJson } from "./statusJson.ts";
 import { relative, span, when } from "./times.ts";
 import { visible } from "./visible.ts";
@@ -15,8 +15,9 @@ import { visible } from "./visible.ts";
 export function scheduleInactiveNote(e: Evaluation): string | undefined {
   const s = e.governing?.spec;
   if (!s) return undefined;
-  if (s.suspend) return visible(`${e.governing?.key} is suspended: the daemon will not act on this until it is resumed`);
-  if (s.dryRun) return visible(`${e.governing?.key} is in dry-run mode: the daemon will not act on this while it is`);
+  const name = scheduleLabel(e.governing?.key ?? "");
+  if (s.suspend) return visible(`${name} is suspended: the daemon will not act on this until it is resumed`);
+  if (s.dryRun) return visible(`${name} is in dry-run mode: the daemon will not act on this while it is`);
   return undefined;
 }
 
@@ -28,9 +29,9 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
   const lines: string[] = [];
   const row = (k: string, v: string) => lines.push(`${k.padEnd(20)}${v}`);
   lines.push(`InferenceService ${e.key}`);
-  row("Schedule:", e.governing ? `${e.governing.key} (${e.governing.compiled.timeZone})` : "none: no valid ServingSchedule selects it");
-  if (e.overruled.length > 0)
-    row("", `also selected by ${e.overruled.map((o) => o.key).join(", ")} (ignored: the oldest schedule governs)`);
+  row("Schedule:", j.schedule ? `${j.schedule.name} (${j.schedule.timeZone})` : "none: no valid ServingSchedule selects it");
+  if (j.schedule && j.schedule.overruled.length > 0)
+    row("", `also selected by ${j.schedule.overruled.join(", ")} (ignored: the oldest schedule governs)`);
   if (e.moment)
     row("Schedule says:", `${e.moment.now.state} (${e.moment.now.reason}${e.moment.now.detail ? `: ${e.moment.now.detail}` : ""})`);
   const note = scheduleInactiveNote(e);
@@ -77,7 +78,7 @@ export function renderServiceDetail(e: Evaluation, isvc: InferenceService, now: 
     else lines.push(`  idle rule not evaluated: ${j.traffic.why}`);
   }
   if (e.governing) {
-    lines.push(`Next transitions of ${e.governing.key}:`);
+    lines.push(`Next transitions of ${scheduleLabel(e.governing.key)}:`);
     if (e.upcoming.length === 0) lines.push("  (none ahead)");
     for (const t of e.upcoming)
       lines.push(
@@ -96,7 +97,7 @@ function describeRecord(
 }
 
 export function renderOverview(o: StatusOverviewJson, entries: readonly CompiledEntry[], now: number): string {
-  const zones = new Map(entries.filter((e): e is ValidSchedule => e.ok).map((e) => [e.key, e.compiled]));
+  const zones = new Map(entries.filter((e): e is ValidSchedule => e.ok).map((e) => [scheduleLabel(e.key), e.compiled]));
   const blocks: string[] = [];
   for (const s of o.schedules) {
     const lines: string[] = [];

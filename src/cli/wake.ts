@@ -4,8 +4,8 @@ import { isStopSet, KEEP_RUNNING_UNTIL, STOP } from "../api/annotations.ts";
 import { nextTransition } from "../schedule/index.ts";
 import { annotateService } from "./annotate.ts";
 import { oneTarget, parseCommandLine, parseFor } from "./arguments.ts";
-import { CLUSTER_OPTIONS, connect, reporting } from "./cluster.ts";
-import type { Evaluation } from "./decision.ts";
+import { CLUSTER_OPTIONS, connect, reporting, warnOnce } from "./cluster.ts";
+import { type Evaluation, scheduleLabel } from "./decision.ts";
 import type { FlagTable } from "./flags.ts";
 import { EXIT_OK, type CliIO, type Command } from "./io.ts";
 import { scheduleInactiveNote } from "./statusText.ts";
@@ -34,7 +34,7 @@ A service with reclaimer.dev/exclude: "true" (or in ModelMesh mode) is refused: 
     const forMs = parseFor(values.for);
     return reporting("wake", io, async () => {
       const now = io.now();
-      const e = await annotateService(connect(values), target, now, (ev) => wakePatch(ev, now, forMs));
+      const e = await annotateService(connect(values), target, now, (ev) => wakePatch(ev, now, forMs), warnOnce(io));
       io.out(`${wakeMessage(e, now, forMs).join("\n")}\n`);
       const note = scheduleInactiveNote(e);
       if (note) io.err(`warning: ${note}\n`);
@@ -67,7 +67,7 @@ export function wakeMessage(e: Evaluation, now: number, forMs: number): string[]
     );
     const after = nextTransition(z, until);
     lines.push(
-      `  after that ${e.governing.key} applies again${after ? ` (next transition: ${after.state} at ${when(after.at, now, z)})` : ""}`,
+      `  after that ${scheduleLabel(e.governing.key)} applies again${after ? ` (next transition: ${after.state} at ${when(after.at, now, z)})` : ""}`,
     );
   } else {
     lines.push(`${e.key}: ${KEEP_RUNNING_UNTIL} set to ${when(until, now)}`);

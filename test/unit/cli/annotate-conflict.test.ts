@@ -34,6 +34,8 @@ function fakeCluster(opts: { meddle?: (attempt: number, isvc: { annotations: Rec
     },
     listInferenceServices: async () => [object()],
     listSchedules: async () => [],
+    listClusterSchedules: async () => [],
+    namespaceLabels: async () => new Map(),
     async patchAnnotations(_ns, _name, patch, resourceVersion) {
       patches.push({ rv: resourceVersion, annotations: patch });
       if (resourceVersion !== undefined && resourceVersion !== String(rv)) throw new ConflictError("the object has been modified");
