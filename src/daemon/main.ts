@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../report/log.ts";
 import { ReclaimerMetrics } from "../report/metrics.ts";
 import { startReportServer, type ReportServer } from "../report/http.ts";
 import { loadKubeConfig } from "../sources/kube/client.ts";
+import { resourceServed } from "../sources/kube/discovery.ts";
 import { Informer } from "../sources/kube/informer.ts";
 import { ISVC_RESOURCE } from "../sources/kube/inferenceService.ts";
 import { deploymentModeNamed, toService } from "../sources/kube/service.ts";
@@ -85,7 +86,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   });
   // ClusterServingSchedules reach across namespaces; a namespaced install has no cluster rights to
   // read them or Namespaces, and its tenants did not agree to a platform-wide policy: it ignores them.
-  const clusterWide = namespaces === undefined;
+  let clusterWide = namespaces === undefined;
+  if (clusterWide && (await resourceServed(kubeConfig, CLUSTER_SERVING_SCHEDULE_RESOURCE)) === "absent") {
+    log.warn(
+      "the ClusterServingSchedule CRD is not installed: cluster-wide schedules are ignored until it is applied and the daemon restarts",
+      {
+        crd: "clusterservingschedules.reclaimer.dev",
+      },
+    );
+    clusterWide = false;
+  }
   const clusterSchedules = clusterWide
     ? new Informer({
         resource: CLUSTER_SERVING_SCHEDULE_RESOURCE,
@@ -211,7 +221,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   log.info("caches synced", {
     inferenceservices: services.size,
     servingschedules: schedules.size,
-    clusterservingschedules: clusterSchedules?.size ?? "ignored (namespaced install)",
+    clusterservingschedules:
+      clusterSchedules?.size ?? (namespaces === undefined ? "ignored (CRD not installed)" : "ignored (namespaced install)"),
     namespaces: namespaceInformer?.size,
   });
 
