@@ -4,19 +4,11 @@
 //  - deploy/helm/kserve-reclaimer/crds/ (the Helm chart's copy: Helm packages do not follow symlinks)
 //  - the field table in docs/servingschedule-reference.md (between its markers)
 // `--check` writes nothing and exits 1 when a committed file differs (the unit tests check the same).
-import { readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CLUSTER_CRD_FILE, CRD_FILE, renderCrd } from "../src/api/crd.ts";
 import { REFERENCE_FILE, withFieldTable } from "../src/api/reference.ts";
 
-const path = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
-const read = (file: string) => {
-  try {
-    return readFileSync(path(file), "utf8");
-  } catch {
-    return "";
-  }
-};
+import { readRepoFile as read, writeOrCheck } from "./generated-files.ts";
+
 const fileName = (file: string) => file.slice(file.lastIndexOf("/") + 1);
 const CRD_NAME = fileName(CRD_FILE);
 const CLUSTER_CRD_NAME = fileName(CLUSTER_CRD_FILE);
@@ -31,16 +23,4 @@ const outputs: [string, string][] = [
   [`deploy/helm/kserve-reclaimer/crds/${CLUSTER_CRD_NAME}`, renderCrd("cluster")],
   [REFERENCE_FILE, withFieldTable(read(REFERENCE_FILE))],
 ];
-const check = process.argv.includes("--check");
-let stale = 0;
-for (const [file, text] of outputs) {
-  if (read(file) === text) continue;
-  if (check) {
-    process.stderr.write(`${file} is out of date: run npm run generate:crd\n`);
-    stale++;
-  } else {
-    writeFileSync(path(file), text);
-    process.stdout.write(`wrote ${file}\n`);
-  }
-}
-process.exitCode = stale > 0 ? 1 : 0;
+writeOrCheck(outputs, "npm run generate:crd", process.argv);
