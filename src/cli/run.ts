@@ -31,7 +31,7 @@ from its RECLAIMER_* environment variable (flags win); booleans take true/false/
         return EXIT_USAGE;
       }
       if (err instanceof ListenError) {
-        io.err(`kserve-reclaimer run: ${err.message} (--metrics-addr)\n`);
+        io.err(`kserve-reclaimer run: ${err.message} (${err.flag})\n`);
         return 1;
       }
       throw err;

@@ -1,6 +1,7 @@
 // Configuration of `kserve-reclaimer run`: every flag also reads RECLAIMER_<FLAG> from the
 // environment (flags win). All of it is validated once at start-up, and every problem is listed
 // before exiting, so a Deployment with three typos fails once, not three times.
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseBoundedDuration, type DurationBounds } from "../api/duration.ts";
 import { DEFAULT_WRITE_BURST, DEFAULT_WRITE_QPS } from "../act/writeLimiter.ts";
@@ -41,6 +42,42 @@ const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform
 });
 
 const optionalFile = z.string().min(1).optional();
+
+const listenAddr = (name: string) =>
+  z.string().superRefine((s, ctx) => {
+    const port = /^[^:]*:(\d+)$/.exec(s)?.[1];
+    if (port === undefined) ctx.addIssue({ code: "custom", message: `--${name}: ${JSON.stringify(s)} must be host:port or :port` });
+    // 0 asks the kernel for a free port (the tests' daemons use it).
+    else if (Number(port) > 65535) ctx.addIssue({ code: "custom", message: `--${name}: port ${port} is not in 0-65535` });
+  });
+
+// A Kubernetes object name (DNS-1123 subdomain), checked here so a typo fails at start, not at the first write.
+const objectName = (name: string) =>
+  z
+    .string()
+    .max(253, `--${name}: a Kubernetes name has at most 253 characters`)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      `--${name}: must be a Kubernetes name (lower case, digits, "-" and ".")`,
+    );
+
+const certHosts = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .superRefine((hosts, ctx) => {
+    if (hosts.length > 32) ctx.addIssue({ code: "custom", message: `--webhook-cert-hosts: at most 32 names, not ${hosts.length}` });
+    for (const h of hosts)
+      if (isIP(h) === 0 && !/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i.test(h))
+        ctx.addIssue({
+          code: "custom",
+          message: `--webhook-cert-hosts: ${JSON.stringify(h.slice(0, 80))} is neither a DNS name nor an IP address`,
+        });
+  });
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (iss) => `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}` });
@@ -92,15 +129,15 @@ export const DaemonConfig = z.object({
   kubeQps: positiveNumber("kube-qps").prefault(String(DEFAULT_WRITE_QPS)),
   kubeBurst: positiveNumber("kube-burst").prefault(String(DEFAULT_WRITE_BURST)),
   dryRun: bool.default(false),
-  metricsAddr: z
-    .string()
-    .superRefine((s, ctx) => {
-      const port = /^[^:]*:(\d+)$/.exec(s)?.[1];
-      if (port === undefined) ctx.addIssue({ code: "custom", message: `--metrics-addr: ${JSON.stringify(s)} must be host:port or :port` });
-      // 0 asks the kernel for a free port (the tests' daemons use it).
-      else if (Number(port) > 65535) ctx.addIssue({ code: "custom", message: `--metrics-addr: port ${port} is not in 0-65535` });
-    })
-    .default(":8080"),
+  metricsAddr: listenAddr("metrics-addr").default(":8080"),
+  webhookAddr: listenAddr("webhook-addr").optional(),
+  webhookCertDir: optionalFile,
+  webhookSelfManagedCa: bool.default(false),
+  webhookSecret: objectName("webhook-secret").default("kserve-reclaimer-webhook-tls"),
+  webhookConfiguration: objectName("webhook-configuration").default("kserve-reclaimer"),
+  webhookService: objectName("webhook-service").default("kserve-reclaimer-webhook"),
+  webhookNamespace: objectName("webhook-namespace").optional(),
+  webhookCertHosts: certHosts.default([]),
   leaderElect: bool.default(false),
   leaderElectionNamespace: z.string().default("kserve-reclaimer"),
   leaderElectionId: z.string().default("kserve-reclaimer"),
@@ -146,6 +183,46 @@ export const FLAGS = {
   "kube-burst": { type: "string", value: "N", defaultText: String(DEFAULT_WRITE_BURST), description: "burst of Kubernetes API writes" },
   "dry-run": { type: "boolean", description: "decide and log, but change nothing" },
   "metrics-addr": { type: "string", value: "ADDR", defaultText: ":8080", description: "listen address of /metrics and the health checks" },
+  "webhook-addr": {
+    type: "string",
+    value: "ADDR",
+    defaultText: "off",
+    description: "listen address of the validating admission webhook (HTTPS, path /validate)",
+  },
+  "webhook-cert-dir": {
+    type: "string",
+    value: "DIR",
+    description: "directory with the webhook's tls.crt and tls.key (cert-manager), re-read",
+  },
+  "webhook-self-managed-ca": {
+    type: "boolean",
+    description: "keep the webhook's own CA and certificate in a Secret and set the configuration's caBundle",
+  },
+  "webhook-secret": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve-reclaimer-webhook-tls",
+    description: "Secret of the self-managed CA and certificate",
+  },
+  "webhook-configuration": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve-reclaimer",
+    description: "ValidatingWebhookConfiguration whose caBundle the self-managed CA sets",
+  },
+  "webhook-service": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve-reclaimer-webhook",
+    description: "Service in front of the webhook: its DNS names go into the certificate",
+  },
+  "webhook-namespace": {
+    type: "string",
+    value: "NAME",
+    defaultText: "--leader-election-namespace",
+    description: "namespace of the webhook Service and Secret",
+  },
+  "webhook-cert-hosts": { type: "string", value: "A,B", description: "more DNS names or IPs for the self-managed certificate" },
   "leader-elect": { type: "boolean", description: "elect a leader among replicas with a Lease" },
   "leader-election-namespace": {
     type: "string",
@@ -238,6 +315,10 @@ export function loadDaemonConfig(args: string[], env: NodeJS.ProcessEnv): Daemon
   if (config.prometheusBasicAuthUser !== undefined && config.prometheusBasicAuthPasswordFile === undefined) {
     problems.push("--prometheus-basic-auth-user needs --prometheus-basic-auth-password-file");
   }
+  if (config.webhookAddr !== undefined && (config.webhookCertDir === undefined) === !config.webhookSelfManagedCa)
+    problems.push("--webhook-addr needs exactly one of --webhook-cert-dir (cert-manager) and --webhook-self-managed-ca");
+  if (config.webhookAddr === undefined && (config.webhookCertDir !== undefined || config.webhookSelfManagedCa))
+    problems.push("--webhook-cert-dir and --webhook-self-managed-ca go with --webhook-addr");
   if (config.kubeBurst < config.kubeQps) problems.push("--kube-burst must be at least --kube-qps");
   const exposed = exposedCredentials(config);
   if (exposed !== undefined && !config.prometheusAllowInsecureCredentials) {

@@ -29,6 +29,8 @@ import { WriteLimiter } from "../act/writeLimiter.ts";
 import { AnnotationPatcher } from "../act/patcher.ts";
 import { EventRecorder } from "../act/events.ts";
 import { ScheduleStatusWriter } from "../act/scheduleStatus.ts";
+import { startAdmissionWebhook, type AdmissionWebhook, type CertificateSource } from "../admission/webhook.ts";
+import { systemTimers } from "../sources/kube/runtime.ts";
 
 /** How long shutdown may spend writing what is still queued (Events, patches); Kubernetes' default grace period is 30 s. */
 const SHUTDOWN_WRITE_BUDGET_MS = 10_000;
@@ -215,6 +217,24 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     },
   });
   log.info("serving /metrics /healthz /readyz", { address: server.address, port: server.port });
+  let webhook: AdmissionWebhook | undefined;
+  if (config.webhookAddr !== undefined) {
+    const [webhookHost, webhookPort] = splitAddr(config.webhookAddr);
+    try {
+      webhook = await startAdmissionWebhook({
+        host: webhookHost,
+        port: webhookPort,
+        source: certificateSource(config),
+        kubeConfig,
+        log,
+        metrics,
+        timers: systemTimers,
+      });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+  }
 
   for (const inf of informers) inf.start();
   await Promise.all(informers.map((inf) => inf.waitForSync()));
@@ -269,6 +289,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       metrics.setLeader(false);
       await Promise.all(informers.map((inf) => inf.stop()));
       await server.close();
+      await webhook?.close();
       prometheus?.close();
       log.info("stopped");
       resolveDone();
@@ -383,6 +404,20 @@ function prometheusOptions(config: DaemonConfig, baseUrl: string): Parameters<ty
     insecureSkipVerify: config.prometheusInsecureSkipVerify,
     headers,
     timeoutMs: config.prometheusTimeout,
+  };
+}
+
+function certificateSource(config: DaemonConfig): CertificateSource {
+  if (config.webhookCertDir !== undefined) return { kind: "files", dir: config.webhookCertDir };
+  const namespace = config.webhookNamespace ?? config.leaderElectionNamespace;
+  const service = config.webhookService;
+  return {
+    kind: "selfManaged",
+    namespace,
+    secretName: config.webhookSecret,
+    configurationName: config.webhookConfiguration,
+    // The names the apiserver dials for a service reference, then any the user added (an IP for a url: clientConfig).
+    hosts: [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...config.webhookCertHosts],
   };
 }
 

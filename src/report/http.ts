@@ -27,7 +27,9 @@ export type ReportServer = { port: number; address: string; close(): Promise<voi
 export class ListenError extends Error {
   override readonly name = "ListenError";
   readonly code: string | undefined;
-  constructor(address: string, cause: unknown) {
+  /** The flag that chose the address, for the message that tells the user what to change. */
+  readonly flag: string;
+  constructor(address: string, cause: unknown, flag = "--metrics-addr") {
     const code = (cause as { code?: unknown } | null)?.code;
     const reasons: Record<string, string> = {
       EADDRINUSE: "address in use",
@@ -38,6 +40,7 @@ export class ListenError extends Error {
     const why = typeof code === "string" ? (reasons[code] ?? code) : cause instanceof Error ? cause.message : String(cause);
     super(`cannot listen on ${address}: ${why}`, { cause });
     this.code = typeof code === "string" ? code : undefined;
+    this.flag = flag;
   }
 }
 

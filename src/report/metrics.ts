@@ -30,6 +30,8 @@ export class ReclaimerMetrics {
   readonly #leader: Gauge<string>;
   readonly #sourceAvailable: Gauge<"preset">;
   readonly #errors: Counter<"kind">;
+  readonly #admissionReviews: Counter<"kind" | "result">;
+  readonly #webhookCertExpiry: Gauge<string>;
   readonly #gpusBySchedule = new Map<string, number>();
 
   constructor(options: MetricsOptions = {}) {
@@ -117,11 +119,30 @@ export class ReclaimerMetrics {
       labelNames: ["kind"],
       registers,
     });
+    this.#admissionReviews = new Counter({
+      name: "kserve_reclaimer_admission_reviews_total",
+      help: "Admission reviews answered by the validating webhook, by kind and result (allowed, denied, malformed)",
+      labelNames: ["kind", "result"],
+      registers,
+    });
+    this.#webhookCertExpiry = new Gauge({
+      name: "kserve_reclaimer_webhook_certificate_expiry_timestamp_seconds",
+      help: "When the certificate the admission webhook serves expires (Unix seconds); absent until it has one",
+      registers,
+    });
     this.#leader.set(0);
     this.#schedulesInvalid.set(0);
     this.#gpusReclaimed.set(0);
     this.setServices({});
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  }
+
+  admissionReview(kind: string, result: "allowed" | "denied" | "malformed"): void {
+    this.#admissionReviews.inc({ kind, result });
+  }
+
+  webhookCertificateExpires(epochMs: number): void {
+    if (Number.isFinite(epochMs)) this.#webhookCertExpiry.set(Math.floor(epochMs / 1000));
   }
 
   /** A stop or start was applied (not in dry-run). */
