@@ -92,6 +92,22 @@ export const HelmValues = z.strictObject({
   terminationGracePeriodSeconds: z.int().min(0),
   podDisruptionBudget: z.strictObject({ enabled: z.boolean(), maxUnavailable: z.union([z.int().min(0), z.string().regex(/^[0-9]+%$/)]) }),
   service: z.strictObject({ port }),
+  webhook: z.strictObject({
+    enabled: z.boolean(),
+    port,
+    // the API server caps a webhook's timeout at 30 seconds
+    timeoutSeconds: z.int().min(1).max(30),
+    // Fail refuses every apply of a schedule while no replica answers: a choice, never the default
+    failurePolicy: z.enum(["Ignore", "Fail"]),
+    certManager: z.strictObject({
+      enabled: z.boolean(),
+      // a cert-manager ObjectReference ({kind, name, group}); empty: the chart creates a self-signed Issuer
+      issuerRef: z.union([
+        z.strictObject({}),
+        z.strictObject({ name: z.string().min(1), kind: z.optional(z.string().min(1)), group: z.optional(z.string().min(1)) }),
+      ]),
+    }),
+  }),
   serviceMonitor: z.strictObject({ enabled: z.boolean(), interval: promDuration, scrapeTimeout: promDuration, labels: stringMap }),
   prometheusRule: z.strictObject({ enabled: z.boolean(), labels: stringMap, alertLabels: stringMap }),
   userRoles: z.strictObject({ enabled: z.boolean(), inferenceServices: z.boolean() }),

@@ -6,9 +6,9 @@ import { CLUSTER_KIND, GROUP, KIND } from "../api/servingSchedule.ts";
 
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 
-/** kubectl prints each warning on its own line; the apiserver truncates long or many warnings anyway. */
+/** kubectl prints each warning on its own line; the apiserver shortens them only past 4 KiB in all, so validate's full text fits. */
 const MAX_WARNINGS = 10;
-const MAX_WARNING_CHARS = 256;
+const MAX_WARNING_CHARS = 1_024;
 /** A denial message longer than this is cut: the apiserver and terminals cope badly with megabytes of text. */
 const MAX_MESSAGE_CHARS = 4_096;
 
@@ -57,7 +57,8 @@ function readRequest(body: unknown): Request {
 const line = (p: Problem) => `${p.path || "-"}: ${p.message}`;
 
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  // ASCII: warnings travel in an HTTP header, which some clients decode as latin1.
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 function specOf(obj: unknown): unknown {

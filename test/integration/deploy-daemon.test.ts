@@ -1,7 +1,8 @@
 // The daemon's entrypoint running with exactly the rights deploy/ grants: the kustomize base is
 // applied to the real apiserver, the daemon runs as its ServiceAccount (a TokenRequest token), and
 // does its whole job: leader election on its Lease, stop at a boundary, Events, schedule status,
-// without a single refused request.
+// the admission webhook's self-managed CA (its Secret, the caBundle of deploy/'s
+// ValidatingWebhookConfiguration), without a single refused request.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -76,6 +77,11 @@ test("the daemon does its job with exactly the rights of the deployed ServiceAcc
     "kserve-reclaimer",
     "--identity",
     "sa-test",
+    // the webhook as the Deployment starts it (self-managed CA), on a free local port; the Service of
+    // deploy/ has no pods here, and the configuration's failurePolicy Ignore lets applies through
+    "--webhook-addr",
+    "127.0.0.1:0",
+    "--webhook-self-managed-ca",
   ]);
   await daemon.ready();
   await daemon.waitForLog((l) => l.msg === "leading: reconciling", "leading", 30_000);
@@ -112,6 +118,25 @@ test("the daemon does its job with exactly the rights of the deployed ServiceAcc
     metadata: { name: "kserve-reclaimer", namespace: "kserve-reclaimer" },
   });
   assert.equal(lease?.spec?.holderIdentity, "sa-test");
+
+  // the webhook's CA and certificate in the one Secret its Role allows, the CA in deploy/'s configuration
+  const secret = await eventually("the webhook Secret written by the SA", async () => {
+    const s = await readOrUndefined<KubernetesObject & { data?: Record<string, string> }>(objects, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "kserve-reclaimer-webhook-tls", namespace: "kserve-reclaimer" },
+    });
+    return s?.data?.["ca.crt"] ? s : undefined;
+  });
+  assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ["ca.crt", "ca.key", "tls.crt", "tls.key"]);
+  await eventually("the caBundle written by the SA", async () => {
+    const v = await readOrUndefined<KubernetesObject & { webhooks: { clientConfig: { caBundle?: string } }[] }>(objects, {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: "kserve-reclaimer" },
+    });
+    return v?.webhooks.every((w) => w.clientConfig.caBundle === secret.data?.["ca.crt"]) ? true : undefined;
+  });
 
   const text = await daemon.metrics();
   assert.equal(metricValue(text, "kserve_reclaimer_kubernetes_api_errors_total"), 0, "no request was refused");

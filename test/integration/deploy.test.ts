@@ -104,6 +104,9 @@ const namespace = (name: string): KubernetesObject => ({ apiVersion: "v1", kind:
 /** The ClusterRoles for people (aggregated into admin/edit/view), not the daemon's. */
 const isUserRole = (o: KubernetesObject) =>
   o.kind === "ClusterRole" && Object.keys(o.metadata?.labels ?? {}).some((k) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-"));
+/** The RBAC of the admission webhook's self-managed certificate (its own Secret and configuration only). */
+const isWebhookRbac = (o: KubernetesObject) =>
+  /^(Cluster)?Role(Binding)?$/.test(o.kind ?? "") && (o.metadata?.name ?? "").endsWith("-webhook");
 type Workload = { spec: { template: { spec: { containers: { image: string }[] } } } };
 const imageOf = (list: KubernetesObject[]) =>
   (list.find((o) => o.kind === "Deployment") as unknown as Workload | undefined)?.spec.template.spec.containers[0]?.image;
@@ -118,6 +121,31 @@ const monitoringCrds: KubernetesObject[] = [
   metadata: { name: `${plural}.monitoring.coreos.com` },
   spec: {
     group: "monitoring.coreos.com",
+    scope: "Namespaced",
+    names: { plural, kind, singular: kind?.toLowerCase(), listKind: `${kind}List` },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } },
+        },
+      },
+    ],
+  },
+})) as KubernetesObject[];
+
+/** Stand-ins for cert-manager's CRDs (schema-less), for the cert-manager overlay and chart values. */
+const certManagerCrds: KubernetesObject[] = [
+  ["issuers", "Issuer"],
+  ["certificates", "Certificate"],
+].map(([plural, kind]) => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: `${plural}.cert-manager.io` },
+  spec: {
+    group: "cert-manager.io",
     scope: "Namespaced",
     names: { plural, kind, singular: kind?.toLowerCase(), listKind: `${kind}List` },
     versions: [
@@ -187,6 +215,19 @@ test("kustomize: the namespaced and prometheus-operator overlays apply with serv
     ["PrometheusRule", "ServiceMonitor"],
   );
   await apply(withMonitoring, true);
+  // the webhook's certificate from cert-manager: the self-managed RBAC is gone, the Secret mounted
+  await apply(certManagerCrds, false);
+  await waitForCrds(certManagerCrds.map((c) => c.metadata?.name ?? ""));
+  const withCertManager = kustomize("deploy/overlays/cert-manager");
+  assert.deepEqual(withCertManager.filter(isWebhookRbac), [], "no Secret or webhook-configuration rights with cert-manager");
+  assert.deepEqual(
+    withCertManager
+      .filter((o) => o.apiVersion === "cert-manager.io/v1")
+      .map((o) => o.kind)
+      .sort(),
+    ["Certificate", "Issuer"],
+  );
+  await apply(withCertManager, true);
 });
 
 test("helm: the chart (per-namespace RBAC, ServiceMonitor, PrometheusRule) applies with dry-run, then for real, beside the kustomize install", {
@@ -207,8 +248,8 @@ test("helm: the chart (per-namespace RBAC, ServiceMonitor, PrometheusRule) appli
     "the chart ships the CRD",
   );
   assert.ok(
-    !list.some((o) => (o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding"),
-    "no cluster-wide RBAC for the daemon with namespaces set",
+    !list.some((o) => ((o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding") && !isWebhookRbac(o)),
+    "no cluster-wide RBAC for the daemon with namespaces set (but the webhook's, for its own configuration)",
   );
   await apply([HELM_NAMESPACE, ...HELM_WATCHED].map(namespace), false); // helm install --create-namespace; watched namespaces exist
   await apply(list, true);
@@ -225,8 +266,50 @@ test("helm: the default (cluster-wide) chart renders the same RBAC rules and ale
   const chart = helmTemplate(["--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"]);
   const fromKustomize = kustomize("deploy/overlays/prometheus-operator");
   const pick = (l: KubernetesObject[], kind: string) =>
-    l.find((o) => o.kind === kind && !isUserRole(o)) as KubernetesObject & { rules?: unknown; spec?: unknown };
+    l.find((o) => o.kind === kind && !isUserRole(o) && !isWebhookRbac(o)) as KubernetesObject & { rules?: unknown; spec?: unknown };
   assert.deepEqual(pick(chart, "ClusterRole").rules, pick(fromKustomize, "ClusterRole").rules);
+  // the admission webhook: the same webhook and the same RBAC, up to the release's names
+  const releaseNames = (o: unknown) =>
+    JSON.parse(
+      JSON.stringify(o)
+        .replaceAll(`${HELM_RELEASE}-webhook-tls`, "kserve-reclaimer-webhook-tls")
+        .replaceAll(`${HELM_RELEASE}-webhook`, "kserve-reclaimer-webhook")
+        .replaceAll(`"${HELM_RELEASE}"`, '"kserve-reclaimer"')
+        .replaceAll(`"${HELM_NAMESPACE}"`, '"kserve-reclaimer"'),
+    ) as unknown;
+  const webhooks = (l: KubernetesObject[]) =>
+    (l.find((o) => o.kind === "ValidatingWebhookConfiguration") as KubernetesObject & { webhooks: unknown })?.webhooks;
+  assert.deepEqual(releaseNames(webhooks(chart)), webhooks(fromKustomize));
+  const webhookRules = (l: KubernetesObject[]) =>
+    l
+      .filter((o) => isWebhookRbac(o) && o.kind?.endsWith("Role"))
+      .map((o) => [o.kind, (o as KubernetesObject & { rules: unknown }).rules])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  assert.deepEqual(releaseNames(webhookRules(chart)), webhookRules(fromKustomize));
+  // cert-manager instead of the self-managed CA: as deploy/overlays/cert-manager; off: nothing of the webhook
+  const withCertManager = helmTemplate(["--set", "webhook.certManager.enabled=true"]);
+  assert.deepEqual(withCertManager.filter(isWebhookRbac), []);
+  const args = (l: KubernetesObject[]) =>
+    (l.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec
+      .template.spec.containers[0]?.args ?? [];
+  assert.ok(args(withCertManager).includes("--webhook-cert-dir=/certs") && !args(withCertManager).includes("--webhook-self-managed-ca"));
+  assert.deepEqual(
+    withCertManager
+      .filter((o) => o.apiVersion === "cert-manager.io/v1")
+      .map((o) => o.kind)
+      .sort(),
+    ["Certificate", "Issuer"],
+  );
+  assert.equal(
+    withCertManager.find((o) => o.kind === "ValidatingWebhookConfiguration")?.metadata?.annotations?.["cert-manager.io/inject-ca-from"],
+    `${HELM_NAMESPACE}/${HELM_RELEASE}-webhook`,
+  );
+  const off = helmTemplate(["--set", "webhook.enabled=false"]);
+  assert.deepEqual(
+    off.filter((o) => o.kind === "ValidatingWebhookConfiguration" || isWebhookRbac(o) || /webhook/.test(o.metadata?.name ?? "")),
+    [],
+  );
+  assert.ok(!args(off).some((a) => a.startsWith("--webhook-")));
   // the people's roles: same rules, same aggregation labels, by role
   const userRoles = (l: KubernetesObject[], prefix: string) =>
     Object.fromEntries(
@@ -391,6 +474,8 @@ extraObjects:
       ports: [{ port: "metrics", protocol: "TCP" }],
       from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
     },
+    // the admission webhook from anywhere: the API server's source address is not knowable in general
+    { ports: [{ port: "webhook", protocol: "TCP" }] },
   ]);
   const egress = np.spec.egress.map((r) => [r.ports.map((p) => `${p.port}/${p.protocol}`).join(","), JSON.stringify(r.to ?? "anywhere")]);
   assert.deepEqual(egress, [
@@ -404,6 +489,12 @@ extraObjects:
   assert.deepEqual((plain.find((o) => o.kind === "NetworkPolicy") as unknown as Policy).spec.egress.at(-1)?.ports, [
     { port: 80, protocol: "TCP" },
   ]);
+  const noWebhook = helmTemplate(["--set", "networkPolicy.enabled=true", "--set", "webhook.enabled=false"]);
+  assert.deepEqual(
+    (noWebhook.find((o) => o.kind === "NetworkPolicy") as unknown as Policy).spec.ingress.map((r) => r.ports),
+    [[{ port: "metrics", protocol: "TCP" }]],
+    "no webhook rule without the webhook",
+  );
   const noProm = helmTemplate(["--set", "networkPolicy.enabled=true"]);
   assert.equal(
     (noProm.find((o) => o.kind === "NetworkPolicy") as unknown as Policy).spec.egress.length,
@@ -497,6 +588,17 @@ test("the kustomize install's ServiceAccount: exactly the daemon's rights, no Se
     [{ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "kserve-reclaimer", name: "kserve-reclaimer" }, true],
     [{ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "kserve-reclaimer", name: "other" }, false],
     [{ verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "ml-team-a" }, false],
+    // the admission webhook's self-managed certificate: its own Secret and configuration only
+    [{ verb: "create", group: "", resource: "secrets", namespace: "kserve-reclaimer" }, true],
+    [{ verb: "update", group: "", resource: "secrets", namespace: "kserve-reclaimer", name: "kserve-reclaimer-webhook-tls" }, true],
+    [{ verb: "get", group: "", resource: "secrets", namespace: "kserve-reclaimer", name: "kserve-reclaimer-webhook-tls" }, true],
+    [{ verb: "update", group: "", resource: "secrets", namespace: "kserve-reclaimer", name: "x" }, false],
+    [{ verb: "create", group: "", resource: "secrets", namespace: "ml-team-a" }, false],
+    [{ verb: "watch", group: "", resource: "secrets", namespace: "kserve-reclaimer" }, false],
+    [{ verb: "patch", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "kserve-reclaimer" }, true],
+    [{ verb: "patch", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "other" }, false],
+    [{ verb: "list", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations" }, false],
+    [{ verb: "create", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations" }, false],
   ];
   const wrong: string[] = [];
   for (const [a, expected] of expectations)

@@ -47,8 +47,8 @@ test("a wrong combination or value is named with the flag (or variable) to fix",
 });
 
 test("certificate hosts: a terminal escape, a URL or a thousand names are refused, shown cut and quoted", () => {
-  const escape = problems(["--webhook-cert-hosts", "ok.svc,\u001b[2Jevil"]).join("\n");
-  assert.match(escape, /--webhook-cert-hosts: "\\u001b\[2Jevil" is neither a DNS name nor an IP address/);
+  const escaped = problems(["--webhook-cert-hosts", "ok.svc,\u001b[2Jevil"]).join("\n");
+  assert.match(escaped, /--webhook-cert-hosts: "\\u001b\[2Jevil" is neither a DNS name nor an IP address/);
   assert.match(problems(["--webhook-cert-hosts", "https://a.b"]).join("\n"), /neither a DNS name nor an IP/);
   assert.match(
     problems(["--webhook-cert-hosts", Array.from({ length: 1000 }, (_, i) => `h${i}.svc`).join(",")]).join("\n"),

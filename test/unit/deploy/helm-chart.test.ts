@@ -59,6 +59,14 @@ test("the schema refuses what a careless user or a hostile values file would set
     ],
     ["no API server ports", (v) => Object.assign((v["networkPolicy"] as Record<string, object>)["apiServer"] as object, { ports: [] })],
     ["a label value that is not a string", (v) => Object.assign(v["serviceMonitor"] as object, { labels: { release: 1 } })],
+    ["a webhook failurePolicy the API server does not know", (v) => Object.assign(v["webhook"] as object, { failurePolicy: "Never" })],
+    ["a webhook timeout above the API server's 30 s cap", (v) => Object.assign(v["webhook"] as object, { timeoutSeconds: 31 })],
+    ["a webhook timeout of 0", (v) => Object.assign(v["webhook"] as object, { timeoutSeconds: 0 })],
+    ["a webhook port out of range", (v) => Object.assign(v["webhook"] as object, { port: 65536 })],
+    [
+      "an issuerRef without a name",
+      (v) => Object.assign((v["webhook"] as Record<string, object>)["certManager"] as object, { issuerRef: { kind: "ClusterIssuer" } }),
+    ],
     ["an extra object without a kind", (v) => Object.assign(v, { extraObjects: [{ apiVersion: "v1", metadata: { name: "x" } }] })],
   ];
   for (const [what, change] of cases) {
@@ -72,6 +80,10 @@ test("the schema refuses what a careless user or a hostile values file would set
     extraObjects: ["apiVersion: v1\nkind: ConfigMap", { apiVersion: "v1", kind: "Secret" }],
   });
   Object.assign(ok["podSecurityContext"] as object, { runAsUser: null, fsGroup: null });
+  Object.assign((ok["webhook"] as Record<string, object>)["certManager"] as object, {
+    enabled: true,
+    issuerRef: { kind: "ClusterIssuer", name: "my-ca", group: "cert-manager.io" },
+  });
   assert.ok(HelmValues.safeParse(ok).success, "a parent chart's global, extra objects, OpenShift's null uid");
 });
 

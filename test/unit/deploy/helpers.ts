@@ -115,3 +115,19 @@ export function leasePermissions(leaseName: string): string[] {
     `coordination.k8s.io/leases:${leaseName} update`,
   ];
 }
+
+/** The admission webhook's self-managed certificate: its Role and ClusterRole (deploy/base/webhook-rbac.yaml). */
+export const isWebhookRbac = (o: K8sObject) => /^(Cluster)?Role(Binding)?$/.test(o.kind) && o.metadata.name.endsWith("-webhook");
+
+export function webhookSecretPermissions(secretName: string): string[] {
+  return ["core/secrets create", `core/secrets:${secretName} get`, `core/secrets:${secretName} update`];
+}
+
+export function webhookConfigurationPermissions(configurationName: string): string[] {
+  return [
+    `admissionregistration.k8s.io/validatingwebhookconfigurations:${configurationName} get`,
+    `admissionregistration.k8s.io/validatingwebhookconfigurations:${configurationName} patch`,
+  ];
+}
+
+export const WEBHOOK_CLUSTER_PERMISSIONS = webhookConfigurationPermissions("kserve-reclaimer");

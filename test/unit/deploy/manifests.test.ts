@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
 import { join } from "node:path";
 import { DaemonConfig, loadDaemonConfig, DAEMON_FLAGS } from "../../../src/daemon/config.ts";
 import { CLUSTER_CRD_FILE, CRD_FILE } from "../../../src/api/crd.ts";
@@ -20,9 +21,18 @@ import {
   CLUSTER_WIDE_PERMISSIONS,
   type K8sObject,
   type Rule,
+  WEBHOOK_CLUSTER_PERMISSIONS,
+  webhookSecretPermissions,
+  webhookConfigurationPermissions,
+  isWebhookRbac,
 } from "./helpers.ts";
 
 const defaults = DaemonConfig.parse({});
+// the daemon's defaults for --webhook-secret, --webhook-service and --webhook-configuration: the
+// kustomize install relies on them (the Helm chart passes its own names)
+const WEBHOOK_SECRET = defaults.webhookSecret;
+const WEBHOOK_SERVICE = defaults.webhookService;
+const WEBHOOK_CONFIGURATION = defaults.webhookConfiguration;
 const yamlFiles = filesUnder("deploy", [".yaml", ".yml"], (rel) => rel.startsWith("deploy/helm/kserve-reclaimer/templates"));
 
 type Kustomization = {
@@ -99,12 +109,14 @@ test("every resource and component a kustomization lists exists", () => {
   }
 });
 
-test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deployment, Service and PDB; no monitoring.coreos.com objects", () => {
+test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deployment, Services, PDB and the webhook; no monitoring.coreos.com objects", () => {
   const kinds = base.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
     "ClusterRole",
     "ClusterRole",
     "ClusterRole",
+    "ClusterRole",
+    "ClusterRoleBinding",
     "ClusterRoleBinding",
     "CustomResourceDefinition",
     "CustomResourceDefinition",
@@ -112,9 +124,13 @@ test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deploymen
     "Namespace",
     "PodDisruptionBudget",
     "Role",
+    "Role",
+    "RoleBinding",
     "RoleBinding",
     "Service",
+    "Service",
     "ServiceAccount",
+    "ValidatingWebhookConfiguration",
   ]);
   assert.ok(!base.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")), "the base applies without the Prometheus operator");
   const monitoring = resolve("deploy/overlays/prometheus-operator")
@@ -135,7 +151,7 @@ test("the ClusterRole grants exactly what the daemon uses: no delete, no update 
   assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
 });
 
-test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, update of InferenceServices, Secrets, escalation or wildcards", () => {
+test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, update of InferenceServices, Secrets (but the webhook's own), escalation or wildcards", () => {
   const roles = yamlFiles.flatMap((f) =>
     (parseYamlFile(f) as K8sObject[])
       .filter((o) => (o?.kind === "Role" || o?.kind === "ClusterRole") && !isUserRole(o))
@@ -146,7 +162,9 @@ test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, up
     for (const p of permissions(o.rules)) {
       assert.doesNotMatch(p, /\*/, `${f} ${o.metadata.name}: ${p}`);
       assert.doesNotMatch(p, / (delete|deletecollection|escalate|bind|impersonate)$/, `${f} ${o.metadata.name}: ${p}`);
-      assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
+      // the webhook's Role: create, and get/update of its own Secret only (checked exactly below)
+      if (!(isWebhookRbac(o) && o.kind === "Role" && webhookSecretPermissions(WEBHOOK_SECRET).includes(p)))
+        assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
       assert.doesNotMatch(p, /^serving\.kserve\.io\/inferenceservices update$/, `${f} ${o.metadata.name}: ${p}`);
     }
     for (const r of o.rules) assert.equal(r.nonResourceURLs, undefined);
@@ -223,7 +241,15 @@ test("the Deployment: 2 replicas, leader election, POD_NAME from the downward AP
   assert.equal(config.leaderElect, true);
   assert.deepEqual(config.namespaces, []);
   const port = Number(config.metricsAddr.split(":").pop());
-  assert.deepEqual(container.ports, [{ name: "metrics", containerPort: port, protocol: "TCP" }]);
+  // the admission webhook, with the daemon's own certificate (the cert-manager component swaps that)
+  assert.equal(config.webhookAddr, ":9443");
+  assert.equal(config.webhookSelfManagedCa, true);
+  assert.equal(config.webhookCertDir, undefined, "not both certificate modes");
+  const webhookPort = Number(config.webhookAddr?.split(":").pop());
+  assert.deepEqual(container.ports, [
+    { name: "metrics", containerPort: port, protocol: "TCP" },
+    { name: "webhook", containerPort: webhookPort, protocol: "TCP" },
+  ]);
   assert.deepEqual(
     [container.livenessProbe.httpGet, container.readinessProbe.httpGet],
     [
@@ -277,9 +303,11 @@ test("the Service selects the pods and exposes the metrics port; the ServiceMoni
   );
 });
 
-test("namespaced overlay: no ClusterRole for the daemon, a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
+test("namespaced overlay: no ClusterRole for the daemon (but the webhook's, for its own configuration), a Role + RoleBinding with the daemon's rules in exactly the namespaces of --namespaces", () => {
   const objects = resolve("deploy/overlays/namespaced");
-  assert.ok(!objects.some((o) => (o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding"));
+  assert.ok(!objects.some((o) => ((o.kind === "ClusterRole" && !isUserRole(o)) || o.kind === "ClusterRoleBinding") && !isWebhookRbac(o)));
+  const webhookRole = find(objects, "ClusterRole", "kserve-reclaimer-webhook") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(webhookRole.rules), WEBHOOK_CLUSTER_PERMISSIONS);
   const patch = kustomization("deploy/overlays/namespaced").patches?.[0]?.patch ?? "";
   const arg = /--namespaces=([\w,-]+)/.exec(patch)?.[1];
   assert.ok(arg, "the overlay adds --namespaces");
@@ -323,3 +351,126 @@ test("one version everywhere: package.json, the kustomize image tag, the chart's
   // the comment tells people the command to override it: it must name this image
   assert.match(readText("deploy/base/kustomization.yaml"), new RegExp(`kustomize edit set image ${image.name}=\\S+:\\S+`));
 });
+
+type Webhook = {
+  name: string;
+  failurePolicy: string;
+  sideEffects: string;
+  admissionReviewVersions: string[];
+  timeoutSeconds: number;
+  matchPolicy: string;
+  rules: unknown[];
+  clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
+};
+type WebhookConfiguration = K8sObject & { webhooks: Webhook[] };
+
+test("the admission webhook: both kinds on create and update, fails open, no caBundle, served by the pods through its Service", () => {
+  const vwc = find(base, "ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION) as WebhookConfiguration;
+  assert.equal(vwc.webhooks.length, 1);
+  const [hook] = vwc.webhooks as [Webhook];
+  assert.deepEqual(hook, {
+    name: "servingschedules.reclaimer.dev",
+    // the daemon being down must never block an apply: it reports invalid schedules itself
+    failurePolicy: "Ignore",
+    sideEffects: "None",
+    admissionReviewVersions: ["v1"],
+    timeoutSeconds: 5,
+    matchPolicy: "Equivalent",
+    rules: [
+      {
+        apiGroups: ["reclaimer.dev"],
+        apiVersions: ["*"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["servingschedules", "clusterservingschedules"],
+        scope: "*",
+      },
+    ],
+    clientConfig: { service: { name: WEBHOOK_SERVICE, namespace: "kserve-reclaimer", path: "/validate", port: 443 } },
+  });
+  // the namespace the base's kustomization puts everything in
+  assert.equal(
+    (parseYamlFile("deploy/base/kustomization.yaml")[0] as { namespace: string }).namespace,
+    hook.clientConfig.service.namespace,
+  );
+  const svc = find(base, "Service", WEBHOOK_SERVICE) as K8sObject & {
+    spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string }[] };
+  };
+  const metrics = find(base, "Service", "kserve-reclaimer-metrics") as K8sObject & { spec: { selector: unknown } };
+  assert.deepEqual(svc.spec.selector, metrics.spec.selector);
+  assert.deepEqual(
+    svc.spec.ports.map((p) => [p.port, p.targetPort]),
+    [[443, "webhook"]],
+  );
+  assert.ok(
+    container.ports.some((p) => p.name === "webhook"),
+    "the pods name the port the Service targets",
+  );
+});
+
+test("the webhook's RBAC (self-managed certificate): create Secrets and get/update its own; get/patch of its own configuration only", () => {
+  const role = find(base, "Role", "kserve-reclaimer-webhook") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(role.rules), webhookSecretPermissions(WEBHOOK_SECRET).sort());
+  const clusterRole = find(base, "ClusterRole", "kserve-reclaimer-webhook") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(clusterRole.rules), webhookConfigurationPermissions(WEBHOOK_CONFIGURATION));
+  for (const kind of ["RoleBinding", "ClusterRoleBinding"]) {
+    const b = find(base, kind, "kserve-reclaimer-webhook") as K8sObject & { roleRef: unknown; subjects: unknown };
+    assert.deepEqual(b.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: kind.replace("Binding", ""),
+      name: "kserve-reclaimer-webhook",
+    });
+    assert.deepEqual(b.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
+  }
+});
+
+test("the cert-manager component: Issuer + Certificate for the webhook Service, CA injected, the Secret mounted, --webhook-cert-dir, self-managed RBAC deleted", () => {
+  const dir = "deploy/components/cert-manager";
+  const objects = resolve(dir);
+  const cert = find(objects, "Certificate") as K8sObject & {
+    spec: { secretName: string; dnsNames: string[]; issuerRef: { kind: string; name: string } };
+  };
+  const issuer = find(objects, "Issuer");
+  assert.deepEqual(issuer.metadata.namespace, "kserve-reclaimer");
+  assert.deepEqual(cert.spec.issuerRef, { kind: "Issuer", name: issuer.metadata.name });
+  assert.deepEqual(cert.spec.dnsNames, [
+    `${WEBHOOK_SERVICE}.kserve-reclaimer.svc`,
+    `${WEBHOOK_SERVICE}.kserve-reclaimer.svc.cluster.local`,
+  ]);
+  const k = parseYamlFile(`${dir}/kustomization.yaml`)[0] as { patches: { patch: string; target?: { kind: string } }[] };
+  const patchOf = (kind: string) => k.patches.find((p) => p.target?.kind === kind)?.patch ?? "";
+  const vwcPatch = parseAllDocumentsJs(patchOf("ValidatingWebhookConfiguration"))[0] as K8sObject;
+  assert.equal(vwcPatch.metadata.annotations?.["cert-manager.io/inject-ca-from"], `${cert.metadata.namespace}/${cert.metadata.name}`);
+  const ops = parseAllDocumentsJs(patchOf("Deployment"))[0] as { op: string; path: string; value: unknown }[];
+  // the `test` names the base's argument it replaces, at the index the base has it
+  const tested = ops.find((o) => o.op === "test");
+  assert.ok(tested);
+  const index = Number(tested.path.split("/").pop());
+  assert.equal(container.args[index], tested.value);
+  assert.equal(tested.value, "--webhook-self-managed-ca");
+  assert.deepEqual(
+    ops.filter((o) => o.op !== "test").map((o) => [o.op, o.path, o.value]),
+    [
+      ["replace", tested.path, "--webhook-cert-dir=/certs"],
+      ["add", "/spec/template/spec/containers/0/volumeMounts/-", { name: "webhook-cert", mountPath: "/certs", readOnly: true }],
+      ["add", "/spec/template/spec/volumes/-", { name: "webhook-cert", secret: { secretName: cert.spec.secretName } }],
+    ],
+  );
+  const deleted = k.patches
+    .filter((p) => !p.target)
+    .map((p) => parseAllDocumentsJs(p.patch)[0] as K8sObject & { $patch?: string })
+    .filter((o) => o.$patch === "delete")
+    .map((o) => `${o.kind}/${o.metadata.name}`)
+    .sort();
+  assert.deepEqual(
+    deleted,
+    base
+      .filter(isWebhookRbac)
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort(),
+  );
+  assert.deepEqual(kustomization("deploy/overlays/cert-manager").components, ["../../components/cert-manager"]);
+});
+
+function parseAllDocumentsJs(text: string): unknown[] {
+  return parseAllDocuments(text).map((d) => d.toJS() as unknown);
+}

@@ -45,6 +45,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s-metrics" (include "kserve-reclaimer.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- define "kserve-reclaimer.webhookServiceName" -}}
+{{- printf "%s-webhook" (include "kserve-reclaimer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- /* The Secret of the webhook's certificate: the daemon's own (self-managed) or cert-manager's. */}}
+{{- define "kserve-reclaimer.webhookSecretName" -}}
+{{- printf "%s-webhook-%s" (include "kserve-reclaimer.fullname" .) (ternary "cert" "tls" .Values.webhook.certManager.enabled) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* The rules of the daemon's RBAC, one copy for the ClusterRole and each namespaced Role. */}}
 {{- define "kserve-reclaimer.rules" -}}
 # InferenceServices: list+watch (informer), get (re-read before a patch), patch (merge patch of
