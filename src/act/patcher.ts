@@ -4,11 +4,16 @@
 //   onConflict to re-check and retry here).
 // - Every write goes through the shared WriteLimiter (QPS/burst, concurrency, drain on SIGTERM).
 // - Never throws: the result says what happened.
+// - The patch itself goes over KubeHttp (one keep-alive agent, a body written here, the answer
+//   read for its resourceVersion and annotations only) when the user is certificate or token
+//   based; otherwise (exec, auth providers, proxies, test fakes) over client-node's
+//   CustomObjectsApi. Both paths give the same results.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { ISVC_RESOURCE, parseInferenceService, type InferenceService } from "../sources/kube/inferenceService.ts";
 import type { ResourceRef } from "../sources/kube/informer.ts";
 import { noopLogger, sleepOn, systemTimers, type Logger, type Timers } from "../sources/kube/runtime.ts";
 import { apiFailure } from "./apiError.ts";
+import { KubeHttp } from "./kubeHttp.ts";
 import { LimiterClosedError, type WriteLimiter } from "./writeLimiter.ts";
 
 export const FIELD_MANAGER = "kserve-reclaimer";
@@ -48,7 +53,9 @@ export type PatcherOptions = {
 const TRANSIENT = new Set([429, 500, 502, 503, 504]);
 
 export class AnnotationPatcher {
-  private readonly api: CustomObjectsApi;
+  private readonly kubeConfig: KubeConfig;
+  private readonly http: KubeHttp | undefined;
+  private apiClient: CustomObjectsApi | undefined;
   private readonly limiter: WriteLimiter;
   private readonly resource: ResourceRef;
   private readonly fieldManager: string;
@@ -57,7 +64,8 @@ export class AnnotationPatcher {
   private readonly transientRetries: number;
 
   constructor(opts: PatcherOptions) {
-    this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.kubeConfig = opts.kubeConfig;
+    this.http = KubeHttp.forConfig(opts.kubeConfig);
     this.limiter = opts.limiter;
     this.resource = opts.resource ?? ISVC_RESOURCE;
     this.fieldManager = opts.fieldManager ?? FIELD_MANAGER;
@@ -99,16 +107,30 @@ export class AnnotationPatcher {
     return this.limiter.drain(timeoutMs);
   }
 
+  /** client-node's client: reads on conflict, and every call when KubeHttp cannot serve the user. */
+  private get api(): CustomObjectsApi {
+    this.apiClient ??= this.kubeConfig.makeApiClient(CustomObjectsApi);
+    return this.apiClient;
+  }
+
   private async read(
     namespace: string,
     name: string,
   ): Promise<{ kind: "ok"; object: InferenceService } | Exclude<PatchResult, { kind: "ok" }>> {
     try {
-      const raw: unknown = await this.api.getNamespacedCustomObject({ ...this.coords(), namespace, name });
+      const raw: unknown =
+        this.http === undefined
+          ? await this.api.getNamespacedCustomObject({ ...this.coords(), namespace, name })
+          : JSON.parse((await this.http.request("GET", this.objectPath(namespace, name))).body);
       return { kind: "ok", object: parseInferenceService(raw) };
     } catch (err) {
       return this.failure(err);
     }
+  }
+
+  private objectPath(namespace: string, name: string): string {
+    const { group, version, plural } = this.resource;
+    return `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}`;
   }
 
   private coords() {
@@ -129,25 +151,10 @@ export class AnnotationPatcher {
     resourceVersion: string | undefined,
     dryRun: boolean,
   ): Promise<PatchResult> {
-    const metadata: Record<string, unknown> = { annotations };
-    if (resourceVersion) metadata.resourceVersion = resourceVersion;
-    const body = { metadata };
     for (let attempt = 0; ; attempt++) {
       let result: PatchResult;
       try {
-        const updated = (await this.limiter.run(() =>
-          this.api.patchNamespacedCustomObject(
-            {
-              ...this.coords(),
-              namespace,
-              name,
-              body,
-              fieldManager: this.fieldManager,
-              dryRun: dryRun ? "All" : undefined,
-            },
-            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-          ),
-        )) as { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } };
+        const updated = await this.limiter.run(() => this.send(namespace, name, annotations, resourceVersion, dryRun));
         return {
           kind: "ok",
           resourceVersion: updated.metadata?.resourceVersion ?? "",
@@ -167,4 +174,30 @@ export class AnnotationPatcher {
       await sleepOn(this.timers, 200 * 2 ** attempt);
     }
   }
+
+  /** One merge patch; throws what apiFailure reads. */
+  private async send(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+    resourceVersion: string | undefined,
+    dryRun: boolean,
+  ): Promise<PatchedMeta> {
+    if (this.http === undefined) {
+      const metadata: Record<string, unknown> = { annotations };
+      if (resourceVersion) metadata.resourceVersion = resourceVersion;
+      return (await this.api.patchNamespacedCustomObject(
+        { ...this.coords(), namespace, name, body: { metadata }, fieldManager: this.fieldManager, dryRun: dryRun ? "All" : undefined },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      )) as PatchedMeta;
+    }
+    let path = `${this.objectPath(namespace, name)}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    if (dryRun) path += "&dryRun=All";
+    const rv = resourceVersion ? `"resourceVersion":${JSON.stringify(resourceVersion)},` : "";
+    const body = `{"metadata":{${rv}"annotations":${JSON.stringify(annotations)}}}`;
+    const res = await this.http.request("PATCH", path, body, PatchStrategy.MergePatch);
+    return JSON.parse(res.body) as PatchedMeta;
+  }
 }
+
+type PatchedMeta = { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } };

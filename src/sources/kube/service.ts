@@ -21,10 +21,21 @@ export type Service = {
   mode: DeploymentMode;
 };
 
+/**
+ * kubectl apply's copy of the whole object as last applied: often the largest annotation by far,
+ * read by no decision, so it stays out of the cache.
+ */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
 /** The informer's transform (throws only without name/namespace). */
 export function toService(raw: unknown, clusterDefault: DeploymentMode): Service {
   const isvc = parseInferenceService(raw);
-  const { name, namespace, uid, resourceVersion, creationTimestamp, labels, annotations } = isvc.metadata;
+  const { name, namespace, uid, resourceVersion, creationTimestamp, labels } = isvc.metadata;
+  let annotations = isvc.metadata.annotations;
+  if (annotations !== undefined && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
+    annotations = rest;
+  }
   const { gpus, problems } = gpuCount(isvc, { defaultDeploymentMode: clusterDefault });
   return {
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp, labels, annotations },

@@ -1,0 +1,117 @@
+// KubeHttp against a local HTTP server: which users it serves, that it reuses one connection, and
+// that credentials are asked of client-node again after refreshMs and at once after a 401.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeHttp, KubeHttpError } from "../../../src/act/kubeHttp.ts";
+
+function kubeConfig(server: string, user: Record<string, unknown>): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify: true }],
+    users: [{ name: "u", ...user }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return kc;
+}
+
+async function withServer(
+  handler: (req: IncomingMessage, body: string) => { status: number; body: string },
+  fn: (url: string, seen: { auth: string | undefined; socket: number; body: string; url: string | undefined }[]) => Promise<void>,
+) {
+  const seen: { auth: string | undefined; socket: number; body: string; url: string | undefined }[] = [];
+  const sockets = new Map<unknown, number>();
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      if (!sockets.has(req.socket)) sockets.set(req.socket, sockets.size);
+      seen.push({ auth: req.headers.authorization, socket: sockets.get(req.socket) ?? -1, body, url: req.url });
+      const out = handler(req, body);
+      res.writeHead(out.status, { "content-type": "application/json" }).end(out.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+test("serves certificate and token users; exec, auth providers other than the token file, and basic auth go to client-node", () => {
+  const server = "https://127.0.0.1:6443";
+  assert.ok(KubeHttp.forConfig(kubeConfig(server, { token: "t" })));
+  assert.ok(KubeHttp.forConfig(kubeConfig(server, { certData: "eA==", keyData: "eA==" })));
+  assert.ok(KubeHttp.forConfig(kubeConfig(server, { authProvider: { name: "tokenFile", config: { tokenFile: "/nope" } } })));
+  assert.equal(KubeHttp.forConfig(kubeConfig(server, { exec: { command: "x", apiVersion: "v1" } })), undefined);
+  assert.equal(KubeHttp.forConfig(kubeConfig(server, { authProvider: { name: "oidc", config: {} } })), undefined);
+  assert.equal(KubeHttp.forConfig(kubeConfig(server, { username: "a", password: "b" })), undefined);
+  assert.equal(KubeHttp.forConfig({ makeApiClient: () => ({}) } as unknown as KubeConfig), undefined);
+});
+
+test("one keep-alive connection; credentials re-read after refreshMs and at once after a 401; errors carry status and body", async () => {
+  let valid = "a";
+  await withServer(
+    (req) => {
+      if (req.headers.authorization !== `Bearer ${valid}`) return { status: 401, body: '{"kind":"Status","code":401}' };
+      if (req.url?.startsWith("/missing")) return { status: 404, body: '{"kind":"Status","reason":"NotFound","message":"gone"}' };
+      return { status: 200, body: '{"ok":true}' };
+    },
+    async (url, seen) => {
+      const kc = kubeConfig(url, { token: "a" });
+      let now = 0;
+      const http = KubeHttp.forConfig(kc, { refreshMs: 30_000, now: () => now });
+      assert.ok(http);
+      try {
+        const res = await http.request("PATCH", "/x", '{"metadata":{}}', "application/merge-patch+json");
+        assert.equal(res.body, '{"ok":true}');
+        await http.request("GET", "/x");
+        assert.deepEqual(
+          seen.map((s) => s.socket),
+          [0, 0],
+        );
+        assert.equal(seen[0]?.body, '{"metadata":{}}');
+
+        // The token rotates (a re-read token file, a new exec credential): the cached header is
+        // stale, the apiserver answers 401, and the request is sent again with fresh credentials.
+        (kc.getCurrentUser() as { token: string }).token = "b";
+        valid = "b";
+        await http.request("GET", "/x");
+        assert.deepEqual(
+          seen.slice(2).map((s) => s.auth),
+          ["Bearer a", "Bearer b"],
+        );
+
+        // Without a 401: the next request after refreshMs carries whatever client-node says now.
+        (kc.getCurrentUser() as { token: string }).token = "c";
+        await http.request("GET", "/x");
+        assert.equal(seen.at(-1)?.auth, "Bearer b");
+        now += 30_000;
+        valid = "c";
+        await http.request("GET", "/x");
+        assert.equal(seen.at(-1)?.auth, "Bearer c");
+
+        await assert.rejects(http.request("GET", "/missing"), (err: unknown) => {
+          assert.ok(err instanceof KubeHttpError);
+          assert.equal(err.code, 404);
+          assert.match(err.body ?? "", /NotFound/);
+          return true;
+        });
+      } finally {
+        http.close();
+      }
+    },
+  );
+});
+
+test("a network failure is a KubeHttpError without a status", async () => {
+  const http = KubeHttp.forConfig(kubeConfig("http://127.0.0.1:1", { token: "t" }));
+  assert.ok(http);
+  await assert.rejects(http.request("GET", "/x"), (err: unknown) => err instanceof KubeHttpError && err.code === undefined);
+  http.close();
+});
