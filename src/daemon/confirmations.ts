@@ -5,6 +5,7 @@ import { isStopSet } from "../api/annotations.ts";
 import type { ServiceFacts } from "../decide/decide.ts";
 import type { Service } from "../sources/kube/service.ts";
 import { type ReconcilerPorts, type ServiceRecord, serviceRef, splitKey } from "./ports.ts";
+import type { BatchTarget, TransitionEvents } from "./transitionEvents.ts";
 
 export type ConfirmationTimeouts = { stopMs: number; startMs: number };
 
@@ -12,20 +13,27 @@ export class Confirmations {
   readonly #p: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services">;
   readonly #timeouts: ConfirmationTimeouts;
   readonly #late: (record: ServiceRecord) => void;
+  readonly #transitions: TransitionEvents;
 
   /** `late` runs after a deadline passed (the schedule's status must say so). */
   constructor(
     ports: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services">,
     timeouts: ConfirmationTimeouts,
     late: (record: ServiceRecord) => void,
+    transitions: TransitionEvents,
   ) {
     this.#p = ports;
     this.#timeouts = timeouts;
     this.#late = late;
+    this.#transitions = transitions;
   }
 
-  /** A stop or start was applied at `since`: KServe has until the timeout to confirm it. */
-  expect(k: string, record: ServiceRecord, action: "stop" | "start", since: number): void {
+  /**
+   * A stop or start was applied at `since`: KServe has until the timeout to confirm it. A
+   * confirmation of a schedule transition (`batch`) is reported with the others of that transition,
+   * on the schedule; a missing one is always a Warning on the service.
+   */
+  expect(k: string, record: ServiceRecord, action: "stop" | "start", since: number, batch?: BatchTarget): void {
     record.awaiting?.cancel();
     record.notConfirmed = false;
     const timeout = action === "stop" ? this.#timeouts.stopMs : this.#timeouts.startMs;
@@ -48,7 +56,7 @@ export class Confirmations {
         );
       this.#late(record);
     });
-    record.awaiting = { action, deadline, cancel, since };
+    record.awaiting = { action, deadline, cancel, since, batch };
   }
 
   /** What KServe reports now: a confirmation ends the wait (and a late one clears NotConfirmed). */
@@ -62,12 +70,15 @@ export class Confirmations {
       record.awaiting = undefined;
       const stop = awaiting.action === "stop";
       this.#p.log.info(`${awaiting.action} confirmed by KServe`, { service: k, afterMs: now - awaiting.since });
-      this.#p.event(
-        serviceRef(service),
-        "Normal",
-        stop ? "StopConfirmed" : "StartConfirmed",
-        `KServe ${stop ? "set Stopped=True" : "reports Ready=True"} after ${((now - awaiting.since) / 1000).toFixed(1)}s`,
-      );
+      if (awaiting.batch)
+        this.#transitions.add({ ...awaiting.batch, reason: stop ? "StopConfirmed" : "StartConfirmed", afterMs: now - awaiting.since });
+      else
+        this.#p.event(
+          serviceRef(service),
+          "Normal",
+          stop ? "StopConfirmed" : "StartConfirmed",
+          `KServe ${stop ? "set Stopped=True" : "reports Ready=True"} after ${((now - awaiting.since) / 1000).toFixed(1)}s`,
+        );
     }
     if (record.notConfirmed && (confirmedStop || confirmedStart)) record.notConfirmed = false;
   }

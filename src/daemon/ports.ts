@@ -19,6 +19,7 @@ import {
 } from "../sources/kube/servingSchedule.ts";
 import type { TrafficReading, TrafficRequest } from "../sources/prometheus/traffic.ts";
 import type { Clock } from "./clock.ts";
+import type { BatchTarget, BatchTimings } from "./transitionEvents.ts";
 
 export type ReconcilerPorts = {
   clock: Clock;
@@ -53,6 +54,8 @@ export type ReconcilerOptions = {
   confirmStartTimeoutMs: number;
   /** How long status writes are batched (ms). */
   statusDebounceMs: number;
+  /** How a schedule's transition Events are batched; default DEFAULT_BATCH_TIMINGS (src/daemon/transitionEvents.ts). */
+  transitionBatch?: BatchTimings | undefined;
 };
 
 /**
@@ -67,8 +70,17 @@ export type Outcome = {
   overridden?: readonly string[] | undefined;
 };
 
-/** A stop or start sent, and the instant by which KServe must confirm it. */
-export type Awaiting = { action: "stop" | "start"; since: number; deadline: number; cancel: () => void };
+/**
+ * A stop or start sent, and the instant by which KServe must confirm it; `batch`: the schedule
+ * transition it was part of, whose confirmations are reported together (src/daemon/transitionEvents.ts).
+ */
+export type Awaiting = {
+  action: "stop" | "start";
+  since: number;
+  deadline: number;
+  cancel: () => void;
+  batch?: BatchTarget | undefined;
+};
 
 /** Everything the daemon remembers about one InferenceService: forgetting it is one delete. */
 export type ServiceRecord = {

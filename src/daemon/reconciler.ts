@@ -27,6 +27,7 @@ import { WorkQueue } from "./queue.ts";
 import { PatchFailed, Reports } from "./reports.ts";
 import { ScheduleBook } from "./schedules.ts";
 import { StatusFlush } from "./statusFlush.ts";
+import { DEFAULT_BATCH_TIMINGS, TransitionEvents } from "./transitionEvents.ts";
 
 export type { ReconcilerOptions, ReconcilerPorts } from "./ports.ts";
 
@@ -44,6 +45,7 @@ export class Reconciler {
   readonly #status: StatusFlush;
   readonly #idle: IdleTick;
   readonly #reports: Reports;
+  readonly #transitions: TransitionEvents;
   #armed = false;
   #stopped = false;
 
@@ -60,10 +62,16 @@ export class Reconciler {
     this.#ledger = new GpuLedger(ports.metrics);
     const changed = (schedule: string) => this.#status.mark(schedule);
     this.#book = new ScheduleBook({ ports, ledger: this.#ledger, changed, transition: (ns, at) => this.#decideNamespace(ns, at) });
+    this.#transitions = new TransitionEvents(ports, options.transitionBatch ?? DEFAULT_BATCH_TIMINGS);
     const timeouts = { stopMs: options.confirmStopTimeoutMs, startMs: options.confirmStartTimeoutMs };
-    this.#confirmations = new Confirmations(ports, timeouts, (r) => {
-      if (r.last?.schedule) changed(r.last.schedule);
-    });
+    this.#confirmations = new Confirmations(
+      ports,
+      timeouts,
+      (r) => {
+        if (r.last?.schedule) changed(r.last.schedule);
+      },
+      this.#transitions,
+    );
     this.#status = new StatusFlush({
       ports,
       debounceMs: options.statusDebounceMs,
@@ -80,7 +88,7 @@ export class Reconciler {
       decideAgain: (k) => this.#queue.add(k),
       failed: (what, err) => failed(what, err, "idle"),
     });
-    this.#reports = new Reports(ports);
+    this.#reports = new Reports(ports, this.#transitions);
   }
 
   /** Caches are synced: take in every schedule, decide every service, start the idle tick. */
@@ -102,6 +110,8 @@ export class Reconciler {
     this.#book.stop();
     for (const r of this.#services.values()) r.awaiting?.cancel();
     await this.#queue.stop();
+    // batched transition Events go to the recorder now; main.ts's drainWrites writes them
+    this.#transitions.flush();
     await this.flushStatus();
   }
 
@@ -248,8 +258,8 @@ export class Reconciler {
     }
     const done = this.#p.clock.now();
     const action = decision.action === "stop" ? "stop" : "start";
-    this.#reports.applied(service, decision, action, governing, boundary !== undefined ? done - boundary : undefined);
-    this.#confirmations.expect(k, record, action, done);
+    const batch = this.#reports.applied(service, decision, action, governing, boundary !== undefined ? done - boundary : undefined, done);
+    this.#confirmations.expect(k, record, action, done, batch);
     return true;
   }
 }

@@ -7,19 +7,24 @@ import type { ValidSchedule } from "../decide/schedules.ts";
 import type { Service } from "../sources/kube/service.ts";
 import { errorText, keyOf, type ReconcilerPorts, type ServiceRecord, scheduleLabel, scheduleRef, serviceRef } from "./ports.ts";
 import type { ScheduleBook } from "./schedules.ts";
+import type { BatchTarget, TransitionEvents } from "./transitionEvents.ts";
 
 /** The patch was refused or failed after the patcher's own retries: the queue retries it with backoff. */
 export class PatchFailed extends Error {}
 
 const PROBLEM = "problem:";
+/** What a schedule's own timeline does (src/schedule/engine.ts Reason): reported per schedule, not per service. */
+const SCHEDULED = new Set(["Schedule", "Warmup", "Exception"]);
 const INPUT_PROBLEMS = ["InvalidGpuRequest", "InvalidKeepRunningUntil", "InvalidStateRecord"] as const;
 type InputProblem = (typeof INPUT_PROBLEMS)[number];
 
 export class Reports {
   readonly #p: Pick<ReconcilerPorts, "log" | "event" | "metrics">;
+  readonly #transitions: TransitionEvents;
 
-  constructor(ports: Pick<ReconcilerPorts, "log" | "event" | "metrics">) {
+  constructor(ports: Pick<ReconcilerPorts, "log" | "event" | "metrics">, transitions: TransitionEvents) {
     this.#p = ports;
+    this.#transitions = transitions;
   }
 
   /**
@@ -106,23 +111,47 @@ export class Reports {
     }
   }
 
-  /** A stop or start went through: logged, counted, and an Event on the service and on its schedule. */
+  /**
+   * A stop or start went through: logged and counted per service. What the schedule's timeline did
+   * (a transition: Schedule, Warmup, Exception) is one Event on the schedule per transition, naming
+   * the services (TransitionEvents), and none on each service: its reclaimer.dev/state annotation,
+   * written with the stop, says why and which schedule. Anything else (idle, metrics unavailable,
+   * keep-running-until) happens to one service at a time and someone asks why: an Event on the
+   * service, and the schedule's batched Event names it too. Returns the batch a scheduled
+   * transition joined, so KServe's confirmation of it is batched alike.
+   */
   applied(
     service: Service,
     decision: Decision,
     action: "stop" | "start",
     governing: ValidSchedule | undefined,
     lagMs: number | undefined,
-  ): void {
+    now: number,
+  ): BatchTarget | undefined {
     const k = keyOf(service);
     const { gpus } = service;
     this.#p.log.info(`${action} applied`, { service: k, reason: decision.reason, schedule: governing?.key, gpus, lagMs });
     this.#p.metrics.transition(action, decision.reason);
     if (lagMs !== undefined) this.#p.metrics.observeDecisionLag(lagMs / 1000);
     const verb = action === "stop" ? "Stopped" : "Started";
-    const message = `${decision.message} (schedule ${governing ? scheduleLabel(governing.key) : "-"}, ${gpus} GPU${gpus === 1 ? "" : "s"})`;
-    this.#p.event(serviceRef(service), "Normal", verb, message);
-    if (governing) this.#p.event(scheduleRef(governing.obj), "Normal", verb, `${k}: ${message}`);
+    const scheduled = governing !== undefined && SCHEDULED.has(decision.reason);
+    if (!scheduled) {
+      const message = `${decision.message} (schedule ${governing ? scheduleLabel(governing.key) : "-"}, ${gpus} GPU${gpus === 1 ? "" : "s"})`;
+      this.#p.event(serviceRef(service), "Normal", verb, message);
+    }
+    if (!governing) return undefined;
+    const transition = decision.record?.transition === undefined ? undefined : Date.parse(decision.record.transition);
+    const target: BatchTarget = {
+      ref: scheduleRef(governing.obj),
+      schedule: governing.key,
+      at: scheduled ? (transition ?? now) : undefined,
+      timeZone: governing.spec.timeZone,
+      why: scheduled ? decision.message.replace(/^(Stopped|Running): /, "") : decision.reason,
+      service: k,
+      gpus,
+    };
+    this.#transitions.add({ ...target, reason: verb });
+    return scheduled ? target : undefined;
   }
 
   /**

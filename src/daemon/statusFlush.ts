@@ -1,6 +1,8 @@
 // Schedule status, written in batches: a decision marks its schedule, and one write per marked
-// schedule follows `debounceMs` later, so a boundary that decides 500 services writes each status
-// once. A status identical to the one in the cluster (GPU-hours apart) is not written at all.
+// schedule follows once nothing was marked for `debounceMs` (the boundary's burst is over; at most
+// `maxDelayMs` after the first mark), so a boundary that decides 1,000 services writes each status
+// once, however long the burst. A status identical to the one in the cluster (GPU-hours apart) is
+// not written at all.
 import { canonicalJson, capStatus } from "../act/scheduleStatus.ts";
 import { buildStatus, type ServiceReport } from "../decide/status.ts";
 import { nextTransition } from "../schedule/index.ts";
@@ -13,6 +15,8 @@ import type { ScheduleBook } from "./schedules.ts";
 type Deps = {
   ports: Pick<ReconcilerPorts, "clock" | "writeStatus">;
   debounceMs: number;
+  /** A burst that never pauses still gets its status written this long after its first mark. Default 10 s. */
+  maxDelayMs?: number;
   book: ScheduleBook;
   ledger: GpuLedger;
   services: () => Iterable<[string, ServiceRecord]>;
@@ -23,6 +27,8 @@ export class StatusFlush {
   readonly #d: Deps;
   readonly #dirty = new Set<string>();
   #timer: Cancel | undefined;
+  #firstMark = 0;
+  #lastMark = 0;
   #stopped = false;
 
   constructor(deps: Deps) {
@@ -31,10 +37,25 @@ export class StatusFlush {
 
   mark(schedule: string): void {
     this.#dirty.add(schedule);
+    const now = this.#d.ports.clock.now();
+    this.#lastMark = now;
     if (this.#timer || this.#stopped) return;
+    this.#firstMark = now;
+    this.#arm(now + this.#d.debounceMs);
+  }
+
+  /** One timer for all marks: when it fires it waits again while marks keep coming (no timer per mark). */
+  #arm(at: number): void {
     const { clock } = this.#d.ports;
-    this.#timer = clock.at(clock.now() + this.#d.debounceMs, () => {
+    const latest = this.#firstMark + (this.#d.maxDelayMs ?? 10_000);
+    this.#timer = clock.at(Math.min(at, latest), () => {
       this.#timer = undefined;
+      const now = clock.now();
+      const quietAt = this.#lastMark + this.#d.debounceMs;
+      if (quietAt > now && now < latest && !this.#stopped) {
+        this.#arm(quietAt);
+        return;
+      }
       this.flush().catch((err: unknown) => this.#d.failed("status flush failed", err));
     });
   }

@@ -189,11 +189,14 @@ describe("the daemon against KServe, kwok GPUs and Prometheus", { concurrency: t
     });
     assert.equal(st.status?.["gpusReclaimed"], 1);
     assert.equal(condition(st as never, "Ready")?.status, "True");
-    assert.ok(
-      (await events(n, s)).some((e) => e.reason === "Stopped"),
-      "a Stopped event on the InferenceService",
+    // one Event on the schedule for its transition (and one for KServe's confirmations), none on the service
+    await eventually("a Stopped Event on the schedule naming the service", async () =>
+      (await events(n, "office-hours")).some((e) => e.reason === "Stopped" && e.message.endsWith(`: ${n}/${s}`)),
     );
-    assert.ok((await events(n, s)).some((e) => e.reason === "StopConfirmed"));
+    await eventually("a StopConfirmed Event on the schedule", async () =>
+      (await events(n, "office-hours")).some((e) => e.reason === "StopConfirmed" && e.message.endsWith(`: ${n}/${s}`)),
+    );
+    assert.ok(!(await events(n, s)).some((e) => e.reason === "Stopped" || e.reason === "StopConfirmed"), "no Event on the service");
 
     const started = await firstSeen(n, s, "false", 75_000);
     assert.ok(started - B1 <= 1_000 && started >= B1, `started ${started - B1} ms after B1`);
@@ -217,7 +220,9 @@ describe("the daemon against KServe, kwok GPUs and Prometheus", { concurrency: t
     const r = await record(n, s);
     assert.equal(r?.reason, "Exception");
     await stoppedByKServe(n, s);
-    assert.ok((await events(n, s)).some((e) => e.reason === "Stopped" && e.message.includes("Maintenance")));
+    await eventually("the schedule's Stopped Event names the exception", async () =>
+      (await events(n, "maintenance")).some((e) => e.reason === "Stopped" && e.message.includes('exception "Maintenance"')),
+    );
     await firstSeen(n, s, "false", B1 - Date.now() + 10_000);
     await ready(n, s);
   });

@@ -127,14 +127,14 @@ async function firstSeen(namespace: string, name: string, value: string, timeout
   throw new Error(`${namespace}/${name}: ${STOP} never became "${value}"; daemon:\n${daemon?.tail()}`);
 }
 
-/** Messages of the Events of one reason on a service. */
-async function eventMessages(namespace: string, service: string, reason: string): Promise<string[]> {
+/** Messages of the Events of one reason on an object (a schedule: its transitions are reported there, one Event per transition). */
+async function eventMessages(namespace: string, object: string, reason: string): Promise<string[]> {
   const list = await objects.list<KubernetesObject & { reason: string; message: string; involvedObject: { name: string } }>(
     "v1",
     "Event",
     namespace,
   );
-  return list.items.filter((e) => e.involvedObject.name === service && e.reason === reason).map((e) => e.message);
+  return list.items.filter((e) => e.involvedObject.name === object && e.reason === reason).map((e) => e.message);
 }
 
 const holiday = chooseHoliday(Date.now());
@@ -177,12 +177,12 @@ describe("holidays and yearly exceptions with the real daemon", { concurrency: t
     const deadline = Date.now() + 30_000;
     let messages: string[] = [];
     while (Date.now() < deadline && !messages.some((m) => m.includes(holiday.reason))) {
-      messages = await eventMessages(HOLIDAY_NS, "llm", "Stopped");
+      messages = await eventMessages(HOLIDAY_NS, "holidays", "Stopped");
       await sleep(500);
     }
     assert.ok(
       messages.some((m) => m.includes(`exception "${holiday.reason}"`)),
-      `the Stopped Event says why: ${JSON.stringify(messages)}`,
+      `the schedule's Stopped Event says why: ${JSON.stringify(messages)}`,
     );
   });
 
@@ -191,10 +191,10 @@ describe("holidays and yearly exceptions with the real daemon", { concurrency: t
     assert.ok(stopped >= Y1 && stopped - Y1 < 15_000, `stopped at the start (${stopped - Y1} ms after it)`);
     const started = await firstSeen(YEARLY_NS, "llm", "false", Y2 - Date.now() + 30_000);
     assert.ok(started >= Y2 && started - Y2 < 15_000, `started at the end (${started - Y2} ms after it)`);
-    const messages = await eventMessages(YEARLY_NS, "llm", "Stopped");
+    const messages = await eventMessages(YEARLY_NS, "shutdown", "Stopped");
     assert.ok(
       messages.some((m) => m.includes('exception "Company shutdown"')),
-      `the Stopped Event says why: ${JSON.stringify(messages)}`,
+      `the schedule's Stopped Event says why: ${JSON.stringify(messages)}`,
     );
   });
 });

@@ -42,7 +42,9 @@ test("a ClusterServingSchedule stops what it governs at its boundary; the namesp
   );
   assert.match(overridden[0]?.message ?? "", /ServingSchedule ml\/keep governs .* overrides ClusterServingSchedule nights/);
   const stopped = h.events.find((e) => e.reason === "Stopped" && e.ref.kind === "ClusterServingSchedule");
-  assert.match(stopped?.message ?? "", /^ml\/a: .*schedule ClusterServingSchedule nights/);
+  // one Event on the schedule for its transition, naming the service with its namespace; none on the service
+  assert.equal(stopped?.message, "stopped 1 service (1 GPU) at 10:30 UTC, outside all uptime windows: ml/a");
+  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "InferenceService").length, 0);
   const status = h.schedules.get("/nights")?.status as { services: { name: string }[]; overridden: number };
   assert.deepEqual(
     status.services.map((s) => s.name),

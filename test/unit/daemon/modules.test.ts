@@ -6,6 +6,7 @@ import type { Decision } from "../../../src/decide/decide.ts";
 import { Confirmations } from "../../../src/daemon/confirmations.ts";
 import { GpuLedger } from "../../../src/daemon/ledger.ts";
 import { newRecord, type Outcome } from "../../../src/daemon/ports.ts";
+import { TransitionEvents } from "../../../src/daemon/transitionEvents.ts";
 import { ReclaimerMetrics } from "../../../src/report/metrics.ts";
 import { harness, metric, schedule, service } from "./harness.ts";
 
@@ -38,7 +39,12 @@ test("ledger: GPUs a schedule keeps stopped accrue hours from the figure its sta
 test("confirmations: a deadline that passes marks the record; a confirmation before it cancels it", async () => {
   const h = harness({ services: [service("llama")], schedule: { uptime: [] } });
   const late: string[] = [];
-  const confirmations = new Confirmations(h.ports, { stopMs: 60_000, startMs: 600_000 }, () => late.push("late"));
+  const confirmations = new Confirmations(
+    h.ports,
+    { stopMs: 60_000, startMs: 600_000 },
+    () => late.push("late"),
+    new TransitionEvents(h.ports),
+  );
   const record = newRecord();
   confirmations.expect("ml/llama", record, "start", h.clock.now());
   await h.clock.advance(599_000);
@@ -92,6 +98,43 @@ test("status: a burst of decisions is one write per schedule; one schedule's fai
     'kserve_reclaimer_errors_total{kind="status"} 1',
   ]);
   assert.ok(h.logs.some((l) => l.level === "error" && l.msg === "status of ml/lab failed"));
+  await h.reconciler.stop();
+});
+
+test("status: a burst that lasts 5 s is still one write per schedule, after it is over; one that never pauses is written within 10 s", async () => {
+  const written: number[] = [];
+  const h = harness({
+    services: [service("a")],
+    schedules: [schedule("office", { uptime: [] })],
+    overrides: {
+      writeStatus: async () => {
+        written.push(h.clock.now());
+      },
+    },
+  });
+  h.reconciler.start();
+  await h.clock.advance(5_000);
+  written.length = 0;
+  const t0 = h.clock.now();
+  const svc = [...h.services.values()][0];
+  assert.ok(svc);
+  // a decision every 200 ms for 5 s (a slow apiserver working through a boundary)
+  for (let i = 0; i < 25; i++) {
+    h.reconciler.onServiceChanged(svc);
+    await h.clock.advance(200);
+  }
+  assert.deepEqual(written, [], "nothing while the burst goes on");
+  await h.clock.advance(1_000);
+  assert.equal(written.length, 1, "one write when it is over");
+  assert.ok((written[0] ?? 0) - t0 >= 5_000);
+  written.length = 0;
+  const t1 = h.clock.now();
+  for (let i = 0; i < 150; i++) {
+    h.reconciler.onServiceChanged(svc);
+    await h.clock.advance(100);
+  }
+  assert.ok(written.length >= 1 && written.length <= 2, `${written.length} writes in 15 s of decisions`);
+  assert.ok((written[0] ?? Number.POSITIVE_INFINITY) - t1 <= 10_000, "the cap");
   await h.reconciler.stop();
 });
 

@@ -55,7 +55,11 @@ test("one boundary over 500 services: each is stopped by exactly one patch, and 
   assert.ok(h.statuses.length - writesBefore <= 4, `${h.statuses.length - writesBefore} status writes`);
   assert.equal(h.statuses.at(-1)?.stopped, 500);
   assert.equal(h.statuses.at(-1)?.gpusReclaimed, 500);
-  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "InferenceService").length, 500);
+  // one Event on the schedule for the transition, none per service
+  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "InferenceService").length, 0);
+  const stopped = h.events.filter((e) => e.reason === "Stopped");
+  assert.equal(stopped.length, 1);
+  assert.match(stopped[0]?.message ?? "", /^stopped 500 services \(500 GPUs\) at 11:00 UTC, outside all uptime windows: ml\/model-000, /);
   await h.reconciler.stop();
 });
 
@@ -95,7 +99,17 @@ test("KServe confirms in time: StopConfirmed, and no Warning at the deadline", a
   h.services.set("ml/llama", patched);
   h.reconciler.onServiceChanged(patched);
   await h.clock.advance(600_000);
-  assert.match(h.events.find((e) => e.reason === "StopConfirmed")?.message ?? "", /KServe set Stopped=True after 30\.0s/);
+  // a schedule's stop is confirmed on the schedule, with the others of its transition
+  const confirmed = h.events.filter((e) => e.reason === "StopConfirmed");
+  assert.deepEqual(
+    confirmed.map((e) => [e.ref.kind, e.message]),
+    [
+      [
+        "ServingSchedule",
+        "KServe set Stopped=True on 1 service (1 GPU) stopped at 10:00 UTC, outside all uptime windows; the last after 30.0s: ml/llama",
+      ],
+    ],
+  );
   assert.equal(h.events.filter((e) => e.reason === "NotConfirmed").length, 0);
   await h.reconciler.stop();
 });
@@ -195,7 +209,8 @@ test("a 500 is reported as PatchFailed and retried with backoff until it goes th
   assert.match(failed[0]?.message ?? "", /could not stop: etcd is sad/);
   const retries = h.logs.filter((l) => l.msg === "patch failed; retrying").map((l) => l.fields?.retryInMs);
   assert.deepEqual(retries, [5_000, 10_000]);
-  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "InferenceService").length, 1);
+  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "InferenceService").length, 0);
+  assert.equal(h.events.filter((e) => e.reason === "Stopped" && e.ref.kind === "ServingSchedule").length, 1, "once it went through");
   assert.ok(h.patches.every((p) => p.annotations[STOP] === "true" && p.annotations[STATE] !== undefined));
   await h.reconciler.stop();
 });
