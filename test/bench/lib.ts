@@ -2,13 +2,15 @@
 // a keep-alive HTTPS client for the apiserver (bulk creates, /metrics, an independent watch),
 // the daemon's CPU and memory from /proc, result files and tables.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { Agent, request as httpsRequest } from "node:https";
+import { request as httpsRequest } from "node:https";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { loadDaemonConfig } from "../../src/daemon/config.ts";
 import { gpuInferenceService } from "../support/kube.ts";
+import { Api, parallel, sleepMs } from "./api.ts";
+
+export { Api, parallel, sleepMs };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RESULTS_DIR = join(ROOT, "test", "bench", "results");
@@ -45,84 +47,6 @@ export function envList(name: string, fallback: number[]): number[] {
   const v = process.env[name];
   if (v === undefined || v === "") return fallback;
   return v.split(",").map((s) => Number(s.trim()));
-}
-
-/** An admin client from a kubeconfig with client-certificate files (what the test planes write). */
-export class Api {
-  readonly server: string;
-  readonly agent: Agent;
-  constructor(kubeconfigPath: string, maxSockets = 64) {
-    const kc = parse(readFileSync(kubeconfigPath, "utf8")) as {
-      clusters: { cluster: { server: string; "certificate-authority"?: string; "certificate-authority-data"?: string } }[];
-      users: {
-        user: { "client-certificate"?: string; "client-key"?: string; "client-certificate-data"?: string; "client-key-data"?: string };
-      }[];
-    };
-    const cluster = kc.clusters[0]!.cluster;
-    const user = kc.users[0]!.user;
-    const file = (path: string | undefined, data: string | undefined) => (path ? readFileSync(path) : Buffer.from(data ?? "", "base64"));
-    this.server = cluster.server;
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets,
-      ca: file(cluster["certificate-authority"], cluster["certificate-authority-data"]),
-      cert: file(user["client-certificate"], user["client-certificate-data"]),
-      key: file(user["client-key"], user["client-key-data"]),
-    });
-  }
-
-  request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest(
-        `${this.server}${path}`,
-        {
-          method,
-          agent: this.agent,
-          headers: data === undefined ? {} : { "content-type": contentType, "content-length": Buffer.byteLength(data) },
-          timeout: 60_000,
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => (text += c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.on("error", reject);
-      req.on("timeout", () => req.destroy(new Error(`timeout: ${method} ${path}`)));
-      if (data !== undefined) req.write(data);
-      req.end();
-    });
-  }
-
-  async must(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await this.request(method, path, body, contentType);
-      if (res.status < 300) return JSON.parse(res.body) as unknown;
-      if ((res.status === 429 || res.status >= 500) && attempt < 5) {
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-        continue;
-      }
-      throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 500)}`);
-    }
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
-/** Runs fn over items with at most `concurrency` in flight. */
-export async function parallel<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 export function namespaceName(i: number): string {
@@ -285,10 +209,6 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-export async function sleepMs(ms: number): Promise<void> {
-  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
-}
-
 /** Prints an aligned table. */
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
@@ -425,4 +345,34 @@ export function cpuSnapshot(procs: { pid: number; name: string }[]): Record<stri
   const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.split(/\s+/).slice(1).map(Number);
   out["machine busy"] = (cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0)) / CLK_TCK;
   return out;
+}
+
+/**
+ * Builds a binary that only a benchmark needs (test/cluster/build's ON_REQUEST_COMPONENTS, e.g. a
+ * peer tool run side by side with the daemon) and returns its path. A stamp check when it is built.
+ */
+export function buildOnRequest(component: string): string {
+  const build = join(ROOT, "test", "cluster", "build");
+  execFileSync(build, [component], { cwd: ROOT, stdio: ["ignore", process.stderr, process.stderr] });
+  const bin = execFileSync(build, ["--print-bin-dir"], { cwd: ROOT, encoding: "utf8" }).trim();
+  return join(bin, component);
+}
+
+/** Counts by "verb resource" summed to counts by verb, e.g. { PATCH: 1000, LIST: 50 }. */
+export function byVerb(counts: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) {
+    const verb = k.split(" ")[0]!;
+    out[verb] = (out[verb] ?? 0) + v;
+  }
+  return out;
+}
+
+/** "PATCH 1000, LIST 50" (largest first), or "0". */
+export function verbSummary(counts: Record<string, number>): string {
+  const parts = Object.entries(byVerb(counts))
+    .filter(([, v]) => v !== 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`);
+  return parts.length > 0 ? parts.join(", ") : "0";
 }

@@ -1,13 +1,15 @@
 // `npm run bench`: every benchmark, one after the other, each in its own process (the engine bench,
-// then the three against a real control plane: boundary lag, cost at rest + start-up, idle
-// detection). Each prints its table and writes test/bench/results/<name>.json. Pass names to run
-// a subset: `npm run bench -- boundary idle`. Environment knobs: see each script's header
-// (BENCH_N, BENCH_REST_SECONDS, BENCH_KUBE_QPS, BENCH_KUBE_BURST, BENCH_DAEMON_ENTRY, ...).
+// then the four against a real control plane: boundary lag, cost at rest + start-up, idle
+// detection, and side by side with kube-green and a bare client, which builds kube-green itself).
+// Each prints its table and writes test/bench/results/<name>.json. Pass names to run a subset:
+// `npm run bench -- boundary idle`. Environment knobs: see each script's header
+// (BENCH_N, BENCH_REST_SECONDS, BENCH_KUBE_QPS, BENCH_KUBE_BURST, BENCH_DAEMON_ENTRY,
+// BENCH_PEERS_N, BENCH_PEERS_REST_SECONDS, ...).
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "./lib.ts";
 
-const ALL = ["engine", "boundary", "rest", "idle"];
+const ALL = ["engine", "boundary", "rest", "idle", "peers"];
 const wanted = process.argv.slice(2).filter((a) => a !== "--");
 const names = wanted.length > 0 ? wanted : ALL;
 const unknown = names.filter((n) => !ALL.includes(n));
