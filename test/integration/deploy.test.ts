@@ -111,55 +111,40 @@ type Workload = { spec: { template: { spec: { containers: { image: string }[] } 
 const imageOf = (list: KubernetesObject[]) =>
   (list.find((o) => o.kind === "Deployment") as unknown as Workload | undefined)?.spec.template.spec.containers[0]?.image;
 
-/** Stand-ins for the Prometheus operator's CRDs (schema-less): enough for the API server to accept the kinds. */
-const monitoringCrds: KubernetesObject[] = [
+/** Schema-less stand-ins for another project's CRDs: enough for the API server to accept the kinds. */
+const standInCrds = (group: string, kinds: [plural: string, kind: string][]): KubernetesObject[] =>
+  kinds.map(([plural, kind]) => ({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { plural, kind, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } },
+          },
+        },
+      ],
+    },
+  })) as KubernetesObject[];
+
+/** The Prometheus operator's kinds, for the monitoring component and chart values. */
+const monitoringCrds = standInCrds("monitoring.coreos.com", [
   ["servicemonitors", "ServiceMonitor"],
   ["prometheusrules", "PrometheusRule"],
-].map(([plural, kind]) => ({
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: `${plural}.monitoring.coreos.com` },
-  spec: {
-    group: "monitoring.coreos.com",
-    scope: "Namespaced",
-    names: { plural, kind, singular: kind?.toLowerCase(), listKind: `${kind}List` },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } },
-        },
-      },
-    ],
-  },
-})) as KubernetesObject[];
+]);
 
-/** Stand-ins for cert-manager's CRDs (schema-less), for the cert-manager overlay and chart values. */
-const certManagerCrds: KubernetesObject[] = [
+/** cert-manager's kinds, for the cert-manager overlay and chart values. */
+const certManagerCrds = standInCrds("cert-manager.io", [
   ["issuers", "Issuer"],
   ["certificates", "Certificate"],
-].map(([plural, kind]) => ({
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: `${plural}.cert-manager.io` },
-  spec: {
-    group: "cert-manager.io",
-    scope: "Namespaced",
-    names: { plural, kind, singular: kind?.toLowerCase(), listKind: `${kind}List` },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } },
-        },
-      },
-    ],
-  },
-})) as KubernetesObject[];
+]);
 
 async function waitForCrds(names: string[]): Promise<void> {
   for (const name of names) {
