@@ -2,8 +2,17 @@
 // signs. Keys come from node:crypto (native, fast); node-forge only writes the X.509 structures,
 // which node:crypto cannot. Values in, values out: the Secret that keeps them is selfManagedCa.ts.
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import forge from "node-forge";
+import type Forge from "node-forge";
+
+// Loaded on first use: only the self-managed CA issues certificates, and node-forge costs every
+// other daemon ~10 MiB of memory.
+let loaded: typeof Forge | undefined;
+function forgeLib(): typeof Forge {
+  loaded ??= createRequire(import.meta.url)("node-forge") as typeof Forge;
+  return loaded;
+}
 
 const DAY_MS = 86_400_000;
 export const CA_VALID_DAYS = 3_650;
@@ -21,10 +30,10 @@ function rsaKeyPair(): { publicPem: string; privatePem: string } {
   };
 }
 
-function forgePrivateKey(pem: string): forge.pki.rsa.PrivateKey {
+function forgePrivateKey(pem: string): Forge.pki.rsa.PrivateKey {
   // forge reads PKCS#1 only; node:crypto converts whatever the Secret holds.
   const pkcs1 = createPrivateKey(pem).export({ type: "pkcs1", format: "pem" }).toString();
-  return forge.pki.privateKeyFromPem(pkcs1);
+  return forgeLib().pki.privateKeyFromPem(pkcs1);
 }
 
 function serial(): string {
@@ -34,9 +43,9 @@ function serial(): string {
   return bytes.toString("hex");
 }
 
-function newCertificate(publicPem: string, subjectCn: string, now: number, days: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+function newCertificate(publicPem: string, subjectCn: string, now: number, days: number): Forge.pki.Certificate {
+  const cert = forgeLib().pki.createCertificate();
+  cert.publicKey = forgeLib().pki.publicKeyFromPem(publicPem);
   cert.serialNumber = serial();
   // An hour of slack for clocks that lag the one that signed.
   cert.validity.notBefore = new Date(now - 3_600_000);
@@ -55,8 +64,8 @@ export function issueCa(now: number): { caCert: string; caKey: string } {
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
     { name: "subjectKeyIdentifier" },
   ]);
-  cert.sign(forgePrivateKey(keys.privatePem), forge.md.sha256.create());
-  return { caCert: forge.pki.certificateToPem(cert), caKey: keys.privatePem };
+  cert.sign(forgePrivateKey(keys.privatePem), forgeLib().md.sha256.create());
+  return { caCert: forgeLib().pki.certificateToPem(cert), caKey: keys.privatePem };
 }
 
 /** A serving certificate for `hosts` (DNS names or IP addresses; the first is the subject), signed by the CA. */
@@ -64,7 +73,7 @@ export function issueServing(ca: { caCert: string; caKey: string }, hosts: reado
   const first = hosts[0];
   if (first === undefined) throw new Error("a serving certificate needs at least one host");
   const keys = rsaKeyPair();
-  const caCert = forge.pki.certificateFromPem(ca.caCert);
+  const caCert = forgeLib().pki.certificateFromPem(ca.caCert);
   const cert = newCertificate(keys.publicPem, first, now, SERVING_VALID_DAYS);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
@@ -73,8 +82,8 @@ export function issueServing(ca: { caCert: string; caKey: string }, hosts: reado
     { name: "extKeyUsage", serverAuth: true },
     { name: "subjectAltName", altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
   ]);
-  cert.sign(forgePrivateKey(ca.caKey), forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: keys.privatePem };
+  cert.sign(forgePrivateKey(ca.caKey), forgeLib().md.sha256.create());
+  return { cert: forgeLib().pki.certificateToPem(cert), key: keys.privatePem };
 }
 
 /**

@@ -8,9 +8,18 @@
 // rewritten by source ranges. Anything the grammar does not accept cleanly, or that this module
 // cannot reason about, is refused rather than sent. The rewritten text is parsed again and checked,
 // so a mistake in the rewrite shows up as a refusal, not as a leak. Pure: no I/O.
-import { parser } from "@prometheus-io/lezer-promql";
+import { createRequire } from "node:module";
+import type { parser as PromqlParser } from "@prometheus-io/lezer-promql";
 
-type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
+type SyntaxNode = ReturnType<typeof PromqlParser.parse>["topNode"];
+
+// Loaded on first use: only installs that allow custom queries parse PromQL, and the grammar costs
+// the others a few MiB of memory for nothing.
+let loaded: typeof PromqlParser | undefined;
+function promql(): typeof PromqlParser {
+  loaded ??= (createRequire(import.meta.url)("@prometheus-io/lezer-promql") as { parser: typeof PromqlParser }).parser;
+  return loaded;
+}
 
 export type ScopeResult = { kind: "ok"; promql: string } | { kind: "error"; error: string };
 
@@ -34,7 +43,7 @@ function position(query: string, offset: number): string {
 }
 
 function parse(query: string): { kind: "ok"; top: SyntaxNode } | { kind: "error"; error: string } {
-  const tree = parser.parse(query);
+  const tree = promql().parse(query);
   let problem: string | undefined;
   tree.iterate({
     enter(ref) {
