@@ -45,6 +45,15 @@ before(async () => {
 
 after(async () => {
   await daemon?.stop("SIGTERM");
+  // deploy/'s webhook configuration points at a Service with no pods, which this plane cannot reach
+  // (no kube-proxy): left behind, every later ServingSchedule write of the suite would wait out its timeout.
+  await objects
+    .delete({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: "kserve-reclaimer" },
+    })
+    .catch(() => undefined);
 });
 
 test("the daemon does its job with exactly the rights of the deployed ServiceAccount", { timeout: 180_000 }, async () => {
