@@ -12,7 +12,7 @@
 //                     namespace, sleepAt = the boundary (UTC, weekdays "*", no wakeUpAt), with a JSON
 //                     patch adding the annotation to serving.kserve.io/InferenceService and its
 //                     Deployment/StatefulSet suspension off. It acts at once on a SleepInfo created
-//                     within --sleep-delta (60 s) of sleepAt, so the SleepInfos go in 80+ s ahead.
+//                     within --sleep-delta (60 s) of sleepAt, so the SleepInfos go in 100+ s ahead.
 //
 // Each (N, tool) runs on a fresh plane (etcd + kube-apiserver, test/integration/kube-plane.ts, no
 // KServe controller): no watch cache, etcd history or resourceVersion carries over between tools.
@@ -268,7 +268,7 @@ async function runOne(tool: Tool, n: number): Promise<Run> {
     } else {
       controller = await startKubeGreen(plane);
       // SleepInfos must be in more than --sleep-delta (60 s) before sleepAt, or kube-green acts at once.
-      boundary = nextBoundary(80_000);
+      boundary = nextBoundary(100_000);
       for (let i = 0; i < NAMESPACES; i++) {
         const ns = namespaceName(i);
         await api.must("POST", `/apis/kube-green.com/v1alpha1/namespaces/${ns}/sleepinfos`, sleepInfo(ns, hhmm(boundary)));
