@@ -1,6 +1,7 @@
 // The admission decision for one AdmissionReview: the same validateServingSchedule that `validate`
 // and the daemon use, so a schedule is refused at `kubectl apply` with the words `validate` prints.
 // Pure: a parsed request body in, the response body out.
+import { isDeepStrictEqual } from "node:util";
 import { validateServingSchedule, type Problem } from "../api/validate.ts";
 import { CLUSTER_KIND, GROUP, KIND } from "../api/servingSchedule.ts";
 
@@ -65,17 +66,6 @@ function specOf(obj: unknown): unknown {
   return typeof obj === "object" && obj !== null ? (obj as Record<string, unknown>)["spec"] : undefined;
 }
 
-/** Structural equality of two JSON values (key order ignored), enough to tell whether an UPDATE changed the spec. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 /**
  * The response to one AdmissionReview (already parsed JSON). Throws BadReview when the body is not
  * one. `now` (epoch ms) only feeds validate's "this exception is over" warnings.
@@ -94,7 +84,7 @@ export function reviewServingSchedule(body: unknown, now: number): AdmissionRevi
   if (!result.ok) {
     // An object that was already invalid (applied before the webhook existed) can still get labels,
     // finalizers removed or be deleted: only a changed spec is judged.
-    if (request.operation === "UPDATE" && sameJson(specOf(request.object), specOf(request.oldObject))) {
+    if (request.operation === "UPDATE" && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) {
       return respond({
         allowed: true,
         warnings: [cut(`this ${request.kind.kind} is invalid; run kserve-reclaimer validate on it`, MAX_WARNING_CHARS)],
