@@ -18,6 +18,8 @@ const { values } = parseArgs({
     "gpus-per-node": { type: "string", default: "4" },
     "keep-dir": { type: "boolean", default: false },
     "pod-stages": { type: "string", default: "fast" },
+    "kserve-ingress": { type: "string", default: "ingress" },
+    serverless: { type: "boolean", default: false },
   },
 });
 
@@ -38,6 +40,11 @@ if (command === "up") {
     console.error(`--pod-stages must be fast or general, got ${JSON.stringify(podStages)}`);
     process.exit(2);
   }
+  const kserveIngress = values["kserve-ingress"];
+  if (kserveIngress !== "ingress" && kserveIngress !== "gateway-api") {
+    console.error(`--kserve-ingress must be ingress or gateway-api, got ${JSON.stringify(kserveIngress.slice(0, 40))}`);
+    process.exit(2);
+  }
   const statePath = join(values.dir, "cluster.json");
   if (existsSync(statePath) && readState(statePath).components.every((c) => processGroupMembers(c.pid).length === 0)) {
     rmSync(values.dir, { recursive: true, force: true }); // left over from a failed start: nothing runs
@@ -53,7 +60,15 @@ if (command === "up") {
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
   try {
-    const cluster = await startCluster({ dir: values.dir, nodes, gpusPerNode, podStages, signal: abort.signal });
+    const cluster = await startCluster({
+      dir: values.dir,
+      nodes,
+      gpusPerNode,
+      podStages,
+      kserveIngress,
+      knative: values.serverless,
+      signal: abort.signal,
+    });
     console.log(
       `# cluster is up; logs in ${cluster.dir}/logs; stop it with test/cluster/down${values.dir === defaultDir ? "" : ` --dir ${values.dir}`}`,
     );
@@ -77,6 +92,8 @@ if (command === "up") {
     process.exit(1);
   }
 } else {
-  console.error("usage: test/cluster/up|down [--dir DIR] [--nodes N] [--gpus-per-node G] [--pod-stages fast|general] [--keep-dir]");
+  console.error(
+    "usage: test/cluster/up|down [--dir DIR] [--nodes N] [--gpus-per-node G] [--pod-stages fast|general] [--kserve-ingress ingress|gateway-api] [--serverless] [--keep-dir]",
+  );
   process.exit(2);
 }

@@ -32,6 +32,7 @@ import {
   type ClusterState,
   type Started,
 } from "./processes.ts";
+import { knativeCrds, knativeEnv, knativeModules, knativeSystemObjects } from "./knative.ts";
 
 export { ComponentError } from "./processes.ts";
 
@@ -61,6 +62,27 @@ export type StartClusterOptions = {
    * (KServe copies InferenceService annotations to the pods).
    */
   podStages?: "fast" | "general";
+  /**
+   * How KServe exposes a Standard-mode InferenceService. 'ingress' (default): a networking.k8s.io
+   * Ingress `<isvc>`. 'gateway-api': the Gateway API CRDs (standard channel, read from the
+   * sigs.k8s.io/gateway-api module) are installed before KServe starts, KServe's `ingress` config gets
+   * `enableGatewayApi: true` and `kserveIngressGateway: "kserve/kserve-ingress-gateway"` (that Gateway
+   * exists, with a GatewayClass), and KServe creates HTTPRoutes `<isvc>` and `<isvc>-predictor`. No
+   * gateway proxies traffic: a stand-in (test/cluster/status-stand-in.ts gateway) only marks
+   * HTTPRoutes attached to that Gateway Accepted, as a gateway controller would, so the service can
+   * become Ready.
+   */
+  kserveIngress?: "ingress" | "gateway-api";
+  /**
+   * Knative Serving v0.44.0 for InferenceServices in Knative (Serverless) mode (default false):
+   * its CRDs and ConfigMaps from the downloaded modules (test/support/knative.ts), created before
+   * the KServe manager starts; its controller and autoscaler as processes (built by
+   * test/cluster/build with everything else); and a
+   * stand-in that only marks KIngresses Ready (no networking layer runs). KServe stays in Standard
+   * mode by default: a service opts in with `serving.kserve.io/deploymentMode: Knative`. The
+   * autoscaler's stat server binds :8080 (hard-coded in Knative), so one such plane per machine.
+   */
+  knative?: boolean;
 };
 
 export type Cluster = {
@@ -261,14 +283,25 @@ function yamlDocs(path: string): KubernetesObject[] {
     .filter((obj): obj is KubernetesObject => obj !== null && typeof obj === "object" && typeof obj.kind === "string");
 }
 
-/** The InferenceService ConfigMap of the module, set to Standard mode without Istio/Knative. */
-export function kserveConfigMap(kserveDir: string): KubernetesObject & { data: Record<string, string> } {
+/**
+ * The InferenceService ConfigMap of the module, set to Standard mode without Istio; with Gateway API
+ * routes for `kserveIngress: "gateway-api"`, with Istio VirtualServices kept for `knative`.
+ */
+export function kserveConfigMap(
+  kserveDir: string,
+  opts: { kserveIngress?: "ingress" | "gateway-api"; knative?: boolean } = {},
+): KubernetesObject & { data: Record<string, string> } {
   const [cm] = yamlDocs(join(kserveDir, "config", "configmap", "inferenceservice.yaml"));
   if (!cm) throw new ComponentError("kserve-config", "inferenceservice-config ConfigMap not found");
   const data = (cm as { data?: Record<string, string> }).data ?? {};
   data["deploy"] = JSON.stringify({ defaultDeploymentMode: "Standard" });
   const ingress = JSON.parse(data["ingress"] ?? "{}") as Record<string, unknown>;
-  ingress["disableIstioVirtualHost"] = true;
+  // With Knative, KServe writes Stopped=True only after reconciling the service's VirtualService.
+  ingress["disableIstioVirtualHost"] = !opts.knative;
+  if (opts.kserveIngress === "gateway-api") {
+    ingress["enableGatewayApi"] = true;
+    ingress["kserveIngressGateway"] = `${KSERVE_GATEWAY.namespace}/${KSERVE_GATEWAY.name}`;
+  }
   data["ingress"] = JSON.stringify(ingress);
   delete data["_example"];
   return { ...cm, metadata: { name: "inferenceservice-config", namespace: "kserve" }, data };
@@ -307,6 +340,64 @@ export function kserveWebhooks(kserveDir: string, port: number, caBundle: string
     delete (obj.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp;
   }
   return objects;
+}
+
+export const GATEWAY_API_VERSION = "v1.6.3";
+/** The Gateway KServe's HTTPRoutes attach to in gateway-api mode (KServe's own default name). */
+export const KSERVE_GATEWAY = { namespace: "kserve", name: "kserve-ingress-gateway", className: "kserve-reclaimer-test" } as const;
+/** The controllerName of the test GatewayClass; only the status stand-in claims it. */
+export const GATEWAY_STAND_IN_CONTROLLER = "reclaimer.dev/test-gateway-status-stand-in";
+
+/**
+ * The directory of the downloaded sigs.k8s.io/gateway-api module. Read from the module cache; when it
+ * is not there yet, `go mod download` fetches it (a data-only module: nothing to build, so it is not
+ * a component of test/cluster/build and the default start-up never pays for it).
+ */
+export function gatewayApiDir(): string {
+  const modcache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+  const dir = join(modcache, "sigs.k8s.io", `gateway-api@${GATEWAY_API_VERSION}`);
+  if (existsSync(join(dir, "config", "crd", "standard"))) return dir;
+  try {
+    const out = execFileSync("go", ["mod", "download", "-json", `sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}`], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: tmpdir(), // outside any module, so no go.mod is consulted or changed
+    });
+    const downloaded = (JSON.parse(out) as { Dir?: string }).Dir;
+    if (downloaded && existsSync(join(downloaded, "config", "crd", "standard"))) return downloaded;
+  } catch (err) {
+    throw new ComponentError("gateway-api", `cannot download sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}`, { cause: err });
+  }
+  throw new ComponentError("gateway-api", `sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION} has no config/crd/standard`);
+}
+
+/** The standard-channel CRDs KServe uses (HTTPRoute, Gateway, GatewayClass, ReferenceGrant), from the module. */
+export function gatewayApiCrds(dir: string): KubernetesObject[] {
+  const crdDir = join(dir, "config", "crd", "standard");
+  return ["httproutes", "gateways", "gatewayclasses", "referencegrants"].flatMap((plural) =>
+    yamlDocs(join(crdDir, `gateway.networking.k8s.io_${plural}.yaml`)),
+  );
+}
+
+/** The GatewayClass and the Gateway named in KServe's `kserveIngressGateway`, accepting routes from every namespace. */
+export function kserveGatewayObjects(): KubernetesObject[] {
+  return [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: KSERVE_GATEWAY.className },
+      spec: { controllerName: GATEWAY_STAND_IN_CONTROLLER },
+    } as KubernetesObject,
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: KSERVE_GATEWAY.name, namespace: KSERVE_GATEWAY.namespace },
+      spec: {
+        gatewayClassName: KSERVE_GATEWAY.className,
+        listeners: [{ name: "http", protocol: "HTTP", port: 80, allowedRoutes: { namespaces: { from: "All" } } }],
+      },
+    } as KubernetesObject,
+  ];
 }
 
 function kwokNode(name: string, gpus: number): KubernetesObject {
@@ -388,12 +479,13 @@ function kubeRaw(
   });
 }
 
-/** The REST collection path of a manifest (plural = lower-case kind + "s", true for every kind used here). */
+/** The REST collection path of a manifest (plural = lower-case kind + "s", or "es" after an s: true for every kind used here). */
 function collectionPath(obj: KubernetesObject): string {
   const apiVersion = obj.apiVersion ?? "v1";
   const prefix = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const ns = obj.metadata?.namespace;
-  return `${prefix}${ns ? `/namespaces/${ns}` : ""}/${(obj.kind ?? "").toLowerCase()}s`;
+  const kind = (obj.kind ?? "").toLowerCase();
+  return `${prefix}${ns ? `/namespaces/${ns}` : ""}/${kind}${kind.endsWith("s") ? "es" : "s"}`;
 }
 
 /**
@@ -434,6 +526,18 @@ export function apiserverArgs(o: { etcdPort: number; apiPort: number; dir: strin
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? defaultLog;
+  // Options may come from untyped callers (the CLI): refuse a wrong value before anything starts.
+  const kserveIngress = opts.kserveIngress ?? "ingress";
+  if (kserveIngress !== "ingress" && kserveIngress !== "gateway-api") {
+    throw new ComponentError(
+      "kserve-config",
+      `kserveIngress must be "ingress" or "gateway-api", got ${JSON.stringify(String(kserveIngress).slice(0, 40))}`,
+    );
+  }
+  if (opts.knative !== undefined && typeof opts.knative !== "boolean") {
+    throw new ComponentError("knative", `knative must be true or false, got ${JSON.stringify(String(opts.knative).slice(0, 40))}`);
+  }
+  const knative = opts.knative ?? false;
   const nodes = opts.nodes ?? 4;
   const gpusPerNode = opts.gpusPerNode ?? 4;
   const begin = Date.now();
@@ -446,12 +550,30 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     );
   }
   const kserveDir = kserveSourceDir(binDir);
+  if (knative) {
+    if (listeningPorts().has(KNATIVE_STATS_PORT)) {
+      throw new ComponentError(
+        "knative-autoscaler",
+        `port ${KNATIVE_STATS_PORT} is in use; Knative's autoscaler binds it (hard-coded): stop the other Knative plane first`,
+      );
+    }
+  }
 
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kserve-reclaimer-cluster-"));
   mkdirSync(join(dir, "logs"), { recursive: true });
   const launcher = new Launcher(dir, log, opts.signal);
   try {
-    return await boot(launcher, { binDir, prometheusBin, kserveDir, nodes, gpusPerNode, begin, podStages: opts.podStages ?? "fast" });
+    return await boot(launcher, {
+      binDir,
+      prometheusBin,
+      kserveDir,
+      nodes,
+      gpusPerNode,
+      begin,
+      podStages: opts.podStages ?? "fast",
+      kserveIngress,
+      knative,
+    });
   } catch (err) {
     log(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     try {
@@ -482,6 +604,8 @@ async function boot(
     gpusPerNode: number;
     begin: number;
     podStages: "fast" | "general";
+    kserveIngress: "ingress" | "gateway-api";
+    knative: boolean;
   },
 ): Promise<Cluster> {
   const { dir } = launcher.state;
@@ -545,6 +669,22 @@ async function boot(
   );
   writeFileSync(kubeconfigPath, kubeconfigYaml(apiserverUrl, pki));
   const kubeEnv = { ...process.env, KUBECONFIG: kubeconfigPath };
+
+  // Knative's objects own each other (Service -> Configuration -> Revision -> Deployment): deleting a
+  // Knative Service relies on the garbage collector, which learns kinds created after it started
+  // only at its next 30 s discovery resync (a stopped service's pod lingered 20 s). So its CRDs go
+  // in before kube-controller-manager starts, as in a cluster where Knative was installed earlier.
+  const knativeMods = cfg.knative ? knativeModules() : undefined;
+  if (knativeMods) {
+    const knCrds = knativeCrds(knativeMods);
+    await createAll(apiserverUrl, adminAuth, knCrds);
+    const names = new Set(knCrds.map((c) => c.metadata?.name));
+    await launcher.waitFor("kube-apiserver", `${knCrds.length} Knative CRDs established`, async () => {
+      const res = await kubeRaw(apiserverUrl, adminAuth, "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+      const items = (JSON.parse(res.body) as { items?: EstablishedCrd[] }).items ?? [];
+      return items.filter((c) => names.has(c.metadata?.name) && isEstablished(c)).length === names.size;
+    });
+  }
 
   launcher.start(
     "kube-controller-manager",
@@ -648,19 +788,25 @@ async function boot(
     .filter((f) => f.startsWith("serving.kserve.io_") && f.endsWith(".yaml"))
     .flatMap((f) => yamlDocs(join(crdDir, f)));
   // And this repository's own ServingSchedule CRD, so `kserve-reclaimer run` works against `up` as it is.
-  const crds = [...kserveCrds, ...yamlDocs(join(repoRoot, "deploy", "crds", "reclaimer.dev_servingschedules.yaml"))];
+  // KServe's manager decides at start-up which kinds it watches: the Gateway API CRDs go in first.
+  const extraCrds = cfg.kserveIngress === "gateway-api" ? gatewayApiCrds(gatewayApiDir()) : [];
+  const crds = [...kserveCrds, ...yamlDocs(join(repoRoot, "deploy", "crds", "reclaimer.dev_servingschedules.yaml")), ...extraCrds];
   await createAll(apiserverUrl, adminAuth, crds);
-  await launcher.waitFor("kube-apiserver", `${kserveCrds.length} KServe CRDs and the ServingSchedule CRD established`, async () => {
+  const crdsWhat = `${kserveCrds.length} KServe CRDs, the ServingSchedule CRD${extraCrds.length ? ` and ${extraCrds.length} Gateway API CRDs` : ""}`;
+  await launcher.waitFor("kube-apiserver", `${crdsWhat} established`, async () => {
     const list = await client.list<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>(
       "apiextensions.k8s.io/v1",
       "CustomResourceDefinition",
     );
-    const established = list.items.filter((c) => c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"));
-    return established.length >= crds.length;
+    // By name: Knative's CRDs, created earlier, must not count for these.
+    const names = new Set(crds.map((c) => c.metadata?.name));
+    return list.items.filter((c) => names.has(c.metadata?.name) && isEstablished(c)).length >= names.size;
   });
   await createAll(apiserverUrl, adminAuth, [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "kserve" } },
-    kserveConfigMap(cfg.kserveDir),
+    kserveConfigMap(cfg.kserveDir, { kserveIngress: cfg.kserveIngress, knative: cfg.knative }),
+    ...(cfg.kserveIngress === "gateway-api" ? kserveGatewayObjects() : []),
+    ...(knativeMods ? knativeSystemObjects(knativeMods) : []),
   ]);
 
   // KServe controller manager; controller-runtime reads webhook certs from $TMPDIR/k8s-webhook-server/serving-certs.
@@ -681,7 +827,41 @@ async function boot(
     { env: { ...kubeEnv, POD_NAMESPACE: "kserve", TMPDIR: kserveTmp }, ports: [kserveMetricsPort, kserveProbePort, webhookPort] },
   );
 
+  if (cfg.kserveIngress === "gateway-api") startStatusStandIn(launcher, "gateway", kubeEnv);
+  const knativeChecks: Promise<void>[] = [];
+  if (cfg.knative) {
+    const taken = new Set(launcher.state.components.flatMap((c) => c.ports));
+    const { controllerProfiling, autoscalerProfiling } = await uniquePorts(["controllerProfiling", "autoscalerProfiling"] as const, taken);
+    launcher.start("knative-controller", bin("knative-controller"), [`--kubeconfig=${kubeconfigPath}`], {
+      env: { ...kubeEnv, ...knativeEnv("controller", controllerProfiling) },
+      ports: [controllerProfiling],
+    });
+    launcher.start("knative-autoscaler", bin("knative-autoscaler"), [`--kubeconfig=${kubeconfigPath}`], {
+      env: { ...kubeEnv, ...knativeEnv("autoscaler", autoscalerProfiling) },
+      ports: [autoscalerProfiling, KNATIVE_STATS_PORT],
+    });
+    startStatusStandIn(launcher, "knative-ingress", kubeEnv);
+    const logOf = (name: string) => readFileSync(launcher.started.get(name)?.record.logPath ?? "", "utf8");
+    knativeChecks.push(
+      launcher.waitFor(
+        "knative-controller",
+        "controllers started",
+        async () => logOf("knative-controller").includes("Starting controllers"),
+        90_000,
+      ),
+      launcher.waitFor("knative-autoscaler", "stat server listening", async () => listeningPorts().has(KNATIVE_STATS_PORT), 90_000),
+    );
+  }
+
   await Promise.all([
+    ...knativeChecks,
+    ...[...launcher.started.keys()]
+      .filter((name) => name.endsWith("-status-stand-in"))
+      .map((name) =>
+        launcher.waitFor(name, "polling", async () =>
+          readFileSync(launcher.started.get(name)?.record.logPath ?? "", "utf8").includes("marking"),
+        ),
+      ),
     launcher.waitFor(
       "kube-controller-manager",
       "healthy",
@@ -737,6 +917,9 @@ async function boot(
     CLUSTER_GPUS_PER_NODE: String(cfg.gpusPerNode),
     KSERVE_NAMESPACE: "kserve",
     CLUSTER_POD_STAGES: cfg.podStages,
+    // Only for the non-default set-ups, so a default cluster's environment is as it always was.
+    ...(cfg.kserveIngress === "gateway-api" ? { CLUSTER_KSERVE_INGRESS: cfg.kserveIngress } : {}),
+    ...(cfg.knative ? { CLUSTER_KNATIVE: "true" } : {}),
   };
   writeFileSync(
     join(dir, CLUSTER_ENV_FILE),
@@ -761,8 +944,29 @@ async function boot(
   };
 }
 
-async function uniquePorts<K extends string>(names: readonly K[]): Promise<Record<K, number>> {
-  const taken = new Set<number>();
+/**
+ * Starts test/cluster/status-stand-in.ts: it writes only the status a gateway controller ("gateway")
+ * or Knative's networking layer ("knative-ingress") would write, since neither runs here.
+ */
+function startStatusStandIn(launcher: Launcher, kind: "gateway" | "knative-ingress", kubeEnv: NodeJS.ProcessEnv): void {
+  launcher.start(`${kind}-status-stand-in`, process.execPath, [join(repoRoot, "test", "cluster", "status-stand-in.ts"), kind], {
+    env: {
+      ...kubeEnv,
+      GATEWAY_NAMESPACE: KSERVE_GATEWAY.namespace,
+      GATEWAY_NAME: KSERVE_GATEWAY.name,
+      GATEWAY_CONTROLLER: GATEWAY_STAND_IN_CONTROLLER,
+    },
+  });
+}
+
+/** Knative's autoscaler stat server address, a constant in its main. */
+const KNATIVE_STATS_PORT = 8080;
+
+type EstablishedCrd = { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } };
+const isEstablished = (crd: EstablishedCrd) =>
+  crd.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") ?? false;
+
+async function uniquePorts<K extends string>(names: readonly K[], taken = new Set<number>()): Promise<Record<K, number>> {
   const ports = {} as Record<K, number>;
   for (const name of names) {
     let port = await freePort();

@@ -36,7 +36,17 @@ function sources(dir: string): string[] {
 
 test("every component in the list has a build rule, and the default builds the whole list", () => {
   const list = allComponents();
-  assert.deepEqual(list, ["hyperkube", "etcd", "kwok", "kserve-manager", "helm", "kustomize"]);
+  assert.deepEqual(list, [
+    "hyperkube",
+    "etcd",
+    "kwok",
+    "kserve-manager",
+    "helm",
+    "kustomize",
+    // test/integration/serverless.test.ts is in the default run, so CI builds Knative up front.
+    "knative-controller",
+    "knative-autoscaler",
+  ]);
   for (const c of list) assert.match(buildScript, new RegExp(`^\\s+${c}\\) build_component ${c} `, "m"), `a case for ${c}`);
   assert.match(buildScript, /\|\| components=\("\$\{ALL_COMPONENTS\[@\]\}"\)/);
 });
@@ -61,6 +71,8 @@ test("every binary that tests, benchmarks and the demo name is in the one list",
     const here = new Set<string>();
     for (const m of text.matchAll(/pinnedBinary\(["']([^"']+)["']\)/g)) here.add(m[1] as string);
     for (const m of text.matchAll(/join\((?:bins|binDir|bin), ["']([^"']+)["']\)/g)) here.add(m[1] as string);
+    // test/support/cluster.ts names its binaries through a bin("...") helper
+    for (const m of text.matchAll(/\bbin\(["']([^"']+)["']\)/g)) here.add(m[1] as string);
     const requested = new Set([...text.matchAll(/buildOnRequest\(["']([^"']+)["']\)/g)].map((m) => m[1] as string));
     for (const name of requested) requestedAnywhere.add(name);
     for (const name of requested)
@@ -73,7 +85,7 @@ test("every binary that tests, benchmarks and the demo name is in the one list",
     assert.doesNotMatch(text, /build-helm/, `${file} refers to test/cluster/build-helm`);
   }
   assert.ok(
-    named.has("kustomize") && named.has("helm") && named.has("etcd"),
+    named.has("kustomize") && named.has("helm") && named.has("etcd") && named.has("knative-controller") && named.has("knative-autoscaler"),
     `found the binaries named in tests: ${[...named].join(", ")}`,
   );
   for (const name of onRequest) assert.ok(requestedAnywhere.has(name), `${name} is built on request, but nothing requests it`);
