@@ -7,6 +7,7 @@ import { runCommand } from "./run.ts";
 import { statusCommand } from "./status.ts";
 import { wakeCommand } from "./wake.ts";
 import { sleepCommand } from "./sleep.ts";
+import { wakerCommand } from "./waker.ts";
 import { EXIT_USAGE, LimitError, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
 import { visible } from "./visible.ts";
 import { readFileSync } from "node:fs";
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   wakeCommand,
   sleepCommand,
+  wakerCommand,
   completionCommand(() => COMMANDS),
 ];
 

@@ -17,6 +17,11 @@
 //   POST /control/stop {"target":"ns/name"} | {}                    stop load (all when no target)
 //   GET  /control/state                                             services, readiness, counts, loads
 //   POST /v1/namespaces/<ns>/inferenceservices/<name>:predict       one predict request
+//   POST [/v1/namespaces/<ns>/inferenceservices/<name>][/openai]/v1/chat/completions | .../v1/completions
+//        an OpenAI-compatible model server (vLLM, KServe's huggingface runtime): JSON, or with
+//        "stream": true server-sent events `data: {...}` a few ms apart, ending `data: [DONE]`.
+//        Without the path prefix the service is read from the Host (or X-Forwarded-Host) the waker's
+//        default upstream template gives: <name>-predictor.<ns>.svc[.cluster.local]. Counted as predicts.
 //   GET  /metrics, GET /healthz
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
@@ -310,9 +315,94 @@ export class KubeReadiness implements ReadinessSource {
   }
 }
 
+/** Readiness set by hand: the fake model server of unit tests and benchmarks, no cluster. */
+export class StaticReadiness implements ReadinessSource {
+  readonly #ready = new Map<string, boolean>();
+  set(target: string, ready: boolean): void {
+    splitTarget(target);
+    this.#ready.set(target, ready);
+  }
+  exists(namespace: string, name: string): boolean {
+    return this.#ready.has(`${namespace}/${name}`);
+  }
+  ready(namespace: string, name: string): boolean {
+    return this.#ready.get(`${namespace}/${name}`) === true;
+  }
+  known(): string[] {
+    return [...this.#ready.keys()];
+  }
+}
+
+/** How the fake OpenAI server streams: pieces of the answer and the pause between two of them. */
+export type StreamOptions = { chunkDelayMs: number };
+
+const OPENAI_PATH = /^(?:\/v1\/namespaces\/([^/]+)\/inferenceservices\/([^/:]+))?(?:\/openai)?\/v1\/(chat\/completions|completions)$/;
+const PREDICTOR_HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)-predictor\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.|:|$)/;
+/** The fake answer, one word a chunk. */
+const WORDS = ["The", " model", " woke", " up", " and", " answered", " your", " request", "."];
+
+/** Which service an OpenAI request is for: the path prefix, else the predictor's Host name. */
+export function openAiTarget(
+  pathname: string,
+  host: string | undefined,
+  forwardedHost: string | undefined,
+): { target?: string; kind?: string } {
+  const m = OPENAI_PATH.exec(pathname);
+  if (m === null) return {};
+  const kind = m[3] as string;
+  if (m[1] !== undefined && m[2] !== undefined) return { target: `${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`, kind };
+  for (const h of [host, forwardedHost]) {
+    const p = PREDICTOR_HOST.exec((h ?? "").toLowerCase());
+    if (p !== null) return { target: `${p[3]}/${p[1]}`, kind };
+  }
+  return { kind };
+}
+
+type OpenAiRequest = { model?: unknown; stream?: unknown; max_tokens?: unknown; messages?: unknown; prompt?: unknown };
+
+/** Answers one OpenAI completion request as vLLM would: whole, or streamed as server-sent events. */
+export async function answerOpenAi(res: ServerResponse, kind: string, request: OpenAiRequest, stream: StreamOptions): Promise<void> {
+  const chat = kind === "chat/completions";
+  const model = typeof request.model === "string" ? request.model.slice(0, 200) : "model";
+  const maxTokens = typeof request.max_tokens === "number" && request.max_tokens > 0 ? Math.min(request.max_tokens, 64) : WORDS.length;
+  const words = Array.from({ length: maxTokens }, (_, i) => WORDS[i % WORDS.length] as string);
+  const id = `${chat ? "chatcmpl" : "cmpl"}-${Math.random().toString(36).slice(2, 12)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const usage = { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length };
+  const finish = words.length < WORDS.length || maxTokens === 64 ? "length" : "stop";
+  if (request.stream !== true) {
+    const text = words.join("");
+    const choice = chat
+      ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finish, logprobs: null }
+      : { index: 0, text, finish_reason: finish, logprobs: null };
+    reply(res, 200, { id, object: chat ? "chat.completion" : "text_completion", created, model, choices: [choice], usage });
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.flushHeaders();
+  const event = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  const object = chat ? "chat.completion.chunk" : "text_completion";
+  for (const [i, word] of words.entries()) {
+    if (res.destroyed) return;
+    const choice = chat
+      ? { index: 0, delta: i === 0 ? { role: "assistant", content: word } : { content: word }, finish_reason: null, logprobs: null }
+      : { index: 0, text: word, finish_reason: null, logprobs: null };
+    event({ id, object, created, model, choices: [choice] });
+    await new Promise((r) => setTimeout(r, stream.chunkDelayMs));
+  }
+  const last = chat
+    ? { index: 0, delta: {}, finish_reason: finish, logprobs: null }
+    : { index: 0, text: "", finish_reason: finish, logprobs: null };
+  event({ id, object, created, model, choices: [last], usage });
+  res.end("data: [DONE]\n\n");
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   let body = "";
-  for await (const chunk of req) body += String(chunk);
+  for await (const chunk of req) {
+    body += String(chunk);
+    if (body.length > 8 * 1024 * 1024) throw new Error("request body larger than 8 MiB");
+  }
   return body.trim() === "" ? {} : (JSON.parse(body) as unknown);
 }
 
@@ -323,11 +413,13 @@ function reply(res: ServerResponse, status: number, body: unknown, contentType =
 
 export class TrafficSimulator {
   readonly core: SimulatorCore;
+  readonly stream: StreamOptions;
   private readonly server: Server;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readiness: ReadinessSource) {
+  constructor(readiness: ReadinessSource, stream: StreamOptions = { chunkDelayMs: 20 }) {
     this.core = new SimulatorCore(readiness);
+    this.stream = stream;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => reply(res, 400, { error: err instanceof Error ? err.message : String(err) }));
     });
@@ -345,7 +437,10 @@ export class TrafficSimulator {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // keep-alive connections of clients (the waker's agent) must not hold the close
+    this.server.closeIdleConnections();
+    await closed;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -370,8 +465,22 @@ export class TrafficSimulator {
         ? reply(res, 200, { predictions: [1] })
         : reply(res, 503, { error: `${target} has no ready predictor` });
     }
+    const openAi = req.method === "POST" ? openAiTarget(url.pathname, req.headers.host, header(req, "x-forwarded-host")) : {};
+    if (openAi.kind !== undefined) {
+      if (openAi.target === undefined)
+        return reply(res, 404, { error: { type: "not_found", message: "no InferenceService in the path or the Host header" } });
+      const body = (await readJson(req)) as OpenAiRequest;
+      if (!this.core.predict(openAi.target))
+        return reply(res, 503, { error: { type: "unavailable", message: `${openAi.target} has no ready predictor` } });
+      return answerOpenAi(res, openAi.kind, body, this.stream);
+    }
     return reply(res, 404, { error: "not found" });
   }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Client for a simulator running in another process (SIMULATOR_URL). */

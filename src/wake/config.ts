@@ -1,0 +1,199 @@
+// Configuration of `kserve-reclaimer waker`: every flag also reads RECLAIMER_<FLAG> from the
+// environment (flags win), as `run` does. Every number and size has bounds; everything is checked
+// once at start-up and every problem listed before exiting.
+import { parseBoundedDuration } from "../api/duration.ts";
+import { envName, type FlagTable, parseFlags } from "../cli/flags.ts";
+import { templateProblems } from "./upstream.ts";
+
+export const WAKER_FLAGS = {
+  listen: {
+    type: "string",
+    value: "ADDR",
+    defaultText: ":8080",
+    description: "listen address for client requests (what the wake routes send)",
+  },
+  "daemon-url": {
+    type: "string",
+    value: "URL",
+    description: "base URL of the daemon's wake API, e.g. http://kserve-reclaimer.kserve-reclaimer.svc:8080 (required)",
+  },
+  "token-file": {
+    type: "string",
+    value: "FILE",
+    defaultText: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    description: "the waker's ServiceAccount token, sent to the daemon (re-read when it changes)",
+  },
+  "upstream-template": {
+    type: "string",
+    value: "URL",
+    defaultText: "http://{name}-predictor.{namespace}.svc.cluster.local",
+    description: "where a Ready service's requests go; {name} and {namespace} are filled in, the client's path appended",
+  },
+  "metrics-addr": { type: "string", value: "ADDR", defaultText: ":9090", description: "listen address of /metrics, /healthz and /readyz" },
+  "max-held-requests": {
+    type: "string",
+    value: "N",
+    defaultText: "1000",
+    description: "requests held at once across all services (1-100000); more are answered 503",
+  },
+  "max-held-bytes": {
+    type: "string",
+    value: "SIZE",
+    defaultText: "64Mi",
+    description: "bytes of held requests kept in memory at once (64Ki-16Gi); more are answered 503",
+  },
+  "max-body-bytes": {
+    type: "string",
+    value: "SIZE",
+    defaultText: "8Mi",
+    description: "largest request body held (1Ki-1Gi, at most --max-held-bytes); larger are answered 413",
+  },
+  "hold-timeout": {
+    type: "string",
+    value: "DURATION",
+    defaultText: "5m",
+    description: "how long a request is held while the daemon has not answered for its host (10s-30m)",
+  },
+  "log-level": { type: "string", value: "LEVEL", defaultText: "info", description: "debug, info, warn or error" },
+} as const satisfies FlagTable;
+
+export const WAKER_BOUNDS = {
+  maxHeldRequests: { min: 1, max: 100_000 },
+  maxHeldBytes: { min: 64 * 1024, max: 16 * 1024 ** 3 },
+  maxBodyBytes: { min: 1024, max: 1024 ** 3 },
+  holdTimeout: { min: 10_000, max: 30 * 60_000 },
+} as const;
+
+export type WakerConfig = {
+  listen: { host: string; port: number };
+  daemonUrl: string;
+  tokenFile: string;
+  upstreamTemplate: string;
+  metricsAddr: { host: string; port: number };
+  maxHeldRequests: number;
+  maxHeldBytes: number;
+  maxBodyBytes: number;
+  holdTimeoutMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+};
+
+export class WakerConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "WakerConfigError";
+    this.problems = problems;
+  }
+}
+
+const UNITS: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** A byte size as Kubernetes writes quantities: 8Mi, 64Mi, 512Ki, 1G, 1048576. NaN when it is not one. */
+export function parseSize(text: string): number {
+  if (text.length > 24) return Number.NaN;
+  const m = /^(\d+)(|k|M|G|Ki|Mi|Gi)$/.exec(text.trim());
+  if (m === null) return Number.NaN;
+  const n = Number(m[1]) * (UNITS[m[2] as string] as number);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+function listenAddr(what: string, s: string, problems: string[]): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(s);
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535) {
+    problems.push(`${what}: ${quote(s)} must be host:port or :port (port 0-65535)`);
+    return { host: "", port: 0 };
+  }
+  const host = (m[1] as string).replace(/^\[(.*)\]$/, "$1");
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}
+
+/** Flags first, then RECLAIMER_* environment variables, then defaults. Throws WakerConfigError listing every problem. */
+export function loadWakerConfig(args: string[], env: NodeJS.ProcessEnv): WakerConfig {
+  const parsed = parseFlags(args, WAKER_FLAGS, { spacedBooleans: true });
+  const problems = [...parsed.problems, ...parsed.positionals.map((p) => `unexpected argument ${quote(p)}: waker takes only flags`)];
+  const values = parsed.values as Record<string, string | undefined>;
+  const fromEnv = new Set<string>();
+  const raw = (flag: keyof typeof WAKER_FLAGS, fallback: string): string => {
+    const v = values[flag];
+    if (v !== undefined) return v;
+    const e = env[envName(flag)];
+    if (e !== undefined && e !== "") {
+      fromEnv.add(flag);
+      return e;
+    }
+    return fallback;
+  };
+  const label = (flag: string) => (fromEnv.has(flag) ? envName(flag) : `--${flag}`);
+
+  const listen = listenAddr(label("listen"), raw("listen", ":8080"), problems);
+  const metricsAddr = listenAddr(label("metrics-addr"), raw("metrics-addr", ":9090"), problems);
+
+  const daemonUrl = raw("daemon-url", "");
+  if (daemonUrl === "") problems.push(`--daemon-url is required (or ${envName("daemon-url")})`);
+  else {
+    let url: URL | undefined;
+    try {
+      url = new URL(daemonUrl);
+    } catch {
+      problems.push(`${label("daemon-url")}: ${quote(daemonUrl)} is not a URL`);
+    }
+    if (url !== undefined && url.protocol !== "http:" && url.protocol !== "https:")
+      problems.push(`${label("daemon-url")}: must be an http:// or https:// URL`);
+    if (url !== undefined && (url.username !== "" || url.password !== ""))
+      problems.push(`${label("daemon-url")}: must not hold a user name or password (the token file authenticates)`);
+  }
+
+  const tokenFile = raw("token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  const upstreamTemplate = raw("upstream-template", "http://{name}-predictor.{namespace}.svc.cluster.local");
+  for (const p of templateProblems(upstreamTemplate)) problems.push(`${label("upstream-template")}: ${p}`);
+
+  const count = (flag: "max-held-requests", fallback: string, b: { min: number; max: number }): number => {
+    const text = raw(flag, fallback);
+    const n = Number(text);
+    if (!/^\d{1,9}$/.test(text.trim()) || n < b.min || n > b.max) {
+      problems.push(`${label(flag)}: must be a whole number between ${b.min} and ${b.max}, got ${quote(text)}`);
+      return b.min;
+    }
+    return n;
+  };
+  const size = (flag: "max-held-bytes" | "max-body-bytes", fallback: string, b: { min: number; max: number }, range: string): number => {
+    const text = raw(flag, fallback);
+    const n = parseSize(text);
+    if (!Number.isFinite(n)) problems.push(`${label(flag)}: must be a size such as 512Ki, 8Mi or 1Gi (${range}), got ${quote(text)}`);
+    else if (n < b.min || n > b.max) problems.push(`${label(flag)}: must be between ${range}, got ${quote(text)}`);
+    else return n;
+    return Number.NaN;
+  };
+  const maxHeldRequests = count("max-held-requests", "1000", WAKER_BOUNDS.maxHeldRequests);
+  const maxHeldBytes = size("max-held-bytes", "64Mi", WAKER_BOUNDS.maxHeldBytes, "64Ki and 16Gi");
+  const maxBodyBytes = size("max-body-bytes", "8Mi", WAKER_BOUNDS.maxBodyBytes, "1Ki and 1Gi");
+  // NaN (already reported) compares false: one mistake is one problem
+  if (maxBodyBytes > maxHeldBytes) problems.push(`${label("max-body-bytes")} must be at most ${label("max-held-bytes")}`);
+
+  const holdText = raw("hold-timeout", "5m");
+  const hold = parseBoundedDuration(label("hold-timeout"), holdText.trim(), WAKER_BOUNDS.holdTimeout);
+  if (!hold.ok) problems.push(hold.message);
+
+  const logLevel = raw("log-level", "info");
+  if (!["debug", "info", "warn", "error"].includes(logLevel))
+    problems.push(`${label("log-level")}: must be one of debug, info, warn, error, not ${quote(logLevel)}`);
+
+  if (problems.length > 0) throw new WakerConfigError(problems);
+  return {
+    listen,
+    daemonUrl,
+    tokenFile,
+    upstreamTemplate,
+    metricsAddr,
+    maxHeldRequests,
+    maxHeldBytes,
+    maxBodyBytes,
+    holdTimeoutMs: hold.ok ? hold.ms : 0,
+    logLevel: logLevel as WakerConfig["logLevel"],
+  };
+}

@@ -1,0 +1,208 @@
+// The waker's side of the daemon's wake API: POST /wake/v1/requests {"host"} with the waker's
+// ServiceAccount token. One call in flight per host (a burst of requests for a stopped service is
+// one question, not a stampede), and a "Ready" answer kept for a few seconds so a running service
+// costs no call per request. The token file is re-read when it changes: projected tokens rotate.
+import { stat, readFile } from "node:fs/promises";
+import { z } from "zod";
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The daemon's 200 answer. namespace and name go into the upstream URL: only DNS labels pass. */
+export const WakeAnswer = z.object({
+  namespace: z.string().regex(DNS_LABEL),
+  name: z.string().regex(DNS_LABEL),
+  state: z.enum(["Ready", "Starting", "Refused"]),
+  timeoutSeconds: z.number().finite().positive().max(86_400).optional(),
+  maxHeldRequests: z.number().int().positive().optional(),
+  retryAfterSeconds: z.number().finite().nonnegative().max(86_400).optional(),
+  message: z.string().max(2_000).optional(),
+});
+export type WakeAnswer = z.infer<typeof WakeAnswer>;
+
+const ErrorBody = z.object({ error: z.string().max(2_000) });
+
+export type DaemonReply =
+  | { kind: "answer"; answer: WakeAnswer }
+  /** 404: no wake-enabled InferenceService has this host. */
+  | { kind: "unknown"; message: string }
+  /** Anything else (unreachable, not the leader, 401/403, a reply that does not parse): ask again later. */
+  | { kind: "unavailable"; reason: string };
+
+export type DaemonClientOptions = {
+  /** Base URL of the daemon's report server, e.g. http://kserve-reclaimer.kserve-reclaimer.svc:8080 */
+  daemonUrl: string;
+  tokenFile: string;
+  now: () => number;
+  /** How long a Ready answer is trusted without asking again. Default 5 s. */
+  readyCacheMs?: number;
+  /** Timeout of one call. Default 5 s. */
+  callTimeoutMs?: number;
+  /** Called once per call actually sent (for the wake_requests metric). */
+  onCall?: () => void;
+};
+
+export const WAKE_PATH = "/wake/v1/requests";
+/** A reply bigger than this is not the daemon's small JSON: read no further. */
+const MAX_REPLY_BYTES = 64 * 1024;
+/** Ready answers kept at most; past it the expired ones are swept (hosts in it are real services). */
+const READY_CACHE_SWEEP = 1_000;
+
+export class DaemonClient {
+  readonly #url: string;
+  readonly #tokenFile: string;
+  readonly #now: () => number;
+  readonly #readyCacheMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #onCall: (() => void) | undefined;
+  readonly #inFlight = new Map<string, Promise<DaemonReply>>();
+  readonly #ready = new Map<string, { answer: WakeAnswer; until: number }>();
+  #token: { key: string; value: string } | undefined;
+
+  constructor(options: DaemonClientOptions) {
+    this.#url = new URL(WAKE_PATH, options.daemonUrl).href;
+    this.#tokenFile = options.tokenFile;
+    this.#now = options.now;
+    this.#readyCacheMs = options.readyCacheMs ?? 5_000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 5_000;
+    this.#onCall = options.onCall;
+  }
+
+  /** The cached Ready answer for a host, if it is recent enough to forward without asking. */
+  readyAnswer(host: string): WakeAnswer | undefined {
+    const cached = this.#ready.get(host);
+    if (cached === undefined) return undefined;
+    if (cached.until > this.#now()) return cached.answer;
+    this.#ready.delete(host);
+    return undefined;
+  }
+
+  /** The upstream refused a connection: whatever the cache said, the service is not serving. */
+  forget(host: string): void {
+    this.#ready.delete(host);
+  }
+
+  /** Asks the daemon about a host; a call already in flight for it is shared, not repeated. */
+  ask(host: string): Promise<DaemonReply> {
+    const pending = this.#inFlight.get(host);
+    if (pending !== undefined) return pending;
+    const call = this.#call(host).finally(() => this.#inFlight.delete(host));
+    this.#inFlight.set(host, call);
+    return call;
+  }
+
+  /** Calls in flight now (tests: no stampede). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  async #call(host: string): Promise<DaemonReply> {
+    let token: string;
+    try {
+      token = await this.#readToken();
+    } catch (e) {
+      return {
+        kind: "unavailable",
+        reason: `cannot read the token file ${this.#tokenFile}: ${e instanceof Error ? e.message : String(e)}`,
+      };
+    }
+    this.#onCall?.();
+    let status: number;
+    let text: string;
+    try {
+      const res = await fetch(this.#url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ host }),
+        signal: AbortSignal.timeout(this.#callTimeoutMs),
+        redirect: "error",
+      });
+      status = res.status;
+      text = await readCapped(res);
+    } catch (e) {
+      return { kind: "unavailable", reason: `daemon unreachable: ${describe(e)}` };
+    }
+    if (status === 401) this.#token = undefined; // read the file again next time: it may have rotated since
+    if (status === 200) {
+      let parsed: ReturnType<typeof WakeAnswer.safeParse>;
+      try {
+        parsed = WakeAnswer.safeParse(JSON.parse(text));
+      } catch {
+        return { kind: "unavailable", reason: "daemon answered 200 with a body that is not JSON" };
+      }
+      if (!parsed.success)
+        return { kind: "unavailable", reason: `daemon answered 200 with an unexpected body: ${parsed.error.issues[0]?.message ?? ""}` };
+      if (parsed.data.state === "Ready") {
+        if (this.#ready.size >= READY_CACHE_SWEEP) this.#sweep();
+        this.#ready.set(host, { answer: parsed.data, until: this.#now() + this.#readyCacheMs });
+      } else this.#ready.delete(host);
+      return { kind: "answer", answer: parsed.data };
+    }
+    const message = errorMessage(text);
+    if (status === 404) {
+      this.#ready.delete(host);
+      return { kind: "unknown", message: message ?? "no InferenceService has this host" };
+    }
+    return { kind: "unavailable", reason: `daemon answered ${status}${message === undefined ? "" : `: ${message}`}` };
+  }
+
+  async #readToken(): Promise<string> {
+    // stat is cheap; the file is read again only when it is another file (a rotated projected
+    // token is a new file behind a symlink) or it changed
+    const s = await stat(this.#tokenFile);
+    const key = `${s.ino}:${s.size}:${s.mtimeMs}`;
+    if (this.#token?.key === key) return this.#token.value;
+    if (s.size > 64 * 1024) throw new Error(`it has ${s.size} bytes, more than a token`);
+    const value = (await readFile(this.#tokenFile, "utf8")).trim();
+    if (value === "") throw new Error("it is empty");
+    if (/[\r\n\0]/.test(value)) throw new Error("it holds more than one line");
+    this.#token = { key, value };
+    return value;
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [host, c] of this.#ready) if (c.until <= now) this.#ready.delete(host);
+    // still full of fresh answers: the oldest go first (a Map keeps insertion order)
+    for (const host of this.#ready.keys()) {
+      if (this.#ready.size < READY_CACHE_SWEEP) break;
+      this.#ready.delete(host);
+    }
+  }
+}
+
+async function readCapped(res: Response): Promise<string> {
+  if (res.body === null) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_REPLY_BYTES) {
+      await reader.cancel();
+      throw new Error(`reply larger than ${MAX_REPLY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function errorMessage(text: string): string | undefined {
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause as { code?: unknown; message?: unknown } | undefined;
+  if (e.name === "TimeoutError") return "timed out";
+  if (typeof cause?.code === "string") return cause.code;
+  // undici's "fetch failed" says why only in its cause ("bad port", "invalid onRequestStart method")
+  if (typeof cause?.message === "string") return `${e.message}: ${cause.message}`;
+  return e.message;
+}
