@@ -108,6 +108,13 @@ export const HelmValues = z.strictObject({
       ]),
     }),
   }),
+  waker: z.strictObject({
+    enabled: z.boolean(),
+    replicaCount: z.int().min(0),
+    terminationGracePeriodSeconds: z.int().min(0),
+    extraArgs: z.array(z.string()),
+    resources: k8sObject,
+  }),
   serviceMonitor: z.strictObject({ enabled: z.boolean(), interval: promDuration, scrapeTimeout: promDuration, labels: stringMap }),
   prometheusRule: z.strictObject({ enabled: z.boolean(), labels: stringMap, alertLabels: stringMap }),
   userRoles: z.strictObject({ enabled: z.boolean(), inferenceServices: z.boolean() }),

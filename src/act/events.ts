@@ -23,10 +23,12 @@ export type EventReason =
   // what it did, and KServe's answer
   | "Stopped"
   | "Started"
+  | "WokenByRequest"
   | "ManualStart"
   | "StopConfirmed"
   | "StartConfirmed"
   | "NotConfirmed"
+  | "Unschedulable"
   // what it held back from, and why
   | "Skipped"
   | "Unsupported"

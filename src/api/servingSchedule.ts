@@ -395,6 +395,47 @@ export const IdlePolicy = z
     ],
   });
 
+/** Bounds of wake.timeout and wake.maxHeldRequests, checked where the schedule is validated (CLI and daemon alike). */
+export const WAKE_TIMEOUT_MIN_MS = 10_000;
+export const WAKE_TIMEOUT_MAX_MS = 30 * 60_000;
+export const WAKE_MAX_HELD_REQUESTS = 10_000;
+
+export const WakePolicy = z
+  .strictObject({
+    onRequest: z.boolean().default(false).meta({
+      description:
+        "Start a service the daemon stopped (idle or schedule) when a request for it arrives; the request is held until the service is Ready. Needs idle, which stops it again. A person's stop is never woken.",
+    }),
+    timeout: Duration.refine((d) => withinBounds(parseDuration(d), WAKE_TIMEOUT_MIN_MS, WAKE_TIMEOUT_MAX_MS), {
+      message: "must be between 10s and 30m",
+    })
+      .default("5m")
+      .meta({
+        description: "How long one request is held while the service starts before it is answered 503 with Retry-After (10s to 30m).",
+      }),
+    maxHeldRequests: z
+      .number()
+      .int()
+      .min(1)
+      .max(WAKE_MAX_HELD_REQUESTS)
+      .default(100)
+      .meta({ description: "Requests held at once for one InferenceService while it starts; more are answered 503 at once (1 to 10000)." }),
+  })
+  .meta({ description: "Wake on request: a stopped service starts when a client calls it, and the call is answered once it is Ready." });
+
+// A woken service must stop again by itself: without an idle policy it would stay up until the next
+// schedule transition (or for ever, with no uptime), so one stray request would undo the reclaim.
+const WAKE_NEEDS_IDLE = "wake.onRequest needs an idle policy: a woken service stops again after idle.after of idleness";
+const wakeNeedsIdle = (spec: { wake?: { onRequest: boolean } | undefined; idle?: unknown }, ctx: z.RefinementCtx) => {
+  if (spec.wake?.onRequest === true && spec.idle === undefined)
+    ctx.addIssue({ code: "custom", message: WAKE_NEEDS_IDLE, path: ["wake", "onRequest"] });
+};
+const WAKE_NEEDS_IDLE_RULE = {
+  rule: "!has(self.wake) || !has(self.wake.onRequest) || !self.wake.onRequest || has(self.idle)",
+  message: WAKE_NEEDS_IDLE,
+  fieldPath: ".wake.onRequest",
+};
+
 export const ServingScheduleSpec = z
   .strictObject({
     selector: LabelSelector.default({}),
@@ -419,12 +460,14 @@ export const ServingScheduleSpec = z
       .optional()
       .meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time (at most 24h)." }),
     idle: IdlePolicy.optional(),
+    wake: WakePolicy.optional(),
     suspend: z.boolean().default(false).meta({ description: "The daemon changes nothing while true." }),
     dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),
   })
-  .meta({ description: "When the selected InferenceServices should run." });
+  .superRefine(wakeNeedsIdle)
+  .meta({ description: "When the selected InferenceServices should run.", "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE] });
 
-export const ClusterServingScheduleSpec = ServingScheduleSpec.extend({
+export const ClusterServingScheduleSpec = ServingScheduleSpec.safeExtend({
   namespaceSelector: NamespaceSelector,
   selector: LabelSelector.default({}).meta({
     description: "Selects InferenceServices by label in every namespace namespaceSelector selects. {} selects all.",
@@ -432,6 +475,7 @@ export const ClusterServingScheduleSpec = ServingScheduleSpec.extend({
 }).meta({
   description:
     "When the selected InferenceServices of the selected namespaces should run; a ServingSchedule of a namespace that selects a service overrides this for that service.",
+  "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE],
 });
 
 export const Condition = z.object({
@@ -523,6 +567,7 @@ export type Uptime = z.infer<typeof Uptime>;
 export type ScheduleException = z.infer<typeof ScheduleException>;
 export type HolidayCalendar = z.infer<typeof HolidayCalendar>;
 export type IdlePolicy = z.infer<typeof IdlePolicy>;
+export type WakePolicy = z.infer<typeof WakePolicy>;
 export type MetricPreset = z.infer<typeof MetricPreset>;
 export type ServingScheduleSpec = z.infer<typeof ServingScheduleSpec>;
 export type ServingScheduleStatus = z.infer<typeof ServingScheduleStatus>;

@@ -100,7 +100,7 @@ The plan lists the state right after --from and every state change in (--from, -
         if (e instanceof PlanLimitError) throw new LimitError(e.message);
         throw e;
       }
-      io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans));
+      io.out(output === "json" ? renderPlanJson(plans) : renderPlanTable(plans) + policyLines(list));
     };
 
     if (values.cluster) {
@@ -142,4 +142,22 @@ function timeArg(flag: string, text: string): TimeArg {
       `${flag} must be an ISO 8601 date or date-time such as 2026-12-01, 2026-12-01T08:00 or 2026-12-01T08:00:00+01:00, not "${text}"`,
     );
   return t;
+}
+
+/**
+ * What the daemon does between the plan's transitions, which the plan cannot show as times: idle
+ * stops and wake on request. Empty when no schedule has either.
+ */
+export function policyLines(list: readonly { name: string; spec: ServingScheduleSpec }[]): string {
+  const lines: string[] = [];
+  for (const { name, spec } of list) {
+    const parts: string[] = [];
+    if (spec.idle) parts.push(`stopped after ${spec.idle.after} idle (at most ${spec.idle.threshold} req/s)`);
+    if (spec.wake?.onRequest)
+      parts.push(
+        `woken by a request while stopped by the daemon (requests held up to ${spec.wake.timeout}, at most ${spec.wake.maxHeldRequests})`,
+      );
+    if (parts.length > 0) lines.push(`  ${visible(name)}: ${parts.join("; ")}\n`);
+  }
+  return lines.length === 0 ? "" : `\nBetween transitions (the daemon, not this plan):\n${lines.join("")}`;
 }

@@ -79,6 +79,30 @@ const certHosts = z
         });
   });
 
+const DNS_LABEL = "[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?";
+const WAKER_SERVICE = new RegExp(`^(${DNS_LABEL})/(${DNS_LABEL})(?::(\\d{1,5}))?$`);
+const WAKER_ACCOUNT = new RegExp(`^system:serviceaccount:${DNS_LABEL}:${DNS_LABEL.replace("{0,61}", "{0,251}")}$`);
+
+/** The waker's Service as "namespace/name[:port]" (port 80 when absent), the backend of every wake route. */
+export type WakerService = { namespace: string; name: string; port: number };
+
+export function parseWakerService(s: string): WakerService | string {
+  const m = WAKER_SERVICE.exec(s);
+  const port = m?.[3] === undefined ? 80 : Number(m[3]);
+  if (!m?.[1] || !m[2]) return `--waker-service: ${JSON.stringify(s.slice(0, 80))} must be namespace/name or namespace/name:port`;
+  if (port < 1 || port > 65535) return `--waker-service: port ${port} is not in 1-65535`;
+  return { namespace: m[1], name: m[2], port };
+}
+
+const wakerService = z.string().transform((s, ctx) => {
+  const parsed = parseWakerService(s);
+  if (typeof parsed === "string") {
+    ctx.addIssue({ code: "custom", message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (iss) => `must be one of ${values.join(", ")}, not ${JSON.stringify(iss.input)}` });
 
@@ -147,6 +171,27 @@ export const DaemonConfig = z.object({
   defaultDeploymentMode: oneOf(["Standard", "RawDeployment", "Knative", "Serverless", "ModelMesh"]).default("Standard"),
   logLevel: oneOf(["debug", "info", "warn", "error"]).default("info"),
   allowCustomQueries: bool.default(false),
+  wakerServiceAccount: z
+    .string()
+    .max(320)
+    .regex(WAKER_ACCOUNT, "--waker-service-account must be system:serviceaccount:NAMESPACE:NAME")
+    .optional(),
+  wakerService: wakerService.optional(),
+  wakeTokenAudience: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[\x21-\x7e]+$/, "--wake-token-audience must be printable ASCII without spaces")
+    .default("kserve-reclaimer-wake"),
+  kserveNamespace: objectName("kserve-namespace").default("kserve"),
+  clusterDomain: z
+    .string()
+    .max(253)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
+      "--cluster-domain must be a DNS name such as cluster.local",
+    )
+    .default("cluster.local"),
   customQueryNamespaceLabel: z
     .string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, "--custom-query-namespace-label must be a Prometheus label name")
@@ -257,6 +302,36 @@ export const FLAGS = {
   },
   "log-level": { type: "string", value: "LEVEL", defaultText: "info", description: "debug, info, warn or error" },
   "allow-custom-queries": { type: "boolean", description: "allow idle.custom PromQL queries in ServingSchedules" },
+  "waker-service-account": {
+    type: "string",
+    value: "USER",
+    defaultText: "system:serviceaccount:<leader-election-namespace>:kserve-reclaimer-waker",
+    description: "the only user the wake API answers (checked with a TokenReview)",
+  },
+  "waker-service": {
+    type: "string",
+    value: "NS/NAME[:PORT]",
+    defaultText: "<leader-election-namespace>/kserve-reclaimer-waker:80",
+    description: "the waker's Service, backend of the wake routes",
+  },
+  "wake-token-audience": {
+    type: "string",
+    value: "AUDIENCE",
+    defaultText: "kserve-reclaimer-wake",
+    description: "audience the waker's token must be bound to (its projected token's audience)",
+  },
+  "kserve-namespace": {
+    type: "string",
+    value: "NAME",
+    defaultText: "kserve",
+    description: "namespace of KServe's inferenceservice-config ConfigMap (hosts, Ingress or Gateway API)",
+  },
+  "cluster-domain": {
+    type: "string",
+    value: "DOMAIN",
+    defaultText: "cluster.local",
+    description: "the cluster's DNS domain, for the waker Service's name in wake Ingresses",
+  },
   "custom-query-namespace-label": {
     type: "string",
     value: "LABEL",
@@ -326,6 +401,15 @@ export function loadDaemonConfig(args: string[], env: NodeJS.ProcessEnv): Daemon
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The waker's user name and Service, with their defaults in the daemon's namespace. */
+export function wakerOf(config: DaemonConfig): { user: string; service: WakerService } {
+  const ns = config.leaderElectionNamespace;
+  return {
+    user: config.wakerServiceAccount ?? `system:serviceaccount:${ns}:kserve-reclaimer-waker`,
+    service: config.wakerService ?? { namespace: ns, name: "kserve-reclaimer-waker", port: 80 },
+  };
 }
 
 // Headers that authenticate: sending one in the clear is as bad as sending a bearer token.

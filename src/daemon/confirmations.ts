@@ -10,14 +10,14 @@ import type { BatchTarget, TransitionEvents } from "./transitionEvents.ts";
 export type ConfirmationTimeouts = { stopMs: number; startMs: number };
 
 export class Confirmations {
-  readonly #p: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services">;
+  readonly #p: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services" | "unschedulable">;
   readonly #timeouts: ConfirmationTimeouts;
   readonly #late: (record: ServiceRecord) => void;
   readonly #transitions: TransitionEvents;
 
   /** `late` runs after a deadline passed (the schedule's status must say so). */
   constructor(
-    ports: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services">,
+    ports: Pick<ReconcilerPorts, "clock" | "log" | "metrics" | "event" | "services" | "unschedulable">,
     timeouts: ConfirmationTimeouts,
     late: (record: ServiceRecord) => void,
     transitions: TransitionEvents,
@@ -54,9 +54,32 @@ export class Confirmations {
           "NotConfirmed",
           `KServe has not ${what} within ${Math.round(timeout / 1000)}s of the ${action} (ModelMesh mode, a KServe older than v0.15 (Knative) / v0.16 (Standard), or the model cannot start)`,
         );
+      if (service && action === "start") this.#whyUnschedulable(service);
       this.#late(record);
     });
     record.awaiting = { action, deadline, cancel, since, batch };
+  }
+
+  /**
+   * A start that is late most often waits for a GPU: the scheduler says so on the predictor pods
+   * (PodScheduled=False, Unschedulable), and that message is what a person needs to see.
+   */
+  #whyUnschedulable(service: Service): void {
+    const lookup = this.#p.unschedulable;
+    if (!lookup) return;
+    const { namespace, name } = service.metadata;
+    lookup(namespace, name).then(
+      (why) => {
+        if (why !== undefined)
+          this.#p.event(
+            serviceRef(service),
+            "Warning",
+            "Unschedulable",
+            `the started service's predictor pods cannot be scheduled: ${why}`,
+          );
+      },
+      (err: unknown) => this.#p.log.warn("could not read the predictor pods", { service: `${namespace}/${name}`, err: String(err) }),
+    );
   }
 
   /** What KServe reports now: a confirmation ends the wait (and a late one clears NotConfirmed). */

@@ -1,7 +1,11 @@
 // The one place that wires the daemon together: configuration, adapters in (informers, Prometheus,
 // the lease), the reconciler, adapters out (patcher, events, status, /metrics). Everything here is
 // construction and lifecycle; the decisions live in src/decide/.
-import { exposedCredentials, loadDaemonConfig, type DaemonConfig } from "./config.ts";
+import { AuthenticationV1Api } from "@kubernetes/client-node";
+import { exposedCredentials, loadDaemonConfig, wakerOf, type DaemonConfig } from "./config.ts";
+import { HostIndex, KServeIngressSettings, predictorUnschedulable, WakeRouteBook } from "./wake.ts";
+import { TokenReviewer, wakeApiHandler } from "./wakeApi.ts";
+import { kubeRequest, WakeRouteWriter } from "../act/wakeRoutes.ts";
 import { systemClock } from "./clock.ts";
 import { Reconciler } from "./reconciler.ts";
 import { createLogger, type Logger } from "../report/log.ts";
@@ -34,6 +38,9 @@ import { systemTimers } from "../sources/kube/runtime.ts";
 
 /** How long shutdown may spend writing what is still queued (Events, patches); Kubernetes' default grace period is 30 s. */
 const SHUTDOWN_WRITE_BUDGET_MS = 10_000;
+
+/** How often KServe's ingress settings are read and the wake routes listed (a deleted route comes back within this). */
+const WAKE_REFRESH_MS = 60_000;
 
 /** An informer silent for longer than this is reported by /healthz (a healthy idle watch is reopened every 150 s). */
 const STALE_AFTER_MS = 5 * 60_000;
@@ -70,6 +77,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     config.prometheusUrl === undefined ? undefined : createPrometheusClient(prometheusOptions(config, config.prometheusUrl));
 
   const namespaces = config.namespaces.length > 0 ? config.namespaces : undefined;
+  // Wake on request: KServe's hosts, the routes to the waker, the predictor pods' scheduling.
+  const request = kubeRequest(kubeConfig);
+  const waker = wakerOf(config);
+  const kserveIngress = new KServeIngressSettings(request, config.kserveNamespace, log);
+  const routeWriter = new WakeRouteWriter({ request, limiter, backend: { ...waker.service, clusterDomain: config.clusterDomain } });
   const services = new Informer({
     resource: ISVC_RESOURCE,
     namespaces,
@@ -122,6 +134,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     ...(namespaceInformer ? [namespaceInformer] : []),
   ];
 
+  const hostIndex = new HostIndex(kserveIngress, () => services.list());
+  const wakeRoutes = new WakeRouteBook({ writer: routeWriter, settings: kserveIngress, hosts: (s) => hostIndex.hostsOf(s), namespaces });
   const reconciler = new Reconciler(
     {
       clock: systemClock,
@@ -149,6 +163,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       },
       forgetStatus: (ns, name) => statusWriter.forget(ns, name),
       readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests, customQueries) : undefined,
+      wakeRoutes,
+      unschedulable: (ns, name) => predictorUnschedulable(request, ns, name),
     },
     {
       dryRun: config.dryRun,
@@ -161,12 +177,15 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
 
   let leading = false;
   services.on("add", (o) => {
+    hostIndex.changed("add");
     if (leading) reconciler.onServiceChanged(o);
   });
   services.on("update", (o) => {
+    hostIndex.changed("update");
     if (leading) reconciler.onServiceChanged(o);
   });
   services.on("delete", (o) => {
+    hostIndex.changed("delete");
     if (leading) reconciler.onServiceDeleted(o);
   });
   for (const inf of clusterSchedules ? [schedules, clusterSchedules] : [schedules]) {
@@ -195,11 +214,39 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     inf.on("error", () => undefined);
   }
 
+  const authentication = kubeConfig.makeApiClient(AuthenticationV1Api);
+  const reviewer = new TokenReviewer({
+    now: () => systemClock.now(),
+    review: async (token) => {
+      const review = await authentication.createTokenReview({
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [config.wakeTokenAudience] } },
+      });
+      // a token for another audience (the pod's API token, say) is not the waker's call
+      const audienceOk = review.status?.audiences?.includes(config.wakeTokenAudience) === true;
+      return { authenticated: review.status?.authenticated === true && audienceOk, username: review.status?.user?.username };
+    },
+  });
+  const wakeApi = wakeApiHandler({
+    reviewer,
+    wakerUser: waker.user,
+    isLeader: () => leading && reconciler.ready,
+    count: (result) => metrics.wakeApiRequest(result),
+    lookup: (wakeHost) => {
+      const k = hostIndex.lookup(wakeHost);
+      if (k === undefined) return undefined;
+      const i = k.indexOf("/");
+      const [namespace, name] = [k.slice(0, i), k.slice(i + 1)];
+      const outcome = reconciler.wake(namespace, name);
+      return outcome && { namespace, name, ...outcome };
+    },
+  });
+
   const [host, port] = splitAddr(config.metricsAddr);
   const server: ReportServer = await startReportServer({
     metrics,
     host,
     port,
+    handlers: [wakeApi],
     health: () => {
       const problems: string[] = [];
       for (const inf of informers) {
@@ -250,11 +297,38 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   const done = new Promise<void>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
 
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let lastWakeProblem = "";
+  const refreshWake = async () => {
+    await kserveIngress.refresh();
+    try {
+      const changed = await wakeRoutes.refresh();
+      metrics.setWakeRoutes(wakeRoutes.count);
+      for (const k of changed) reconciler.poke(k);
+      lastWakeProblem = "";
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      metrics.error("wake");
+      if (message !== lastWakeProblem) log.warn("could not list the wake routes; retrying every minute", { err: message });
+      lastWakeProblem = message;
+    }
+  };
   const lead = () => {
     leading = true;
     metrics.setLeader(true);
-    reconciler.start();
-    log.info("leading: reconciling", { identity });
+    // hosts come from KServe's settings: read them before any wake route is written (refresh never rejects)
+    const refreshed = kserveIngress.refresh().then(() => {
+      if (!leading) return;
+      reconciler.start();
+      log.info("leading: reconciling", { identity });
+      const tick = () => {
+        refreshWake().catch((err: unknown) => reportUnexpected(log, metrics, "unhandledRejection", err));
+      };
+      tick();
+      wakeTimer = setInterval(tick, WAKE_REFRESH_MS);
+      wakeTimer.unref();
+    });
+    refreshed.catch((err: unknown) => reportUnexpected(log, metrics, "unhandledRejection", err));
   };
 
   let elector: LeaderElector | undefined;
@@ -283,6 +357,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     stopping ??= (async () => {
       log.info("stopping", { reason });
       leading = false;
+      clearInterval(wakeTimer);
       await reconciler.stop();
       await drainWrites({ events, limiter, log }, SHUTDOWN_WRITE_BUDGET_MS);
       await elector?.stop();

@@ -45,6 +45,18 @@ export type ReconcilerPorts = {
   forgetStatus(namespace: string, name: string): void;
   /** undefined when no Prometheus is configured: every request rate is unknown. */
   readTraffic: ((requests: TrafficRequest[]) => Promise<TrafficReading>) | undefined;
+  /** Absent: wake on request is off (no wake routes are written). */
+  wakeRoutes?: WakeRoutesPort | undefined;
+  /** Why the service's predictor pods cannot be scheduled (the scheduler's message), or undefined; for a start not confirmed in time. */
+  unschedulable?: ((namespace: string, name: string) => Promise<string | undefined>) | undefined;
+};
+
+/** The wake routes `<isvc>-wake` (src/act/wakeRoutes.ts) as the reconciler sees them; keys are "namespace/name". */
+export type WakeRoutesPort = {
+  /** Whether the service has a wake route, as last listed or written; undefined before the first listing. */
+  has(key: string): boolean | undefined;
+  ensure(service: Service): Promise<void>;
+  remove(namespace: string, name: string): Promise<void>;
 };
 
 export type ReconcilerOptions = {
@@ -92,6 +104,8 @@ export type ServiceRecord = {
   traffic: Traffic | undefined;
   /** What was last reported, by kind, so each problem is one Event per value and not one per reconcile. */
   reported: Map<string, string>;
+  /** The last wake request (the waker asked for this service); memory only: the waker asks again every second or two. */
+  wakeRequestedAt: number | undefined;
 };
 
 export const newRecord = (): ServiceRecord => ({
@@ -100,6 +114,7 @@ export const newRecord = (): ServiceRecord => ({
   notConfirmed: false,
   traffic: undefined,
   reported: new Map(),
+  wakeRequestedAt: undefined,
 });
 
 export const keyOf = (o: { metadata: { namespace: string; name: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;

@@ -4,7 +4,8 @@
 // returns when it wants to be called again. One record per service holds all it remembers (see
 // ServiceRecord); schedules, the GPU-hours ledger, confirmations, status writes and the idle tick
 // are the small modules next to this file.
-import { STATE, STOP } from "../api/annotations.ts";
+import { isStopSet, readState, STATE, STOP } from "../api/annotations.ts";
+import type { WakePolicy } from "../api/servingSchedule.ts";
 import { type Decision, decide, type Traffic } from "../decide/decide.ts";
 import { serviceFacts, sinceOf } from "../decide/facts.ts";
 import type { ValidSchedule } from "../decide/schedules.ts";
@@ -30,6 +31,9 @@ import { StatusFlush } from "./statusFlush.ts";
 import { DEFAULT_BATCH_TIMINGS, TransitionEvents } from "./transitionEvents.ts";
 
 export type { ReconcilerOptions, ReconcilerPorts } from "./ports.ts";
+
+/** What the wake API answers for one service (docs: the wake contract). */
+export type WakeOutcome = { state: "Ready" | "Starting" | "Refused"; message: string; policy: WakePolicy | undefined };
 
 /** After a 409 the cache is read again this soon, in case the watch event that explains it is late. */
 const CONFLICT_RECHECK_MS = 1_000;
@@ -194,6 +198,47 @@ export class Reconciler {
     return record;
   }
 
+  /** A wake route appeared or went away: decide the service again (it re-creates or drops its own). */
+  poke(k: string): void {
+    if (!this.#stopped && this.#p.services.get(...splitKey(k))) this.#queue.add(k);
+  }
+
+  /**
+   * A client asked for the service through the waker: records the wake request when it would
+   * start the service (idempotent: many requests are one start) and says what the waker should do.
+   * Undefined when no such service is known.
+   */
+  wake(namespace: string, name: string): WakeOutcome | undefined {
+    const k = `${namespace}/${name}`;
+    const service = this.#p.services.get(namespace, name);
+    if (!service || this.#stopped) return undefined;
+    const now = this.#p.clock.now();
+    const { governing } = this.#book.governing(service);
+    const policy = governing?.spec.wake;
+    if (policy?.onRequest !== true)
+      return { state: "Refused", message: `${k} is not woken on request (its schedule has no wake.onRequest)`, policy };
+    const facts = serviceFacts(service, { deploymentMode: service.mode, gpus: service.gpus });
+    if (!isStopSet(facts.annotations)) {
+      if (!facts.stoppedByKServe && facts.ready?.status === "True") return { state: "Ready", message: `${k} is Ready`, policy };
+      return { state: "Starting", message: `${k} is starting`, policy };
+    }
+    const record = this.#record(k);
+    const moment = governing ? this.#book.moment(governing, now) : undefined;
+    const traffic = governing?.spec.idle ? (record.traffic ?? { kind: "unknown" as const, why: "no reading yet" }) : undefined;
+    const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun, wakeRequestedAt: now });
+    const wouldStart = decision.action === "start" && decision.reason === "Request";
+    if (!wouldStart) {
+      if (decision.action === "start") return { state: "Starting", message: `${k} is starting (${decision.reason})`, policy };
+      return { state: "Refused", message: `${k} will not be started: ${decision.message}`, policy };
+    }
+    // the first request after the stop counts: later ones do not move it, so the record stays "woken at"
+    const stopAt = readState(facts.annotations);
+    const stoppedAt = stopAt.kind === "ok" ? Date.parse(stopAt.state.at) : Number.NaN;
+    if (record.wakeRequestedAt === undefined || !(record.wakeRequestedAt >= stoppedAt)) record.wakeRequestedAt = now;
+    this.#queue.add(k);
+    return { state: "Starting", message: `${k} is starting: woken by this request`, policy };
+  }
+
   // ---- one service ----
 
   /** Decides one service and applies the decision; returns when it must be decided again even if nothing changes. */
@@ -211,7 +256,14 @@ export class Reconciler {
     const moment = governing ? this.#book.moment(governing, now) : undefined;
     const unknown: Traffic = { kind: "unknown", why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" };
     const traffic = governing?.spec.idle ? (record.traffic ?? unknown) : undefined;
-    const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun });
+    const decision = decide({
+      now,
+      service: facts,
+      schedule: moment,
+      traffic,
+      globalDryRun: this.#o.dryRun,
+      wakeRequestedAt: record.wakeRequestedAt,
+    });
     this.#reports.inputProblems(service, record, governing !== undefined);
 
     const outcome = { decision, schedule: governing?.key, gpus: facts.gpus, since: sinceOf(service), overridden };
@@ -226,9 +278,37 @@ export class Reconciler {
     record.reported.delete("failure");
     // The schedule's own timer covers its transitions; a service's own recheck is for hold and keep-running expiry.
     const recheckAt = decision.recheckAt === moment?.next?.at ? undefined : decision.recheckAt;
+    await this.#wakeRoute(k, service, decision, governing);
     if (decision.action === "none") return recheckAt;
     const applied = await this.#apply(k, service, record, decision, governing, boundary);
     return applied ? recheckAt : now + CONFLICT_RECHECK_MS;
+  }
+
+  /**
+   * The wake route follows the service: there (created before the stop patch) while the daemon has
+   * it stopped and its schedule wakes on request; kept while it starts again, so requests reach the
+   * waker until KServe's own route serves a Ready predictor; gone otherwise. Dry runs and suspended
+   * schedules change nothing here either.
+   */
+  async #wakeRoute(k: string, service: Service, decision: Decision, governing: ValidSchedule | undefined): Promise<void> {
+    const routes = this.#p.wakeRoutes;
+    if (!routes || this.#o.dryRun || governing?.spec.dryRun || governing?.spec.suspend) return;
+    const wakeEnabled = governing?.spec.wake?.onRequest === true;
+    const annotations = service.metadata.annotations ?? {};
+    const stopSet = isStopSet(annotations);
+    const state = readState(annotations);
+    const daemonStopped = stopSet && state.kind === "ok" && state.state.action === "stop";
+    const want =
+      wakeEnabled && (decision.action === "stop" || (daemonStopped && decision.action !== "start"))
+        ? "there"
+        : wakeEnabled && (decision.action === "start" || (!stopSet && !decision.confirmed))
+          ? "kept"
+          : "gone";
+    const has = routes.has(k);
+    const { namespace, name } = service.metadata;
+    // undefined (not listed yet): a missing route is created at once; removal waits for the listing
+    if (want === "there" && has !== true) await routes.ensure(service);
+    else if (want === "gone" && has === true) await routes.remove(namespace, name);
   }
 
   /** Patches the decision; false on a conflict (the object changed since it was read). */
@@ -258,6 +338,10 @@ export class Reconciler {
     }
     const done = this.#p.clock.now();
     const action = decision.action === "stop" ? "stop" : "start";
+    if (action === "start") {
+      record.wakeRequestedAt = undefined;
+      if (decision.reason === "Request") this.#p.metrics.wake(namespace);
+    }
     const batch = this.#reports.applied(service, decision, action, governing, boundary !== undefined ? done - boundary : undefined, done);
     this.#confirmations.expect(k, record, action, done, batch);
     return true;

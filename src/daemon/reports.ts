@@ -137,7 +137,9 @@ export class Reports {
     const scheduled = governing !== undefined && SCHEDULED.has(decision.reason);
     if (!scheduled) {
       const message = `${decision.message} (schedule ${governing ? scheduleLabel(governing.key) : "-"}, ${gpus} GPU${gpus === 1 ? "" : "s"})`;
-      this.#p.event(serviceRef(service), "Normal", verb, message);
+      // the one start nobody scheduled or asked for by name: a client's request did it
+      const reason = action === "start" && decision.reason === "Request" ? "WokenByRequest" : verb;
+      this.#p.event(serviceRef(service), "Normal", reason, message);
     }
     if (!governing) return undefined;
     const transition = decision.record?.transition === undefined ? undefined : Date.parse(decision.record.transition);

@@ -20,8 +20,12 @@
 //   7. Running and idle: Ready for at least `idle.after` and at most `threshold` req/s over that
 //      window: stop with reason Idle. Unknown traffic is never zero: it follows whenMetricsUnavailable.
 //   8. `suspend` and dry runs decide everything and apply nothing.
+// Between 3 and 4, wake on request: a service the daemon stopped (any reason) whose schedule has
+// wake.onRequest, and for which a wake request arrived at or after that stop, is started with reason
+// Request. A person's stop (3) is never woken. Once woken it is under its policy again: rule 5 sees
+// this period's start and runs the idle rule (timed from Ready), and the next transition applies.
 import { isStopSet, parseRfc3339, readKeepRunningUntil, readState, EXCLUDE, type ReclaimerState } from "../api/annotations.ts";
-import type { IdlePolicy } from "../api/servingSchedule.ts";
+import type { IdlePolicy, WakePolicy } from "../api/servingSchedule.ts";
 import { parseDuration } from "../api/duration.ts";
 import type { State, StateAt, Transition } from "../schedule/index.ts";
 import type { Traffic } from "../sources/prometheus/traffic.ts";
@@ -39,6 +43,8 @@ export type ScheduleMoment = {
   /** metadata.generation: a record made under another generation (or schedule) does not count for this period. */
   generation: number | undefined;
   idle: IdlePolicy | undefined;
+  /** Wake on request; absent or onRequest false: a stopped service waits for its schedule. */
+  wake?: WakePolicy | undefined;
   suspend: boolean;
   dryRun: boolean;
 };
@@ -66,6 +72,11 @@ export type DecideInput = {
   /** Trailing request rate over idle.after; absent when the schedule has no idle policy. */
   traffic: Traffic | undefined;
   globalDryRun: boolean;
+  /**
+   * The last wake request (a client called the service through the waker), if the daemon holds
+   * one: kept in memory only, since the waker asks again every second or two while it holds requests.
+   */
+  wakeRequestedAt?: number | undefined;
 };
 
 export type Action = "stop" | "start" | "record" | "none";
@@ -79,7 +90,7 @@ export type Decision = {
   observed: State;
   /** The state the service should have after this decision. */
   desired: State;
-  /** Users' word for why: Schedule, Warmup, Exception, Idle, MetricsUnavailable, KeepRunningUntil, ManualStop, ManualStart, NewService. */
+  /** Users' word for why: Schedule, Warmup, Exception, Idle, MetricsUnavailable, KeepRunningUntil, ManualStop, ManualStart, NewService, Request. */
   reason: string;
   /** Set when the daemon holds back from acting; the action it would have taken is still in `wouldDo`. */
   skip?: Skip;
@@ -190,6 +201,21 @@ function decideManaged(input: DecideInput, schedule: ScheduleMoment, stopSet: bo
       skip: "ManualStop",
       message: "stopped by a person; the daemon will not start it",
     };
+  }
+
+  // wake on request: only what the daemon itself stopped, and only for a request made after that stop
+  if (stopSet && record?.action === "stop" && schedule.wake?.onRequest === true && input.wakeRequestedAt !== undefined) {
+    const stoppedAt = parseRfc3339(record.at) ?? Number.POSITIVE_INFINITY;
+    if (input.wakeRequestedAt >= stoppedAt) {
+      return {
+        action: "start",
+        desired: "Running",
+        reason: "Request",
+        message: `woken by a request at ${iso(input.wakeRequestedAt)} (stopped by the daemon: ${record.reason})`,
+        record: make("start", "Request"),
+        ...recheck(nextAt),
+      };
+    }
   }
 
   // 4. a person started it while the daemon had it stopped

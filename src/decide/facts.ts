@@ -43,6 +43,7 @@ export function scheduleMoment(
     createdAt,
     generation,
     idle: spec.idle,
+    wake: spec.wake,
     suspend: spec.suspend,
     dryRun: spec.dryRun,
   };

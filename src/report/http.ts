@@ -19,7 +19,14 @@ export type ReportServerOptions = {
   port?: number;
   /** Default "0.0.0.0" (all IPv4 interfaces); "::" for dual stack, "127.0.0.1" for local only. */
   host?: string;
+  /**
+   * More endpoints on the same port (the wake API), asked in order before the built-in ones: each
+   * answers and resolves true for the requests it owns, or resolves false and writes nothing.
+   */
+  handlers?: readonly ExtraHandler[];
 };
+
+export type ExtraHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export type ReportServer = { port: number; address: string; close(): Promise<void> };
 
@@ -63,6 +70,7 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 async function handle(options: ReportServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  for (const extra of options.handlers ?? []) if (await extra(req, res)) return;
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
   const head = req.method === "HEAD";
   if (req.method !== "GET" && !head) {

@@ -32,6 +32,9 @@ export class ReclaimerMetrics {
   readonly #errors: Counter<"kind">;
   readonly #admissionReviews: Counter<"kind" | "result">;
   readonly #webhookCertExpiry: Gauge<string>;
+  readonly #wakes: Counter<"namespace">;
+  readonly #wakeApi: Counter<"result">;
+  readonly #wakeRoutes: Gauge<string>;
   readonly #gpusBySchedule = new Map<string, number>();
 
   constructor(options: MetricsOptions = {}) {
@@ -130,11 +133,40 @@ export class ReclaimerMetrics {
       help: "When the certificate the admission webhook serves expires (Unix seconds); absent until it has one",
       registers,
     });
+    this.#wakes = new Counter({
+      name: "kserve_reclaimer_wakes_total",
+      help: "InferenceServices started because a request arrived for them (wake on request), by namespace.",
+      labelNames: ["namespace"],
+      registers,
+    });
+    this.#wakeApi = new Counter({
+      name: "kserve_reclaimer_wake_api_requests_total",
+      help: "Calls of the wake API (POST /wake/v1/requests), by result: Ready, Starting, Refused, NotFound, Unauthorized, Forbidden, NotLeader, Invalid, Unavailable.",
+      labelNames: ["result"],
+      registers,
+    });
+    this.#wakeRoutes = new Gauge({
+      name: "kserve_reclaimer_wake_routes",
+      help: "Wake routes (<isvc>-wake Ingresses or HTTPRoutes) found at the last listing.",
+      registers,
+    });
     this.#leader.set(0);
     this.#schedulesInvalid.set(0);
     this.#gpusReclaimed.set(0);
     this.setServices({});
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  }
+
+  wake(namespace: string): void {
+    this.#wakes.inc({ namespace });
+  }
+
+  wakeApiRequest(result: string): void {
+    this.#wakeApi.inc({ result });
+  }
+
+  setWakeRoutes(count: number): void {
+    this.#wakeRoutes.set(count);
   }
 
   admissionReview(kind: string, result: "allowed" | "denied" | "malformed"): void {
@@ -195,7 +227,7 @@ export class ReclaimerMetrics {
   }
 
   /** A failure that was caught, logged and survived (see the help text for the kinds). */
-  error(kind: "reconcile" | "status" | "idle" | "event" | "unhandledRejection" | "uncaughtException"): void {
+  error(kind: "reconcile" | "status" | "idle" | "event" | "wake" | "unhandledRejection" | "uncaughtException"): void {
     this.#errors.inc({ kind });
   }
 

@@ -26,7 +26,7 @@ const doc = parseDocument(readText("deploy/helm/kserve-reclaimer/values.yaml"));
 const all: Leaf[] = [];
 leaves(doc.contents as Node, "", all);
 // maps with defaults inside (not a setting per key) are documented as a whole
-const wholes = ["resources", "podSecurityContext", "securityContext", "grafanaDashboard.labels"];
+const wholes = ["resources", "podSecurityContext", "securityContext", "grafanaDashboard.labels", "waker.resources"];
 const keyComment = (path: string): string | undefined => {
   const parts = path.split(".");
   const parent = parts.length > 1 ? doc.getIn(parts.slice(0, -1), true) : doc.contents;
@@ -83,7 +83,7 @@ test("every setting is in the values table of docs/install.md with its default",
       continue;
     }
     const shown = typeof s.value === "object" && s.value !== null ? JSON.stringify(s.value) : s.value === "" ? '""' : String(s.value);
-    if (!["resources", "podSecurityContext", "securityContext"].includes(s.path) && row.replace(/`/g, "") !== shown)
+    if (!["resources", "podSecurityContext", "securityContext", "waker.resources"].includes(s.path) && row.replace(/`/g, "") !== shown)
       problems.push(`${s.path}: docs say ${row}, values.yaml ${shown}`);
   }
   assert.deepEqual(problems, []);

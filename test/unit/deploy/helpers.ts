@@ -116,6 +116,31 @@ export function leasePermissions(leaseName: string): string[] {
   ];
 }
 
+/** Wake on request's RBAC (deploy/rbac/cluster/wake-clusterrole.yaml, deploy/base/wake-rbac.yaml, the chart's wake-rbac.yaml). */
+export const isWakeRbac = (o: K8sObject) => /^(Cluster)?Role(Binding)?$/.test(o.kind) && /-wake(-grants)?$/.test(o.metadata.name);
+
+/** The only deletes the daemon may do: its own wake routes (checked by label and uid before each). */
+export const WAKE_ROUTE_DELETES = [
+  "core/services delete",
+  "gateway.networking.k8s.io/httproutes delete",
+  "networking.k8s.io/ingresses delete",
+];
+
+export const WAKE_CLUSTER_PERMISSIONS = [
+  "authentication.k8s.io/tokenreviews create",
+  "core/configmaps:inferenceservice-config get",
+  "core/pods list",
+  "core/services create",
+  "core/services get",
+  ...WAKE_ROUTE_DELETES,
+  "gateway.networking.k8s.io/httproutes create",
+  "gateway.networking.k8s.io/httproutes get",
+  "gateway.networking.k8s.io/httproutes list",
+  "networking.k8s.io/ingresses create",
+  "networking.k8s.io/ingresses get",
+  "networking.k8s.io/ingresses list",
+].sort();
+
 /** The admission webhook's self-managed certificate: its Role and ClusterRole (deploy/base/webhook-rbac.yaml). */
 export const isWebhookRbac = (o: K8sObject) => /^(Cluster)?Role(Binding)?$/.test(o.kind) && o.metadata.name.endsWith("-webhook");
 

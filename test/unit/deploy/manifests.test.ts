@@ -25,6 +25,9 @@ import {
   webhookSecretPermissions,
   webhookConfigurationPermissions,
   isWebhookRbac,
+  isWakeRbac,
+  WAKE_CLUSTER_PERMISSIONS,
+  WAKE_ROUTE_DELETES,
 } from "./helpers.ts";
 
 const defaults = DaemonConfig.parse({});
@@ -111,24 +114,33 @@ test("every resource and component a kustomization lists exists", () => {
 
 test("deploy/ installs the CRD, a namespace, the ServiceAccount, RBAC, Deployment, Services, PDB and the webhook; no monitoring.coreos.com objects", () => {
   const kinds = base.map((o) => o.kind).sort();
+  // the daemon's and the waker's (Deployment, Service, PDB, ServiceAccount), and the wake RBAC
   assert.deepEqual(kinds, [
     "ClusterRole",
     "ClusterRole",
     "ClusterRole",
     "ClusterRole",
+    "ClusterRole",
+    "ClusterRoleBinding",
     "ClusterRoleBinding",
     "ClusterRoleBinding",
     "CustomResourceDefinition",
     "CustomResourceDefinition",
     "Deployment",
+    "Deployment",
     "Namespace",
+    "PodDisruptionBudget",
     "PodDisruptionBudget",
     "Role",
     "Role",
+    "Role",
+    "RoleBinding",
     "RoleBinding",
     "RoleBinding",
     "Service",
     "Service",
+    "Service",
+    "ServiceAccount",
     "ServiceAccount",
     "ValidatingWebhookConfiguration",
   ]);
@@ -161,14 +173,34 @@ test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, up
   for (const { f, o } of roles) {
     for (const p of permissions(o.rules)) {
       assert.doesNotMatch(p, /\*/, `${f} ${o.metadata.name}: ${p}`);
-      assert.doesNotMatch(p, / (delete|deletecollection|escalate|bind|impersonate)$/, `${f} ${o.metadata.name}: ${p}`);
+      // the wake routes are the one thing the daemon deletes: its own, checked exactly below
+      if (!(isWakeRbac(o) && WAKE_ROUTE_DELETES.includes(p)))
+        assert.doesNotMatch(p, / (delete|deletecollection|escalate|bind|impersonate)$/, `${f} ${o.metadata.name}: ${p}`);
       // the webhook's Role: create, and get/update of its own Secret only (checked exactly below)
-      if (!(isWebhookRbac(o) && o.kind === "Role" && webhookSecretPermissions(WEBHOOK_SECRET).includes(p)))
-        assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
+      const webhookSecret = isWebhookRbac(o) && o.kind === "Role" && webhookSecretPermissions(WEBHOOK_SECRET).includes(p);
+      // wake on request: KServe's inferenceservice-config (by name) and predictor pods (list), checked exactly below
+      const wakeRead = isWakeRbac(o) && ["core/configmaps:inferenceservice-config get", "core/pods list"].includes(p);
+      if (!webhookSecret && !wakeRead) assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
       assert.doesNotMatch(p, /^serving\.kserve\.io\/inferenceservices update$/, `${f} ${o.metadata.name}: ${p}`);
     }
     for (const r of o.rules) assert.equal(r.nonResourceURLs, undefined);
   }
+});
+
+test("wake on request: TokenReviews, the wake routes (get, list, create, delete; no update), predictor pods, KServe's ConfigMap by name; ReferenceGrants in the daemon's namespace only", () => {
+  const role = find(base, "ClusterRole", "kserve-reclaimer-wake") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(role.rules), WAKE_CLUSTER_PERMISSIONS);
+  const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer-wake") as K8sObject & {
+    roleRef: { name: string };
+    subjects: { kind: string; name: string; namespace: string }[];
+  };
+  assert.equal(binding.roleRef.name, "kserve-reclaimer-wake");
+  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kserve-reclaimer", namespace: "kserve-reclaimer" }]);
+  const grants = find(base, "Role", "kserve-reclaimer-wake") as K8sObject & { rules: Rule[] };
+  assert.deepEqual(permissions(grants.rules), [
+    "gateway.networking.k8s.io/referencegrants create",
+    "gateway.networking.k8s.io/referencegrants get",
+  ]);
 });
 
 test("people's ClusterRoles: ServingSchedule CRUD aggregated to admin and edit, read to view; bound to nobody; nothing else", () => {
@@ -277,7 +309,7 @@ test("the Deployment is hardened: non-root 65532, read-only root, no privilege e
   assert.equal(podSpec.template.spec["serviceAccountName"], "kserve-reclaimer");
   assert.ok(podSpec.template.spec["topologySpreadConstraints"], "spread across nodes");
   assert.ok((podSpec.template.spec["affinity"] as { podAntiAffinity?: unknown }).podAntiAffinity, "anti-affinity across nodes");
-  const pdb = find(base, "PodDisruptionBudget") as K8sObject & { spec: { maxUnavailable: number; selector: unknown } };
+  const pdb = find(base, "PodDisruptionBudget", "kserve-reclaimer") as K8sObject & { spec: { maxUnavailable: number; selector: unknown } };
   assert.equal(pdb.spec.maxUnavailable, 1);
   assert.deepEqual(pdb.spec.selector, (deployment as unknown as { spec: { selector: unknown } }).spec.selector);
   const ns = find(base, "Namespace", "kserve-reclaimer");

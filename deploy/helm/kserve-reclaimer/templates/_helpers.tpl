@@ -87,3 +87,22 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["namespaces"]
   verbs: ["get", "list", "watch"]
 {{- end }}
+
+{{- define "kserve-reclaimer.wakerName" -}}
+{{- printf "%s-waker" (include "kserve-reclaimer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- /* The waker's pods: the daemon's name and instance, another component. */}}
+{{- define "kserve-reclaimer.wakerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "kserve-reclaimer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: waker
+{{- end }}
+
+{{- define "kserve-reclaimer.wakerLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "kserve-reclaimer.wakerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: kserve-reclaimer
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
