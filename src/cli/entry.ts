@@ -7,5 +7,6 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`kserve-reclaimer needs Node.js ≥ 22.19 (found ${process.versions.node})\n`);
   process.exit(1);
 }
-const { runCli } = await import("./main.ts");
+// The waker loads only its own modules (wakerEntry.ts says why).
+const { runCli } = process.argv[2] === "waker" ? await import("./wakerEntry.ts") : await import("./main.ts");
 runCli();

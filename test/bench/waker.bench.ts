@@ -50,7 +50,7 @@ async function stop(p: Proc): Promise<void> {
 async function startWaker(daemonUrl: string, template: string): Promise<Proc & { port: number; metricsPort: number }> {
   const p = await start(
     [
-      "src/cli/main.ts",
+      "src/cli/entry.ts",
       "waker",
       "--listen=127.0.0.1:0",
       "--metrics-addr=127.0.0.1:0",
