@@ -11,18 +11,20 @@
 // When stdout is not a terminal the live view becomes a log: one line per change.
 import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
-import { openSync, readSync, fstatSync, closeSync, existsSync, readFileSync } from "node:fs";
+import { openSync, readSync, fstatSync, closeSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import OpenAI from "openai";
 import { stringify } from "yaml";
 import { startCluster, CLUSTER_ENV_FILE, type Cluster } from "../../test/support/cluster.ts";
 import { freePort, startProcess, writeState, isAlive, tailFile, type Started } from "../../test/support/processes.ts";
 import { installCrd } from "../../test/support/daemon.ts";
 import { SimulatorClient } from "../../test/support/simulator.ts";
+import { fetchWithHost } from "../../test/support/hostFetch.ts";
 import { isReady } from "../../src/sources/kube/inferenceService.ts";
-import { demoPlan, NAMESPACE, TRAFFIC } from "./scenario.ts";
+import { demoPlan, NAMESPACE, TRAFFIC, WAKE_CALL_DELAY_MS, WAKER } from "./scenario.ts";
 import { changeLines, clock, countdown, formatDaemonLine, renderFrame, type Snapshot } from "./view.ts";
 import { listInferenceServices, Watcher } from "./watcher.ts";
 
@@ -156,13 +158,76 @@ function startDaemon(cluster: Cluster, port: number): Started {
       "5s",
       "--metrics-addr",
       `127.0.0.1:${port}`,
+      "--waker-service",
+      `${WAKER.namespace}/${WAKER.serviceAccount}:80`,
+      "--waker-service-account",
+      `system:serviceaccount:${WAKER.namespace}:${WAKER.serviceAccount}`,
     ],
     { logPath, env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, cwd: repoRoot, ports: [port] },
   );
-  // Recorded with the cluster's components: stopped first by cluster.stop() and by test/cluster/down.
+  return recordComponent(cluster, started);
+}
+
+/** Recorded with the cluster's components: stopped first by cluster.stop() and by test/cluster/down. */
+function recordComponent(cluster: Cluster, started: Started): Started {
   cluster.components.push(started.record);
   writeState(cluster.statePath, { version: 1, dir: cluster.dir, components: cluster.components });
   return started;
+}
+
+/**
+ * The waker, as deploy/ runs it but on loopback: its token is a real bound ServiceAccount token for
+ * the wake audience. kwok pods have no network, so a Ready service's requests go to the simulator's
+ * OpenAI-compatible model server, which answers only while KServe's pods for the service are Ready.
+ */
+async function startWaker(cluster: Cluster, kc: KubeConfig, daemonPort: number): Promise<{ started: Started; url: string }> {
+  const token = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: WAKER.serviceAccount,
+    namespace: WAKER.namespace,
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [WAKER.audience], expirationSeconds: 3600 } },
+  });
+  const tokenFile = join(cluster.dir, "waker-token");
+  writeFileSync(tokenFile, token.status?.token ?? "", { mode: 0o600 });
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const started = startProcess(
+    "kserve-reclaimer-waker",
+    process.execPath,
+    [
+      join(repoRoot, "src", "cli", "entry.ts"),
+      "waker",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--metrics-addr",
+      `127.0.0.1:${metricsPort}`,
+      "--daemon-url",
+      `http://127.0.0.1:${daemonPort}`,
+      "--token-file",
+      tokenFile,
+      "--upstream-template",
+      `${cluster.simulatorUrl}/v1/namespaces/{namespace}/inferenceservices/{name}`,
+    ],
+    { logPath: join(cluster.dir, "logs", "kserve-reclaimer-waker.log"), cwd: repoRoot, ports: [port, metricsPort] },
+  );
+  return { started: recordComponent(cluster, started), url: `http://127.0.0.1:${port}` };
+}
+
+/** A client of the idle-stopped embedder: one streamed chat completion through the waker, with the official openai client and no retries. */
+async function callThroughWaker(wakerUrl: string, host: string): Promise<{ chunks: number; text: string }> {
+  const client = new OpenAI({
+    apiKey: "demo",
+    baseURL: `${wakerUrl}/openai/v1`,
+    maxRetries: 0,
+    timeout: 150_000,
+    fetch: fetchWithHost(host),
+  });
+  const stream = await client.chat.completions.create({ model: "embedder", messages: [{ role: "user", content: "hello" }], stream: true });
+  let chunks = 0;
+  let text = "";
+  for await (const chunk of stream) {
+    chunks += 1;
+    text += chunk.choices[0]?.delta.content ?? "";
+  }
+  return { chunks, text };
 }
 
 /** test/cluster/build with its progress on our stdout, in its own process group (stopped on Ctrl-C). */
@@ -235,7 +300,17 @@ try {
   }
   say(`planned: office-hours closes at ${new Date(plan.closeAt).toISOString()} reopens at ${new Date(plan.reopenAt).toISOString()}`);
 
-  const daemon = startDaemon(cluster, await freePort());
+  await applyObject(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name: WAKER.namespace } });
+  await applyObject(objects, {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: WAKER.serviceAccount, namespace: WAKER.namespace },
+  });
+  const daemonPort = await freePort();
+  const daemon = startDaemon(cluster, daemonPort);
+  const waker = await startWaker(cluster, kc, daemonPort);
+  const embedderHost = `embedder-${NAMESPACE}.example.com`;
+  let wakeCallAt: number | undefined;
   const tail = new FileTail(daemon.record.logPath);
   const sim = new SimulatorClient(cluster.simulatorUrl);
   const watcher = new Watcher(objects, sim);
@@ -250,6 +325,8 @@ try {
     const f = formatDaemonLine(raw);
     if (!f || f.level === "debug") return;
     if (f.msg === "stop applied") stats.stops.set(String(f.fields["reason"]), (stats.stops.get(String(f.fields["reason"])) ?? 0) + 1);
+    if (f.msg === "stop applied" && f.fields["service"] === TRAFFIC.target && wakeCallAt === undefined)
+      wakeCallAt = Date.now() + WAKE_CALL_DELAY_MS;
     if (f.msg === "start applied") stats.starts += 1;
     report("daemon", f.text);
   };
@@ -291,8 +368,24 @@ try {
   }
   let lastSummary = viewStart;
   const order = plan.services.map((s) => s.metadata?.name ?? "");
+  let wakeCalled = false;
   while (!abort.signal.aborted && (endsAt === undefined || Date.now() < endsAt)) {
     const tickStart = Date.now();
+    if (wakeCallAt !== undefined && tickStart >= wakeCallAt && !wakeCalled) {
+      wakeCalled = true;
+      report(
+        "demo",
+        `a client calls ${TRAFFIC.target} (stopped) through the waker: POST /openai/v1/chat/completions, Host: ${embedderHost}, streamed`,
+      );
+      callThroughWaker(waker.url, embedderHost).then(
+        ({ chunks, text }) =>
+          report(
+            "demo",
+            `answered after ${secs(Date.now() - tickStart)}: ${chunks} chunks streamed, "${text.slice(0, 60)}" (held while the model started)`,
+          ),
+        (err: unknown) => report("demo", `the call through the waker failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
     for (const l of tail.lines()) onDaemonLine(l);
     if (daemon.exited() && !watcher.lastError) {
       watcher.lastError = `the daemon ${daemon.exited()}`;

@@ -9,12 +9,19 @@
 //                                    hands off, it keeps running through the closed window.
 //   embedder (1 GPU)                 idle-45s: no windows, only an idle policy; the simulator sends it
 //                                    traffic for 30 s, then nothing, and 45 s later it is Stopped (Idle).
+//                                    With wake.onRequest: a few seconds after the idle stop the demo's
+//                                    client sends it a chat completion through the waker, which holds it
+//                                    while the daemon starts the service, then forwards it.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { gpuInferenceService } from "../../test/support/kube.ts";
 
 export const NAMESPACE = "demo";
 export const IDLE_AFTER_S = 45;
 export const TRAFFIC = { target: `${NAMESPACE}/embedder`, rps: 4, seconds: 30 };
+/** The waker's namespace and ServiceAccount, as deploy/ installs them. */
+export const WAKER = { namespace: "kserve-reclaimer", serviceAccount: "kserve-reclaimer-waker", audience: "kserve-reclaimer-wake" };
+/** How long after the idle stop the demo's client calls the embedder. */
+export const WAKE_CALL_DELAY_MS = 8_000;
 
 export type DemoPlan = {
   /** When office-hours closes (Stopped, reason Schedule) and reopens (Running). */
@@ -85,6 +92,8 @@ export function demoPlan(now: number, leadMs = 30_000): DemoPlan {
       servingSchedule("idle-45s", {
         selector: { matchLabels: { policy: "idle" } },
         idle: { after: `${IDLE_AFTER_S}s`, threshold: 0, metric: "kserve", whenMetricsUnavailable: "KeepRunning" },
+        // once idle-stopped, the demo's client calls it through the waker: started, and answered
+        wake: { onRequest: true, timeout: "2m", maxHeldRequests: 100 },
       }),
     ],
   };

@@ -459,6 +459,21 @@ extraObjects:
       ports: [{ port: "metrics", protocol: "TCP" }],
       from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
     },
+    // the waker asks the daemon to start services on the same port: its pods only
+    {
+      ports: [{ port: "metrics", protocol: "TCP" }],
+      from: [
+        {
+          podSelector: {
+            matchLabels: {
+              "app.kubernetes.io/name": "kserve-reclaimer",
+              "app.kubernetes.io/instance": HELM_RELEASE,
+              "app.kubernetes.io/component": "waker",
+            },
+          },
+        },
+      ],
+    },
     // the admission webhook from anywhere: the API server's source address is not knowable in general
     { ports: [{ port: "webhook", protocol: "TCP" }] },
   ]);
@@ -517,7 +532,10 @@ test("the Deployments are scheduled: two replicas each, on different nodes", { t
     await eventually(
       `${ns}/${name} has 2 pods on 2 nodes`,
       async () => {
-        const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns });
+        // the daemon's pods; the waker's are another Deployment (component=waker)
+        const pods = await kc
+          .makeApiClient(CoreV1Api)
+          .listNamespacedPod({ namespace: ns, labelSelector: "app.kubernetes.io/component=controller" });
         const nodes = new Set(pods.items.map((p) => p.spec?.nodeName).filter((n) => n));
         return pods.items.length === 2 && nodes.size === 2;
       },
@@ -568,7 +586,16 @@ test("the kustomize install's ServiceAccount: exactly the daemon's rights, no Se
     [{ verb: "delete", group: "", resource: "events", namespace: "ml-team-a", name: "e" }, false],
     [{ verb: "get", group: "", resource: "secrets", namespace: "kserve-reclaimer", name: "x" }, false],
     [{ verb: "list", group: "", resource: "secrets", namespace: "" }, false],
-    [{ verb: "list", group: "", resource: "pods", namespace: "" }, false],
+    // wake on request (docs/wake-on-request.md) and the pods of a service not scheduled
+    [{ verb: "list", group: "", resource: "pods", namespace: "" }, true],
+    [{ verb: "delete", group: "", resource: "pods", namespace: "ml-team-a", name: "p" }, false],
+    [{ verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" }, true],
+    [{ verb: "create", group: "networking.k8s.io", resource: "ingresses", namespace: "ml-team-a" }, true],
+    [{ verb: "delete", group: "networking.k8s.io", resource: "ingresses", namespace: "ml-team-a", name: "llama-wake" }, true],
+    [{ verb: "update", group: "networking.k8s.io", resource: "ingresses", namespace: "ml-team-a", name: "llama" }, false],
+    [{ verb: "patch", group: "networking.k8s.io", resource: "ingresses", namespace: "ml-team-a", name: "llama" }, false],
+    [{ verb: "get", group: "", resource: "configmaps", namespace: "kserve", name: "inferenceservice-config" }, true],
+    [{ verb: "get", group: "", resource: "configmaps", namespace: "kserve", name: "other" }, false],
     [{ verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "kserve-reclaimer" }, true],
     [{ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "kserve-reclaimer", name: "kserve-reclaimer" }, true],
     [{ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "kserve-reclaimer", name: "other" }, false],
