@@ -81,10 +81,12 @@ export class KServeIngressSettings {
 }
 
 /** Host -> "namespace/name" over every cached InferenceService, rebuilt when services come or go or the settings change. */
+const AMBIGUOUS = Symbol("ambiguous host");
+
 export class HostIndex {
   readonly #settings: Pick<KServeIngressSettings, "current" | "version">;
   readonly #services: () => Service[];
-  #index = new Map<string, string>();
+  #index = new Map<string, string | typeof AMBIGUOUS>();
   #builtFor = -1;
   #dirty = true;
 
@@ -103,7 +105,8 @@ export class HostIndex {
     const h = normalizeHost(host);
     if (h === undefined) return undefined;
     if (this.#dirty || this.#builtFor !== this.#settings.version) this.#rebuild();
-    return this.#index.get(h);
+    const found = this.#index.get(h);
+    return found === AMBIGUOUS ? undefined : found;
   }
 
   hostsOf(s: Pick<Service, "metadata">): string[] {
@@ -111,8 +114,16 @@ export class HostIndex {
   }
 
   #rebuild(): void {
-    const index = new Map<string, string>();
-    for (const s of this.#services()) for (const h of this.hostsOf(s)) index.set(h, `${s.metadata.namespace}/${s.metadata.name}`);
+    // KServe's default template is ambiguous across namespaces (isvc "a-b" in "c" and "a" in "b-c"
+    // both get a-b-c.<domain>): a host two services claim wakes neither, so one tenant's clients
+    // can never start another tenant's model.
+    const index = new Map<string, string | typeof AMBIGUOUS>();
+    for (const s of this.#services())
+      for (const h of this.hostsOf(s)) {
+        const key = `${s.metadata.namespace}/${s.metadata.name}`;
+        const had = index.get(h);
+        index.set(h, had === undefined || had === key ? key : AMBIGUOUS);
+      }
     this.#index = index;
     this.#builtFor = this.#settings.version;
     this.#dirty = false;

@@ -87,3 +87,21 @@ test("HostIndex: finds a service by any of its hosts; rebuilt when services come
   assert.equal(index.lookup("gemma-ml.example.com"), undefined);
   assert.equal(index.lookup("gemma-ml.corp.io"), "ml/gemma");
 });
+
+test("HostIndex: a host two services claim (a-b in c, a in b-c: both a-b-c.example.com) wakes neither", () => {
+  const settings = { current: DEFAULT_KSERVE_INGRESS, version: 0 };
+  const inNamespace = (name: string, namespace: string) => {
+    const s = service(name);
+    return { ...s, metadata: { ...s.metadata, namespace } };
+  };
+  const list = [inNamespace("a-b", "c"), inNamespace("a", "b-c"), inNamespace("solo", "c")];
+  const index = new HostIndex(settings, () => list);
+  assert.equal(index.lookup("a-b-c.example.com"), undefined, "ambiguous: no service");
+  assert.equal(index.lookup("solo-c.example.com"), "c/solo");
+  // their predictor hosts differ (a-b-predictor-c, a-predictor-b-c): each still its own
+  assert.equal(index.lookup("a-b-predictor-c.example.com"), "c/a-b");
+  assert.equal(index.lookup("a-predictor-b-c.example.com"), "b-c/a");
+  list.splice(1, 1);
+  index.changed("delete");
+  assert.equal(index.lookup("a-b-c.example.com"), "c/a-b", "unambiguous again once the other is gone");
+});
