@@ -74,7 +74,16 @@ test(`npm run demo -- --duration ${DURATION_S} (not a terminal): services, a sto
   assert.ok(dir, `printed its cluster dir${context}`);
   assert.ok(state, `cluster.json read while running${context}`);
   const names = state.components.map((c) => c.name);
-  for (const n of ["etcd", "kube-apiserver", "kwok", "kserve-manager", "prometheus", "simulator", "kserve-reclaimer", "kserve-reclaimer-waker"])
+  for (const n of [
+    "etcd",
+    "kube-apiserver",
+    "kwok",
+    "kserve-manager",
+    "prometheus",
+    "simulator",
+    "kserve-reclaimer",
+    "kserve-reclaimer-waker",
+  ])
     assert.ok(names.includes(n), `${n} recorded in cluster.json: ${names.join(", ")}`);
 
   // Start-up timings are printed.

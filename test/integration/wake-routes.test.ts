@@ -284,11 +284,7 @@ async function scenario(mode: Mode, kubeconfigPath: string): Promise<void> {
     const other = await wake(daemon, host("llama"), otherToken);
     assert.equal(other.status, 403);
     assert.match(String(other.body["error"]), new RegExp(`system:serviceaccount:${wakerNs}:other`));
-    assert.equal(
-      (await wake(daemon, `LLAMA-${ns.toUpperCase()}.EXAMPLE.COM:443`, wakerToken)).status,
-      200,
-      "Host with port and capitals",
-    );
+    assert.equal((await wake(daemon, `LLAMA-${ns.toUpperCase()}.EXAMPLE.COM:443`, wakerToken)).status, 200, "Host with port and capitals");
 
     // 4. the wake: Starting (many calls, one start, reason Request), then Ready once KServe says so
     const first = await wake(daemon, host("llama"), wakerToken);
