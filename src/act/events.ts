@@ -28,6 +28,7 @@ export type EventReason =
   | "StopConfirmed"
   | "StartConfirmed"
   | "NotConfirmed"
+  | "GPUsNotReleased"
   | "Unschedulable"
   // what it held back from, and why
   | "Skipped"

@@ -498,6 +498,14 @@ export const ServiceStatus = z.object({
   gpus: z.number().int().min(0),
   confirmed: z.boolean(),
   message: z.string().optional(),
+  gpusReleased: z.boolean().optional().meta({
+    description:
+      "Stopped services only: true once the last predictor pod is gone (deleted, or every one terminated), so its GPUs are free; false while pods are still terminating. GPU-hours are counted from then.",
+  }),
+  gpusReleasedAt: z
+    .string()
+    .optional()
+    .meta({ description: "When the last predictor pod of the stopped service was gone (RFC 3339); kept while it stays stopped." }),
 });
 
 export const ServingScheduleStatus = z

@@ -1,10 +1,18 @@
 // GPU-hours reclaimed, per schedule: the GPUs of the services a schedule keeps stopped, integrated
-// over time. Each account carries on from the figure its schedule's status last recorded, so the
+// over time from the instant each one's last predictor pod was gone (src/daemon/release.ts). Each account carries on from the figure its schedule's status last recorded, so the
 // total survives restarts and failovers. Also keeps the services-by-state gauge, since both move
 // with the same decisions.
 import { reclaimedBy } from "../decide/status.ts";
 import type { ReclaimerMetrics } from "../report/metrics.ts";
 import { type Outcome, splitKey } from "./ports.ts";
+
+/**
+ * GPUs are reclaimed from the instant the daemon's stop has freed them: its predictor pods are
+ * gone, not when the annotation was written nor when KServe said Stopped=True.
+ */
+export function countsAsReclaimed(outcome: Outcome): boolean {
+  return reclaimedBy(outcome.decision) && outcome.released !== false;
+}
 
 type Account = { gpus: number; hours: number; since: number };
 
@@ -39,7 +47,7 @@ export class GpuLedger {
     ] as const) {
       if (!outcome?.schedule) continue;
       this.#byState[outcome.decision.observed] += sign;
-      if (!reclaimedBy(outcome.decision)) continue;
+      if (!countsAsReclaimed(outcome)) continue;
       const account = this.#settle(outcome.schedule, now);
       if (!account) continue;
       account.gpus += sign * outcome.gpus;

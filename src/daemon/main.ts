@@ -14,6 +14,7 @@ import { startReportServer, type ReportServer } from "../report/http.ts";
 import { loadKubeConfig } from "../sources/kube/client.ts";
 import { resourceServed } from "../sources/kube/discovery.ts";
 import { Informer } from "../sources/kube/informer.ts";
+import { PodsByService, predictorPodInformer } from "../sources/kube/pods.ts";
 import { ISVC_RESOURCE } from "../sources/kube/inferenceService.ts";
 import { deploymentModeNamed, toService } from "../sources/kube/service.ts";
 import {
@@ -127,9 +128,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     get: (ns: string, name: string): ScheduleObject | undefined =>
       ns === CLUSTER_SCOPE ? clusterSchedules?.get(undefined, name) : schedules.get(ns, name),
   };
+  // GPUs are free when the predictor pods are gone, not when KServe reports Stopped=True
+  const pods = predictorPodInformer({ kubeConfig, namespaces, logger: log });
+  const podsByService = new PodsByService();
   const informers = [
     services,
     schedules,
+    pods,
     ...(clusterSchedules ? [clusterSchedules] : []),
     ...(namespaceInformer ? [namespaceInformer] : []),
   ];
@@ -165,6 +170,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests, customQueries) : undefined,
       wakeRoutes,
       unschedulable: (ns, name) => predictorUnschedulable(request, ns, name),
+      pods: podsByService,
     },
     {
       dryRun: config.dryRun,
@@ -199,6 +205,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       if (leading) reconciler.onScheduleDeleted(o);
     });
   }
+  // The index follows every event, leading or not, so a new leader starts from a complete count;
+  // the reconciler hears only of services whose count changed.
+  const holding = (k: string) => podsByService.holding(k.slice(0, k.indexOf("/")), k.slice(k.indexOf("/") + 1));
+  const serviceKey = (p: { metadata: { namespace: string }; service: string }) => `${p.metadata.namespace}/${p.service}`;
+  const podsChanged = (before: Map<string, number>, keys: Iterable<string>) => {
+    if (!leading) return;
+    for (const k of keys) if (holding(k) !== before.get(k)) reconciler.onPodsChanged(k);
+  };
+  const countsOf = (keys: Iterable<string>) => new Map([...keys].map((k) => [k, holding(k)]));
+  pods.on("add", (p) => podsChanged(countsOf([serviceKey(p)]), [podsByService.put(p)]));
+  pods.on("update", (p, old) => podsChanged(countsOf([serviceKey(old), serviceKey(p)]), podsByService.move(p, old)));
+  pods.on("delete", (p) => podsChanged(countsOf([serviceKey(p)]), [podsByService.remove(p)]));
+  pods.on("synced", () => podsChanged(countsOf(podsByService.keys()), podsByService.reset(pods.list())));
   namespaceInformer?.on("add", (o) => {
     if (leading) reconciler.onNamespaceChanged(o.metadata.name);
   });
@@ -291,6 +310,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     clusterservingschedules:
       clusterSchedules?.size ?? (namespaces === undefined ? "ignored (CRD not installed)" : "ignored (namespaced install)"),
     namespaces: namespaceInformer?.size,
+    predictorPods: pods.size,
   });
 
   let resolveDone!: () => void;

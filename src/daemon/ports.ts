@@ -19,6 +19,7 @@ import {
 } from "../sources/kube/servingSchedule.ts";
 import type { TrafficReading, TrafficRequest } from "../sources/prometheus/traffic.ts";
 import type { Clock } from "./clock.ts";
+import type { Release } from "./release.ts";
 import type { BatchTarget, BatchTimings } from "./transitionEvents.ts";
 
 export type ReconcilerPorts = {
@@ -49,6 +50,11 @@ export type ReconcilerPorts = {
   wakeRoutes?: WakeRoutesPort | undefined;
   /** Why the service's predictor pods cannot be scheduled (the scheduler's message), or undefined; for a start not confirmed in time. */
   unschedulable?: ((namespace: string, name: string) => Promise<string | undefined>) | undefined;
+  /**
+   * How many of the service's predictor pods still hold its GPUs (not yet gone or terminated).
+   * Absent (unit tests): a stopped service counts as released at once.
+   */
+  pods?: { holding(namespace: string, name: string): number } | undefined;
 };
 
 /** The wake routes `<isvc>-wake` (src/act/wakeRoutes.ts) as the reconciler sees them; keys are "namespace/name". */
@@ -80,6 +86,10 @@ export type Outcome = {
   gpus: number;
   since: number | undefined;
   overridden?: readonly string[] | undefined;
+  /** false: stopped, but its predictor pods are not all gone, so its GPUs are not free (nor counted) yet. */
+  released?: boolean | undefined;
+  /** When the last predictor pod of the stopped service was gone. */
+  releasedAt?: number | undefined;
 };
 
 /**
@@ -106,6 +116,10 @@ export type ServiceRecord = {
   reported: Map<string, string>;
   /** The last wake request (the waker asked for this service); memory only: the waker asks again every second or two. */
   wakeRequestedAt: number | undefined;
+  /** A stopped service's way to free GPUs (src/daemon/release.ts); undefined while it runs. */
+  release: Release | undefined;
+  /** The Warning for pods still terminating after the stop timeout, armed while releasing. */
+  releaseDeadline: { at: number; cancel: () => void } | undefined;
 };
 
 export const newRecord = (): ServiceRecord => ({
@@ -115,6 +129,8 @@ export const newRecord = (): ServiceRecord => ({
   traffic: undefined,
   reported: new Map(),
   wakeRequestedAt: undefined,
+  release: undefined,
+  releaseDeadline: undefined,
 });
 
 export const keyOf = (o: { metadata: { namespace: string; name: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;

@@ -25,6 +25,7 @@ import {
   splitKey,
 } from "./ports.ts";
 import { WorkQueue } from "./queue.ts";
+import { isReleased, nextRelease, type Release, releaseDeadline, releaseSeconds } from "./release.ts";
 import { PatchFailed, Reports } from "./reports.ts";
 import { ScheduleBook } from "./schedules.ts";
 import { StatusFlush } from "./statusFlush.ts";
@@ -112,7 +113,10 @@ export class Reconciler {
     this.#idle.stop();
     this.#status.stop();
     this.#book.stop();
-    for (const r of this.#services.values()) r.awaiting?.cancel();
+    for (const r of this.#services.values()) {
+      r.awaiting?.cancel();
+      r.releaseDeadline?.cancel();
+    }
     await this.#queue.stop();
     // batched transition Events go to the recorder now; main.ts's drainWrites writes them
     this.#transitions.flush();
@@ -155,6 +159,16 @@ export class Reconciler {
     this.#forgetService(keyOf(obj));
   }
 
+  /**
+   * The number of predictor pods of service `k` ("namespace/name") changed. Only a stopped
+   * service's count matters (its GPUs are free when it reaches 0), so a running service's pod
+   * churn costs nothing here.
+   */
+  onPodsChanged(k: string): void {
+    if (this.#stopped) return;
+    if (this.#services.get(k)?.last?.decision.observed === "Stopped") this.#queue.add(k);
+  }
+
   /** After a watch restart: its cache may hold changes it never announced, deletions included. */
   resync(): void {
     const schedules = this.#p.schedules.list();
@@ -182,6 +196,7 @@ export class Reconciler {
     this.#queue.forget(k);
     if (!record) return;
     record.awaiting?.cancel();
+    record.releaseDeadline?.cancel();
     this.#ledger.move(record.last, undefined, this.#p.clock.now());
     if (record.last?.schedule) this.#status.mark(record.last.schedule);
   }
@@ -266,7 +281,16 @@ export class Reconciler {
     });
     this.#reports.inputProblems(service, record, governing !== undefined);
 
-    const outcome = { decision, schedule: governing?.key, gpus: facts.gpus, since: sinceOf(service), overridden };
+    const release = this.#release(k, service, record, decision, now);
+    const outcome = {
+      decision,
+      schedule: governing?.key,
+      gpus: facts.gpus,
+      since: sinceOf(service),
+      overridden,
+      released: release === undefined ? undefined : isReleased(release),
+      releasedAt: release?.kind === "released" ? release.at : undefined,
+    };
     this.#ledger.move(record.last, outcome, now);
     if (record.last?.schedule && record.last.schedule !== governing?.key) this.#status.mark(record.last.schedule);
     if (governing) this.#status.mark(governing.key);
@@ -282,6 +306,52 @@ export class Reconciler {
     if (decision.action === "none") return recheckAt;
     const applied = await this.#apply(k, service, record, decision, governing, boundary);
     return applied ? recheckAt : now + CONFLICT_RECHECK_MS;
+  }
+
+  /**
+   * Follows a stopped service to the instant its last predictor pod is gone: that instant is its
+   * release (status, ledger, histogram); pods still there at the stop timeout are a Warning.
+   */
+  #release(k: string, service: Service, record: ServiceRecord, decision: Decision, now: number): Release | undefined {
+    const { namespace, name } = service.metadata;
+    const holding = this.#p.pods?.holding(namespace, name) ?? 0;
+    const state = readState(service.metadata.annotations);
+    const at = state.kind === "ok" && state.state.action === "stop" ? Date.parse(state.state.at) : Number.NaN;
+    const previous = record.release;
+    const release = nextRelease(previous, decision.observed === "Stopped", holding, Number.isFinite(at) ? at : undefined, now);
+    record.release = release;
+    const seconds = releaseSeconds(previous, release, record.awaiting?.action === "stop");
+    if (seconds !== undefined) {
+      this.#p.metrics.gpuRelease(service.mode, seconds);
+      this.#p.log.info("GPUs released: the last predictor pod is gone", { service: k, afterStopSeconds: seconds });
+    }
+    const deadline = releaseDeadline(release, this.#o.confirmStopTimeoutMs);
+    if (record.releaseDeadline?.at !== deadline) {
+      record.releaseDeadline?.cancel();
+      record.releaseDeadline =
+        deadline === undefined
+          ? undefined
+          : { at: deadline, cancel: this.#p.clock.at(deadline, () => this.#notReleased(k, record, deadline)) };
+    }
+    return release;
+  }
+
+  #notReleased(k: string, record: ServiceRecord, deadline: number): void {
+    const release = record.release;
+    if (record.releaseDeadline?.at !== deadline || release?.kind !== "releasing") return;
+    // kept (not cleared) so the same deadline is not armed again by the next reconcile
+    record.releaseDeadline = { at: deadline, cancel: () => undefined };
+    const service = this.#p.services.get(...splitKey(k));
+    const after = Math.round((this.#p.clock.now() - release.stoppedAt) / 1000);
+    this.#p.log.warn("GPUs not released: predictor pods still terminating", { service: k, pods: release.pods, afterStopSeconds: after });
+    this.#p.metrics.gpusNotReleased();
+    if (service)
+      this.#p.event(
+        serviceRef(service),
+        "Warning",
+        "GPUsNotReleased",
+        `${release.pods} predictor pod(s) still terminating ${after}s after the stop: its GPUs are not free yet (a long terminationGracePeriodSeconds, a finalizer, or an unreachable node)`,
+      );
   }
 
   /**

@@ -86,6 +86,8 @@ export class StatusFlush {
         since: last.since,
         nextTransition: last.decision.recheckAt,
         notConfirmed: record.notConfirmed,
+        released: last.released,
+        releasedAt: last.releasedAt,
       });
       reports.set(last.schedule, list);
     }

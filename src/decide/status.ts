@@ -13,6 +13,9 @@ export type ServiceReport = {
   nextTransition: number | undefined;
   /** A patch was sent and KServe did not confirm it within the timeout. */
   notConfirmed: boolean;
+  /** Stopped services: whether the last predictor pod is gone, and when (undefined: not tracked, as for a running one). */
+  released?: boolean | undefined;
+  releasedAt?: number | undefined;
 };
 
 export type StatusInput = {
@@ -36,13 +39,28 @@ export type StatusInput = {
 /** Enough names to find the overriding schedules; the count says how many there are in all. */
 export const OVERRIDDEN_NAMED = 10;
 
-/** Reasons that mean "the daemon stopped it", so its GPUs count as reclaimed. */
+/** Reasons that mean "the daemon stopped it", so its GPUs count as reclaimed (once released). */
 export function reclaimedBy(decision: Decision): boolean {
   return decision.observed === "Stopped" && decision.reason !== "ManualStop" && decision.skip === undefined;
 }
 
+/**
+ * The release instant a stopped service's entry shows: the earlier of this process's and the one the
+ * status already carried while the service stayed stopped, so a restart of the daemon (which finds
+ * the pods gone and releases "now") does not move it.
+ */
+export function releasedAtShown(
+  report: Pick<ServiceReport, "decision" | "released" | "releasedAt">,
+  previous: ServiceStatus | undefined,
+): number | undefined {
+  if (report.decision.observed !== "Stopped" || report.released !== true || report.releasedAt === undefined) return undefined;
+  const before = previous?.state === "Stopped" && previous.gpusReleasedAt !== undefined ? Date.parse(previous.gpusReleasedAt) : Number.NaN;
+  return Number.isFinite(before) && before < report.releasedAt ? before : report.releasedAt;
+}
+
 export function buildStatus(input: StatusInput): ServingScheduleStatus {
   const iso = (ms: number) => new Date(ms).toISOString();
+  const previousEntries = new Map((input.previous?.services ?? []).map((s) => [s.name, s]));
   const services: ServiceStatus[] = [...input.services]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((s) => ({
@@ -54,10 +72,12 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
       gpus: s.gpus,
       confirmed: s.decision.confirmed,
       message: s.decision.message,
+      ...releaseFields(s, previousEntries.get(s.name), iso),
     }));
   const running = services.filter((s) => s.state === "Running").length;
   const stopped = services.length - running;
-  const gpusReclaimed = input.services.filter((s) => reclaimedBy(s.decision)).reduce((n, s) => n + s.gpus, 0);
+  // GPUs still held by terminating pods are not reclaimed yet
+  const gpusReclaimed = input.services.filter((s) => reclaimedBy(s.decision) && s.released !== false).reduce((n, s) => n + s.gpus, 0);
   const notConfirmed = input.services.filter((s) => s.notConfirmed).map((s) => s.name);
 
   const conditions: Condition[] = [];
@@ -105,6 +125,16 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
     ...(input.overridden !== undefined ? { overridden: input.overridden.length } : {}),
     ...(input.next ? { nextTransition: iso(input.next.at), nextState: input.next.state } : {}),
   };
+}
+
+function releaseFields(
+  report: ServiceReport,
+  previous: ServiceStatus | undefined,
+  iso: (ms: number) => string,
+): { gpusReleased?: boolean; gpusReleasedAt?: string } {
+  if (report.decision.observed !== "Stopped" || report.released === undefined) return {};
+  const at = releasedAtShown(report, previous);
+  return { gpusReleased: report.released, ...(at !== undefined ? { gpusReleasedAt: iso(at) } : {}) };
 }
 
 function overriddenNote(overridden: readonly string[] | undefined): string {

@@ -6,6 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export type TransitionAction = "stop" | "start";
 
 /** Seconds from a schedule boundary to the decision being applied. */
+/** Stop to last predictor pod gone: a grace period of 30 s is KServe's default, minutes are a model server draining. */
+export const GPU_RELEASE_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1800];
 export const DECISION_LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export const QUERY_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -26,6 +28,8 @@ export class ReclaimerMetrics {
   readonly #scheduleGpusReclaimed: Gauge<"namespace" | "schedule">;
   readonly #gpuHours: Counter<string>;
   readonly #unconfirmed: Counter<"action">;
+  readonly #gpuRelease: Histogram<"mode">;
+  readonly #notReleased: Counter<string>;
   readonly #schedulesInvalid: Gauge<string>;
   readonly #leader: Gauge<string>;
   readonly #sourceAvailable: Gauge<"preset">;
@@ -98,6 +102,18 @@ export class ReclaimerMetrics {
       name: "kserve_reclaimer_unconfirmed_transitions_total",
       help: "Stops or starts KServe did not confirm within the timeout (Stopped=True / Ready=True).",
       labelNames: ["action"],
+      registers,
+    });
+    this.#gpuRelease = new Histogram({
+      name: "kserve_reclaimer_gpu_release_seconds",
+      help: "Time from the daemon's stop to the last predictor pod of the InferenceService being gone (its GPUs free), by deployment mode.",
+      labelNames: ["mode"],
+      buckets: GPU_RELEASE_BUCKETS,
+      registers,
+    });
+    this.#notReleased = new Counter({
+      name: "kserve_reclaimer_gpus_not_released_total",
+      help: "Stopped InferenceServices whose predictor pods were still there at the stop confirmation timeout.",
       registers,
     });
     this.#schedulesInvalid = new Gauge({
@@ -229,6 +245,15 @@ export class ReclaimerMetrics {
   /** A failure that was caught, logged and survived (see the help text for the kinds). */
   error(kind: "reconcile" | "status" | "idle" | "event" | "wake" | "unhandledRejection" | "uncaughtException"): void {
     this.#errors.inc({ kind });
+  }
+
+  /** `mode`: Standard, Knative or ModelMesh (bounded). */
+  gpuRelease(mode: string, seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.#gpuRelease.observe({ mode }, seconds);
+  }
+
+  gpusNotReleased(): void {
+    this.#notReleased.inc();
   }
 
   unconfirmed(action: TransitionAction): void {

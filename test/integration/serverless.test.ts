@@ -351,6 +351,19 @@ describe("KServe in Knative mode on real Knative Serving (startCluster({ knative
       assert.equal(entry.gpus, 1, "the stopped service's GPU is counted");
       assert.equal(sc?.status?.gpusReclaimed, 1);
       await confirmedLog("stop", n, s);
+      // GPUs free once the revision's pods are gone (issue 16): the pod watch sees Knative's pods too
+      const released = await eventually(
+        `${n}/nights status: ${s} gpusReleased`,
+        async () => {
+          const e = (await readSchedule(n, "nights"))?.status?.services?.find((x) => x.name === s) as
+            | { gpusReleased?: boolean; gpusReleasedAt?: string }
+            | undefined;
+          return e?.gpusReleased === true ? e : undefined;
+        },
+        { timeoutMs: 60_000, describe: async () => `status: ${JSON.stringify((await readSchedule(n, "nights"))?.status)}` },
+      );
+      assert.ok(Date.parse(released.gpusReleasedAt ?? "") >= B0, `released at ${released.gpusReleasedAt}, after the boundary`);
+      assert.match((await daemon?.metrics()) ?? "", /^kserve_reclaimer_gpu_release_seconds_count\{mode="Knative"\} [1-9]/m);
       // Stays stopped: the schedule has no window left today, and KServe does not bring the Knative Service back.
       await sleep(5_000);
       assert.equal(await readKsvcIn(n, s), undefined, "the Knative Service stays deleted");

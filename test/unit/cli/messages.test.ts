@@ -308,7 +308,10 @@ test("an unreachable API server is logged once per failure, with the cause", asy
   });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  await new Promise((r) => setTimeout(r, 2500));
+  // until the first failure is logged (a fixed wait read nothing on a loaded machine), at most 30 s
+  for (let waited = 0; waited < 30_000 && !stderr.includes("watch failed"); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  // and a little longer: a second failure must be a line of its own, not folded into the first
+  await new Promise((r) => setTimeout(r, 1000));
   child.kill("SIGKILL");
   await new Promise((r) => child.on("close", r));
   const lines = stderr

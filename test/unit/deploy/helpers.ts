@@ -86,6 +86,9 @@ export function permissions(rules: Rule[]): string[] {
 export const WATCHED_NAMESPACE_PERMISSIONS = [
   "core/events create",
   "core/events patch",
+  "core/pods get",
+  "core/pods list",
+  "core/pods watch",
   "reclaimer.dev/servingschedules get",
   "reclaimer.dev/servingschedules list",
   "reclaimer.dev/servingschedules watch",
@@ -129,7 +132,6 @@ export const WAKE_ROUTE_DELETES = [
 export const WAKE_CLUSTER_PERMISSIONS = [
   "authentication.k8s.io/tokenreviews create",
   "core/configmaps:inferenceservice-config get",
-  "core/pods list",
   "core/services create",
   "core/services get",
   ...WAKE_ROUTE_DELETES,

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { join } from "node:path";
 import { DaemonConfig, loadDaemonConfig, DAEMON_FLAGS } from "../../../src/daemon/config.ts";
+import { loadWakerConfig } from "../../../src/wake/config.ts";
 import { CLUSTER_CRD_FILE, CRD_FILE } from "../../../src/api/crd.ts";
 import {
   chartDir,
@@ -178,16 +179,19 @@ test("no Role or ClusterRole of the daemon anywhere in deploy/ grants delete, up
         assert.doesNotMatch(p, / (delete|deletecollection|escalate|bind|impersonate)$/, `${f} ${o.metadata.name}: ${p}`);
       // the webhook's Role: create, and get/update of its own Secret only (checked exactly below)
       const webhookSecret = isWebhookRbac(o) && o.kind === "Role" && webhookSecretPermissions(WEBHOOK_SECRET).includes(p);
-      // wake on request: KServe's inferenceservice-config (by name) and predictor pods (list), checked exactly below
-      const wakeRead = isWakeRbac(o) && ["core/configmaps:inferenceservice-config get", "core/pods list"].includes(p);
-      if (!webhookSecret && !wakeRead) assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
+      // wake on request: KServe's inferenceservice-config (by name), checked exactly below
+      const wakeRead = isWakeRbac(o) && p === "core/configmaps:inferenceservice-config get";
+      // the daemon's own rules: predictor pods, read only (when a stopped service's GPUs are free)
+      const podRead = !isWakeRbac(o) && !isWebhookRbac(o) && /^core\/pods (get|list|watch)$/.test(p);
+      if (!webhookSecret && !wakeRead && !podRead)
+        assert.doesNotMatch(p, /^core\/(secrets|configmaps|pods)/, `${f} ${o.metadata.name}: ${p}`);
       assert.doesNotMatch(p, /^serving\.kserve\.io\/inferenceservices update$/, `${f} ${o.metadata.name}: ${p}`);
     }
     for (const r of o.rules) assert.equal(r.nonResourceURLs, undefined);
   }
 });
 
-test("wake on request: TokenReviews, the wake routes (get, list, create, delete; no update), predictor pods, KServe's ConfigMap by name; ReferenceGrants in the daemon's namespace only", () => {
+test("wake on request: TokenReviews, the wake routes (get, list, create, delete; no update), KServe's ConfigMap by name; ReferenceGrants in the daemon's namespace only", () => {
   const role = find(base, "ClusterRole", "kserve-reclaimer-wake") as K8sObject & { rules: Rule[] };
   assert.deepEqual(permissions(role.rules), WAKE_CLUSTER_PERMISSIONS);
   const binding = find(base, "ClusterRoleBinding", "kserve-reclaimer-wake") as K8sObject & {
@@ -506,3 +510,39 @@ test("the cert-manager component: Issuer + Certificate for the webhook Service, 
 function parseAllDocumentsJs(text: string): unknown[] {
   return parseAllDocuments(text).map((d) => d.toJS() as unknown);
 }
+
+test("the waker: flags the waker accepts, its token's audience is the one the daemon checks, no Kubernetes API token, the daemon's Service", () => {
+  const waker = find(base, "Deployment", "kserve-reclaimer-waker") as K8sObject & {
+    spec: {
+      template: {
+        spec: {
+          automountServiceAccountToken?: boolean;
+          serviceAccountName: string;
+          containers: Container[];
+          volumes: { name: string; projected?: { sources: { serviceAccountToken?: { audience: string; path: string } }[] } }[];
+        };
+      };
+    };
+  };
+  const pod = waker.spec.template.spec;
+  assert.equal(pod.automountServiceAccountToken, false, "no token for the Kubernetes API");
+  const sa = find(base, "ServiceAccount", pod.serviceAccountName) as K8sObject & { automountServiceAccountToken?: boolean };
+  assert.equal(sa.automountServiceAccountToken, false);
+  const [c] = pod.containers;
+  assert.ok(c);
+  assert.equal(c.args[0], "waker");
+  const config = loadWakerConfig(c.args.slice(1), {});
+  const projected = pod.volumes.flatMap((v) => v.projected?.sources ?? []).find((s) => s.serviceAccountToken)?.serviceAccountToken;
+  assert.equal(projected?.audience, defaults.wakeTokenAudience, "the audience the daemon's TokenReview asks for");
+  assert.ok(config.tokenFile.endsWith(`/${projected?.path}`), `${config.tokenFile} is the projected token`);
+  // the daemon's wake API is on its metrics port, behind the metrics Service
+  const service = find(base, "Service", "kserve-reclaimer-metrics") as K8sObject & { spec: { ports: { port: number }[] } };
+  assert.equal(config.daemonUrl, `http://kserve-reclaimer-metrics:${service.spec.ports[0]?.port}`);
+  // the Service the daemon's wake routes point at, by the daemon's default --waker-service
+  const wakerService = find(base, "Service", "kserve-reclaimer-waker") as K8sObject & { spec: { ports: { port: number }[] } };
+  assert.equal(wakerService.spec.ports[0]?.port, 80);
+  assert.equal(
+    defaults.wakerServiceAccount ?? "system:serviceaccount:kserve-reclaimer:kserve-reclaimer-waker",
+    `system:serviceaccount:kserve-reclaimer:${sa.metadata.name}`,
+  );
+});

@@ -72,6 +72,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Predictor pods (labelled serving.kserve.io/inferenceservice; the selector is the daemon's): get,
+# list, watch, for when a stopped service's GPUs are free, and the scheduler's message on a late start
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* Rules only the ClusterRole has: a namespaced install (a Role per namespace) ignores ClusterServingSchedules. */}}
