@@ -241,7 +241,7 @@ export function pinnedBinary(name: string): string {
 }
 
 function ensureBuilt(log: (message: string) => void): string {
-  log("checking pinned binaries (test/cluster/build; on a new machine it compiles them first: about 15 minutes on 2 cores) ...");
+  log("checking pinned binaries (test/cluster/build; on a new machine it compiles them first: about 15-25 minutes on 2 cores) ...");
   try {
     const out = execFileSync(buildScript, [], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
     for (const line of out.split("\n")) if (/^build: (built|done)/.test(line)) log(line);
