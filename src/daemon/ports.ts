@@ -116,6 +116,8 @@ export type ServiceRecord = {
   reported: Map<string, string>;
   /** The last wake request (the waker asked for this service); memory only: the waker asks again every second or two. */
   wakeRequestedAt: number | undefined;
+  /** When this process last created the service's wake route (a start waits until it is older than KServe's route can be). */
+  wakeRouteCreatedAt: number | undefined;
   /** A stopped service's way to free GPUs (src/daemon/release.ts); undefined while it runs. */
   release: Release | undefined;
   /** The Warning for pods still terminating after the stop timeout, armed while releasing. */
@@ -129,6 +131,7 @@ export const newRecord = (): ServiceRecord => ({
   traffic: undefined,
   reported: new Map(),
   wakeRequestedAt: undefined,
+  wakeRouteCreatedAt: undefined,
   release: undefined,
   releaseDeadline: undefined,
 });

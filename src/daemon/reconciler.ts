@@ -38,6 +38,8 @@ export type WakeOutcome = { state: "Ready" | "Starting" | "Refused"; message: st
 
 /** After a 409 the cache is read again this soon, in case the watch event that explains it is late. */
 const CONFLICT_RECHECK_MS = 1_000;
+/** How old a wake route must be before a start: two whole seconds apart from the routes KServe recreates. */
+export const WAKE_ROUTE_MIN_AGE_MS = 2_000;
 
 export class Reconciler {
   readonly #p: ReconcilerPorts;
@@ -302,8 +304,14 @@ export class Reconciler {
     record.reported.delete("failure");
     // The schedule's own timer covers its transitions; a service's own recheck is for hold and keep-running expiry.
     const recheckAt = decision.recheckAt === moment?.next?.at ? undefined : decision.recheckAt;
-    await this.#wakeRoute(k, service, decision, governing);
+    await this.#wakeRoute(k, service, record, decision, governing, now);
     if (decision.action === "none") return recheckAt;
+    // Gateway API breaks a tie between routes of the same creation second by name, and "llama"
+    // sorts before "llama-wake": a start in the same second as the wake route's creation would let
+    // the HTTPRoutes KServe recreates win while the model loads. Timestamps have 1 s resolution.
+    const routeAt = record.wakeRouteCreatedAt;
+    if (decision.action === "start" && routeAt !== undefined && now < routeAt + WAKE_ROUTE_MIN_AGE_MS)
+      return routeAt + WAKE_ROUTE_MIN_AGE_MS;
     const applied = await this.#apply(k, service, record, decision, governing, boundary);
     return applied ? recheckAt : now + CONFLICT_RECHECK_MS;
   }
@@ -360,7 +368,14 @@ export class Reconciler {
    * waker until KServe's own route serves a Ready predictor; gone otherwise. Dry runs and suspended
    * schedules change nothing here either.
    */
-  async #wakeRoute(k: string, service: Service, decision: Decision, governing: ValidSchedule | undefined): Promise<void> {
+  async #wakeRoute(
+    k: string,
+    service: Service,
+    record: ServiceRecord,
+    decision: Decision,
+    governing: ValidSchedule | undefined,
+    now: number,
+  ): Promise<void> {
     const routes = this.#p.wakeRoutes;
     if (!routes || this.#o.dryRun || governing?.spec.dryRun || governing?.spec.suspend) return;
     const wakeEnabled = governing?.spec.wake?.onRequest === true;
@@ -377,8 +392,10 @@ export class Reconciler {
     const has = routes.has(k);
     const { namespace, name } = service.metadata;
     // undefined (not listed yet): a missing route is created at once; removal waits for the listing
-    if (want === "there" && has !== true) await routes.ensure(service);
-    else if (want === "gone" && has === true) await routes.remove(namespace, name);
+    if (want === "there" && has !== true) {
+      await routes.ensure(service);
+      record.wakeRouteCreatedAt = now;
+    } else if (want === "gone" && has === true) await routes.remove(namespace, name);
   }
 
   /** Patches the decision; false on a conflict (the object changed since it was read). */
