@@ -317,12 +317,13 @@ describe("wake on request, end to end", { concurrency: true }, () => {
     await eventually("held", async () => metricValue(await first.metrics(), "kserve_reclaimer_waker_held_requests") >= 5, {
       timeoutMs: 10_000,
     });
+    // "held" is counted before the waker's call reaches the daemon: kill only once the start was asked for
+    await eventually("the start asked for", async () => (await record(n, "huge"))?.reason === "Request", { timeoutMs: 15_000 });
     await first.stop("SIGKILL");
     const lost = await Promise.all(held);
     for (const r of lost) assert.ok("error" in r, `a held request sees its connection close: ${JSON.stringify(r).slice(0, 200)}`);
-    await eventually("the start asked for before the kill goes on", async () => (await record(n, "huge"))?.reason === "Request", {
-      timeoutMs: 15_000,
-    });
+    const after = await isvc(n, "huge");
+    assert.equal(after?.metadata.annotations?.[STOP], "false", "the start asked for before the kill goes on");
     const second = await startWaker();
     try {
       const again = await call(second.url, host(n, "chat"), { model: "chat", messages: [{ role: "user", content: "again" }] });
