@@ -15,6 +15,9 @@ import type { KubeConfig } from "@kubernetes/client-node";
 
 export type KubeResponse = { status: number; body: string };
 
+/** The most connections warm() opens: the write limiter's concurrency, the most a burst uses at once. */
+const MAX_WARM_CONNECTIONS = 64;
+
 /** What an HTTP status >= 300 or a network failure becomes: read by apiFailure (code, body, message). */
 export class KubeHttpError extends Error {
   readonly code: number | undefined;
@@ -54,6 +57,7 @@ export class KubeHttp {
   private readonly now: () => number;
   private session: Session | undefined;
   private refreshing: Promise<Session> | undefined;
+  private warming: Promise<void> | undefined;
 
   private constructor(kc: KubeConfig, server: URL, opts: KubeHttpOptions) {
     this.kc = kc;
@@ -94,17 +98,41 @@ export class KubeHttp {
    * KubeHttpError otherwise (HTTP status, or undefined for network failures). A 401 is retried
    * once with freshly read credentials.
    */
-  async request(method: string, path: string, body?: string, contentType?: string): Promise<KubeResponse> {
+  async request(method: string, path: string, body?: string, contentType?: string, accept?: string): Promise<KubeResponse> {
     let session = await this.current();
-    let res = await this.send(session, method, path, body, contentType);
+    let res = await this.send(session, method, path, body, contentType, accept);
     if (res.status === 401) {
       // Many requests in flight meet the same rotated token: the first refreshes, the rest reuse it.
       const newer = this.session;
       session = newer !== undefined && newer !== session ? newer : await this.current(true);
-      res = await this.send(session, method, path, body, contentType);
+      res = await this.send(session, method, path, body, contentType, accept);
     }
     if (res.status >= 200 && res.status < 300) return res;
     throw new KubeHttpError(res.status, res.body, `HTTP ${res.status} ${method} ${path}`);
+  }
+
+  /**
+   * Gets ready for a burst a few seconds ahead (a schedule boundary): fresh credentials, and up to
+   * `connections` keep-alive connections open, each by a `GET /version` (no etcd, no object). A
+   * burst on cold connections pays a TLS handshake per connection on both sides at its start, in
+   * the very second it is measured by. Never rejects; concurrent calls share one warm-up.
+   */
+  warm(connections: number): Promise<void> {
+    this.warming ??= this.warmUp(connections).finally(() => {
+      this.warming = undefined;
+    });
+    return this.warming;
+  }
+
+  private async warmUp(connections: number): Promise<void> {
+    try {
+      const session = await this.current();
+      const wanted = Math.min(MAX_WARM_CONNECTIONS, Math.max(0, Math.floor(connections))) - freeSockets(session.agent);
+      if (!(wanted > 0)) return;
+      await Promise.allSettled(Array.from({ length: wanted }, () => this.send(session, "GET", "/version", undefined, undefined)));
+    } catch {
+      // A failed warm-up costs nothing but the handshakes the burst then makes itself.
+    }
   }
 
   /** Closes idle connections (shutdown, tests). */
@@ -153,9 +181,16 @@ export class KubeHttp {
     return this.session;
   }
 
-  private send(session: Session, method: string, path: string, body: string | undefined, contentType: string | undefined) {
+  private send(
+    session: Session,
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    accept = "application/json",
+  ) {
     return new Promise<KubeResponse>((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...session.headers, accept: "application/json" };
+      const headers: Record<string, string | number> = { ...session.headers, accept };
       if (body !== undefined) {
         headers["content-type"] = contentType ?? "application/json";
         headers["content-length"] = Buffer.byteLength(body);
@@ -181,6 +216,12 @@ export class KubeHttp {
       req.end(body);
     });
   }
+}
+
+function freeSockets(agent: HttpAgent): number {
+  let n = 0;
+  for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
+  return n;
 }
 
 function networkError(method: string, path: string, err: Error): KubeHttpError {

@@ -52,6 +52,13 @@ export type PatcherOptions = {
 
 const TRANSIENT = new Set([429, 500, 502, 503, 504]);
 
+/**
+ * The patch's answer as metadata only: the daemon reads resourceVersion and annotations, and the
+ * apiserver then encodes no spec or status (KServe's status grows with every component and URL).
+ * Plain JSON after the comma for an apiserver that does not know the form.
+ */
+const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
 export class AnnotationPatcher {
   private readonly kubeConfig: KubeConfig;
   private readonly http: KubeHttp | undefined;
@@ -100,6 +107,15 @@ export class AnnotationPatcher {
       wanted = next;
       resourceVersion = fresh.object.metadata.resourceVersion;
     }
+  }
+
+  /**
+   * A boundary is a few seconds away that may write to `services` services: open the connections
+   * its burst will use (no more than the limiter lets run at once). Only the lean path has its own
+   * connections to warm. Never rejects.
+   */
+  warm(services: number): Promise<void> {
+    return this.http?.warm(Math.min(services, this.limiter.concurrency)) ?? Promise.resolve();
   }
 
   /** Waits for every queued and in-flight write of the shared limiter (SIGTERM). */
@@ -195,7 +211,7 @@ export class AnnotationPatcher {
     if (dryRun) path += "&dryRun=All";
     const rv = resourceVersion ? `"resourceVersion":${JSON.stringify(resourceVersion)},` : "";
     const body = `{"metadata":{${rv}"annotations":${JSON.stringify(annotations)}}}`;
-    const res = await this.http.request("PATCH", path, body, PatchStrategy.MergePatch);
+    const res = await this.http.request("PATCH", path, body, PatchStrategy.MergePatch, METADATA_ONLY);
     return JSON.parse(res.body) as PatchedMeta;
   }
 }

@@ -160,6 +160,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         if (r.kind === "conflict") metrics.kubernetesApiError("patch", "inferenceservices", 409);
         return r;
       },
+      warmWrites: (count) => patcher.warm(count),
       event: (ref, type, reason, message) => events.record(ref, type, reason, message),
       writeStatus: async (ns, name, status) => {
         const r = await statusWriter.write(ns, name, status, allSchedules.get(ns, name));

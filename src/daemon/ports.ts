@@ -40,6 +40,11 @@ export type ReconcilerPorts = {
     annotations: Record<string, string | null>,
     resourceVersion: string | undefined,
   ): Promise<PatchResult>;
+  /**
+   * A schedule transition that may write to this many services is a few seconds away: get the
+   * connections ready (a burst on cold connections pays the TLS handshakes at its start). Absent: nothing to warm.
+   */
+  warmWrites?: ((services: number) => void) | undefined;
   event(ref: InvolvedObject, type: EventType, reason: EventReason, message: string): void;
   writeStatus(namespace: string, name: string, status: ServingScheduleStatus): Promise<void>;
   /** The schedule is gone: whatever the writer remembers of its last write can go too. */

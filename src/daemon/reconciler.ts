@@ -68,7 +68,13 @@ export class Reconciler {
     this.#queue = new WorkQueue(ports.clock, (k, boundary) => this.reconcile(k, boundary), retrying);
     this.#ledger = new GpuLedger(ports.metrics);
     const changed = (schedule: string) => this.#status.mark(schedule);
-    this.#book = new ScheduleBook({ ports, ledger: this.#ledger, changed, transition: (ns, at) => this.#decideNamespace(ns, at) });
+    this.#book = new ScheduleBook({
+      ports,
+      ledger: this.#ledger,
+      changed,
+      transition: (ns, at) => this.#decideNamespace(ns, at),
+      warm: ports.warmWrites ? (ns) => this.#warm(ns) : undefined,
+    });
     this.#transitions = new TransitionEvents(ports, options.transitionBatch ?? DEFAULT_BATCH_TIMINGS);
     const timeouts = { stopMs: options.confirmStopTimeoutMs, startMs: options.confirmStartTimeoutMs };
     this.#confirmations = new Confirmations(
@@ -207,6 +213,15 @@ export class Reconciler {
     if (this.#stopped) return;
     const everywhere = namespace === CLUSTER_SCOPE;
     for (const s of this.#p.services.list()) if (everywhere || s.metadata.namespace === namespace) this.#queue.add(keyOf(s), boundary);
+  }
+
+  /** A transition of the namespace is near: its services may all be written to at once. */
+  #warm(namespace: string): void {
+    if (this.#stopped) return;
+    const everywhere = namespace === CLUSTER_SCOPE;
+    let count = 0;
+    for (const s of this.#p.services.list()) if (everywhere || s.metadata.namespace === namespace) count++;
+    if (count > 0) this.#p.warmWrites?.(count);
   }
 
   #record(k: string): ServiceRecord {

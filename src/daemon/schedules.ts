@@ -14,9 +14,14 @@ import { keyOf, type ReconcilerPorts, scheduleRef } from "./ports.ts";
 
 export type MetricsState = { ok: true } | { ok: false; message: string };
 
+/** How long before a transition the shell is told to get its writes ready (warm()). */
+export const WARM_AHEAD_MS = 5_000;
+
 export type ScheduleRecord = {
   entry: CompiledEntry;
   timer: Cancel | undefined;
+  /** Fires WARM_AHEAD_MS before `timer`. */
+  warmTimer: Cancel | undefined;
   moment: { value: ScheduleMoment; from: number; until: number } | undefined;
   /** Whether the idle policy's request rates could be read at the last tick; undefined before the first. */
   metrics: MetricsState | undefined;
@@ -29,6 +34,8 @@ type Deps = {
   changed: (schedule: string) => void;
   /** A transition is due: every service of the namespace (all of them for a cluster schedule) is decided again. */
   transition: (namespace: string, at: number) => void;
+  /** A transition of the namespace's services (all of them for a cluster schedule) is WARM_AHEAD_MS away. */
+  warm?: ((namespace: string) => void) | undefined;
 };
 
 export class ScheduleBook {
@@ -57,6 +64,7 @@ export class ScheduleBook {
       return false;
     }
     before?.timer?.();
+    before?.warmTimer?.();
     const { clock, log, event, metrics } = this.#d.ports;
     const entry = compileEntryAt(obj, clock.now());
     if (!entry.ok && (!before || before.entry.ok || before.entry.message !== entry.message)) {
@@ -68,7 +76,7 @@ export class ScheduleBook {
     }
     // GPU-hours survive restarts and failovers through the status they were last written to.
     if (entry.ok) this.#d.ledger.open(k, scheduleStatusOf(obj)?.gpuHoursReclaimed ?? 0, clock.now());
-    this.#records.set(k, { entry, timer: undefined, moment: undefined, metrics: before?.metrics });
+    this.#records.set(k, { entry, timer: undefined, warmTimer: undefined, moment: undefined, metrics: before?.metrics });
     this.#arm(k);
     this.#d.changed(k);
     metrics.setSchedulesInvalid([...this.#records.values()].filter((r) => !r.entry.ok).length);
@@ -79,6 +87,7 @@ export class ScheduleBook {
     const record = this.#records.get(k);
     if (!record) return undefined;
     record.timer?.();
+    record.warmTimer?.();
     this.#records.delete(k);
     this.#d.ledger.close(k);
     this.#d.ports.metrics.setSchedulesInvalid([...this.#records.values()].filter((r) => !r.entry.ok).length);
@@ -87,7 +96,10 @@ export class ScheduleBook {
 
   stop(): void {
     this.#stopped = true;
-    for (const r of this.#records.values()) r.timer?.();
+    for (const r of this.#records.values()) {
+      r.timer?.();
+      r.warmTimer?.();
+    }
   }
 
   /**
@@ -130,6 +142,13 @@ export class ScheduleBook {
     const { namespace } = record.entry.obj.metadata;
     const next = nextTransition(record.entry.compiled, this.#d.ports.clock.now());
     if (!next) return;
+    const { warm } = this.#d;
+    if (warm && next.at - WARM_AHEAD_MS > this.#d.ports.clock.now()) {
+      record.warmTimer = this.#d.ports.clock.at(next.at - WARM_AHEAD_MS, () => {
+        record.warmTimer = undefined;
+        if (this.#records.get(k) === record) warm(namespace);
+      });
+    }
     record.timer = this.#d.ports.clock.at(next.at, () => {
       record.timer = undefined;
       if (this.#records.get(k) !== record) return;

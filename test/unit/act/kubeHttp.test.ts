@@ -1,11 +1,14 @@
 // KubeHttp against a local HTTP server: which users it serves, that it reuses one connection, and
-// that credentials are asked of client-node again after refreshMs and at once after a 401.
+// that credentials are asked of client-node again after refreshMs and at once after a 401, the
+// warm-up before a boundary, and the metadata-only answer the patcher asks for.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeHttp, KubeHttpError } from "../../../src/act/kubeHttp.ts";
+import { AnnotationPatcher } from "../../../src/act/patcher.ts";
+import { WriteLimiter } from "../../../src/act/writeLimiter.ts";
 
 function kubeConfig(server: string, user: Record<string, unknown>): KubeConfig {
   const kc = new KubeConfig();
@@ -114,4 +117,54 @@ test("a network failure is a KubeHttpError without a status", async () => {
   assert.ok(http);
   await assert.rejects(http.request("GET", "/x"), (err: unknown) => err instanceof KubeHttpError && err.code === undefined);
   http.close();
+});
+
+test("warm() opens the connections a burst will use, once; the burst then makes no new connection; a dead server is no error", async () => {
+  await withServer(
+    () => ({ status: 200, body: '{"ok":true}' }),
+    async (url, seen) => {
+      const http = KubeHttp.forConfig(kubeConfig(url, { token: "t" }));
+      assert.ok(http);
+      try {
+        await Promise.all([http.warm(4), http.warm(4)]);
+        assert.deepEqual(
+          seen.map((s) => s.url),
+          ["/version", "/version", "/version", "/version"],
+          "concurrent calls share one warm-up",
+        );
+        await http.warm(4);
+        assert.equal(seen.length, 4, "warm connections are not opened again");
+        await Promise.all(Array.from({ length: 4 }, () => http.request("PATCH", "/x", "{}", "application/merge-patch+json")));
+        const burst = seen.slice(4);
+        assert.equal(burst.length, 4);
+        assert.ok(
+          burst.every((s) => s.socket < 4),
+          `the burst used the warm connections: ${burst.map((s) => s.socket)}`,
+        );
+        assert.equal(new Set(seen.map((s) => s.auth)).size, 1);
+      } finally {
+        http.close();
+      }
+    },
+  );
+  const dead = KubeHttp.forConfig(kubeConfig("http://127.0.0.1:1", { token: "t" }));
+  assert.ok(dead);
+  await dead.warm(8);
+  dead.close();
+});
+
+test("the patch asks for metadata only, with plain JSON as the fallback", async () => {
+  await withServer(
+    (req) => ({ status: 200, body: JSON.stringify({ metadata: { resourceVersion: "7", annotations: { accept: req.headers.accept } } }) }),
+    async (url) => {
+      const patcher = new AnnotationPatcher({ kubeConfig: kubeConfig(url, { token: "t" }), limiter: new WriteLimiter() });
+      const r = await patcher.patchAnnotations("ml", "llama", { "serving.kserve.io/stop": "true" });
+      assert.equal(r.kind, "ok");
+      assert.equal(r.kind === "ok" ? r.resourceVersion : "", "7");
+      assert.equal(
+        r.kind === "ok" ? r.annotations["accept"] : "",
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+      );
+    },
+  );
 });

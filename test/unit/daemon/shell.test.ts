@@ -229,3 +229,26 @@ test("after losing the lease nothing is patched: no boundary, no watch event, no
   assert.equal(h.patches.length, 0);
   assert.deepEqual(h.reconciler.tracked().queued, []);
 });
+
+test("connections are warmed 5 s before a transition, for the services it may write to; not after the schedule is gone", async () => {
+  const warmed: { at: number; services: number }[] = [];
+  const other = { ...service("elsewhere"), metadata: { ...service("elsewhere").metadata, namespace: "other" } };
+  const h = harness({
+    services: [service("a"), service("b"), service("c"), other],
+    schedule: MORNING,
+    overrides: { warmWrites: (services) => warmed.push({ at: h.clock.now(), services }) },
+  });
+  h.reconciler.start();
+  await h.clock.advance(HOUR - 5_001);
+  assert.deepEqual(warmed, [], "nothing to warm an hour ahead");
+  await h.clock.advance(1);
+  assert.deepEqual(warmed, [{ at: START + HOUR - 5_000, services: 3 }], "the three services of ml, not the one in another namespace");
+  assert.equal(h.patches.length, 0, "warming writes nothing");
+  await h.clock.advance(5_000);
+  assert.equal(h.patches.length, 3);
+  // The next transition is 09:00 tomorrow; the schedule goes before its warm-up is due.
+  h.reconciler.onScheduleDeleted(h.schedules.get("ml/office")!);
+  await h.clock.advance(24 * HOUR);
+  assert.equal(warmed.length, 1, "no warm-up for a deleted schedule");
+  await h.reconciler.stop();
+});
