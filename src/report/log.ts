@@ -1,4 +1,6 @@
 // JSON lines on stderr, one object per event, so `kubectl logs | jq` and log shippers read them as is.
+import { writeSync } from "node:fs";
+
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -27,9 +29,50 @@ function errorFields(e: Error, depth = 0): Record<string, unknown> {
   };
 }
 
+/**
+ * Lines gathered within one turn of the event loop and written together at the next: at a
+ * boundary the daemon logs a line per stopped service, and stderr to a pipe (a container's) is a
+ * synchronous write per call, one syscall each, which took an eighth of the daemon's CPU in a
+ * 1,000-service flip. Nothing is lost on a normal exit or a crash: what is pending is written
+ * synchronously on 'exit'; a SIGKILL loses at most the current turn's lines.
+ */
+export type BatchedWriter = {
+  write(line: string): void;
+  /** Hands what is pending to `out` now (exit handlers, where nothing scheduled runs any more). */
+  flush(out: (text: string) => void): void;
+};
+
+export function batchedWriter(out: (text: string) => void, schedule: (flush: () => void) => void = setImmediate): BatchedWriter {
+  let pending: string[] = [];
+  const flush = (to: (text: string) => void) => {
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    to(text);
+  };
+  return {
+    write(line) {
+      if (pending.length === 0) schedule(() => flush(out));
+      pending.push(line);
+    },
+    flush,
+  };
+}
+
+let stderrLines: BatchedWriter | undefined;
+function defaultWriter(): (line: string) => void {
+  if (stderrLines === undefined) {
+    const lines = batchedWriter((text) => process.stderr.write(text));
+    process.on("exit", () => lines.flush((text) => writeSync(2, text)));
+    stderrLines = lines;
+  }
+  const lines = stderrLines;
+  return (line) => lines.write(line);
+}
+
 export function createLogger(
   level: Level,
-  write: (line: string) => void = (l) => process.stderr.write(l),
+  write: (line: string) => void = defaultWriter(),
   base: Record<string, unknown> = {},
 ): Logger {
   const min = ORDER[level];
