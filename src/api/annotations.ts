@@ -112,9 +112,26 @@ export type ReclaimerState = z.infer<typeof ReclaimerState>;
 /** `raw` is cut to a few hundred characters (it is shown to people); `why` says what is wrong. */
 export type ParsedState = { kind: "none" } | { kind: "ok"; state: ReclaimerState } | { kind: "invalid"; raw: string; why: string };
 
+/**
+ * Records already read, by their text: a reconcile reads the record of its service three or four
+ * times in a row, and at a boundary every service is reconciled twice (the decision, then the watch's echo
+ * of the patch). Bounded: emptied when full. The parsed values are never changed by a reader.
+ */
+const readRecords = new Map<string, ParsedState>();
+const MAX_READ_RECORDS = 1_024;
+
 export function readState(annotations: Record<string, string> | undefined): ParsedState {
   const raw = annotations?.[STATE];
   if (raw === undefined || raw === "") return { kind: "none" };
+  const known = readRecords.get(raw);
+  if (known !== undefined) return known;
+  const parsed = parseState(raw);
+  if (readRecords.size >= MAX_READ_RECORDS) readRecords.clear();
+  readRecords.set(raw, parsed);
+  return parsed;
+}
+
+function parseState(raw: string): ParsedState {
   const shown = raw.length > 200 ? `${raw.slice(0, 200)}…` : raw;
   if (raw.length > MAX_STATE_LENGTH)
     return {

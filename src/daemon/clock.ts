@@ -27,8 +27,9 @@ export const systemClock: Clock = {
       timer = setTimeout(arm, Math.min(delay, MAX_TIMER_DELAY_MS));
       timer.unref?.();
     };
-    // Timers are armed on the next turn, so a callback that re-arms from inside a firing never recurses.
-    timer = setTimeout(arm, 0);
+    // Never run fn synchronously (a callback that re-arms from inside a firing would recurse): an
+    // instant already passed still waits for the next turn.
+    timer = setTimeout(arm, Math.max(0, Math.min(instant - Date.now(), MAX_TIMER_DELAY_MS)));
     timer.unref?.();
     return () => {
       cancelled = true;
