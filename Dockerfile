@@ -2,8 +2,9 @@
 # kserve-reclaimer image:  docker build -t registry.example.com/kserve-reclaimer:0.1.0 .
 # No image is published yet: push this one where the cluster can pull it and point the install at
 # it (docs/install.md, "Getting the binary and the image").
-# Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage gets
-# only dist/, production node_modules and package.json (for "type": "module").
+# Two stages: the build stage bundles the CLI and its dependencies with esbuild (a dev dependency);
+# the runtime stage gets only dist/ and package.json ("type": "module", and --version reads it): the
+# bundle needs no node_modules.
 
 # ---- build ----------------------------------------------------------------------------------
 FROM node:24-bookworm AS build
@@ -11,11 +12,12 @@ WORKDIR /src
 # dependencies first, so a source change does not reinstall them
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
-# `npm run build` = tsc -p tsconfig.build.json: src/**/*.ts -> dist/**/*.js (.ts imports rewritten to .js)
-RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+# `npm run build` = node scripts/bundle.ts: src/cli/entry.ts and everything it imports -> dist/
+# (cli/entry.js, chunks/*.js, lazy/*.cjs for the packages loaded on first use)
+RUN npm run build
 
 # ---- runtime --------------------------------------------------------------------------------
 # distroless: no shell, no package manager, a non-root user (65532) in the :nonroot variant.
@@ -24,7 +26,6 @@ WORKDIR /app
 ENV NODE_ENV=production
 # files stay owned by root and read-only for uid 65532 (the pod also mounts the root filesystem read-only)
 COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 USER 65532:65532
 EXPOSE 8080

@@ -70,11 +70,7 @@ function defaultWriter(): (line: string) => void {
   return (line) => lines.write(line);
 }
 
-export function createLogger(
-  level: Level,
-  write: (line: string) => void = defaultWriter(),
-  base: Record<string, unknown> = {},
-): Logger {
+export function createLogger(level: Level, write: (line: string) => void = defaultWriter(), base: Record<string, unknown> = {}): Logger {
   const min = ORDER[level];
   const emit = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;

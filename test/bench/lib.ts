@@ -4,9 +4,10 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDaemonConfig } from "../../src/daemon/config.ts";
+import { BUNDLE_ENTRY } from "../../scripts/bundle.ts";
 import { gpuInferenceService } from "../support/kube.ts";
 import { Api, parallel, sleepMs } from "./api.ts";
 
@@ -25,10 +26,29 @@ export function daemonDefaults(): { kubeQps: number; kubeBurst: number; idleInte
   return { kubeQps: c.kubeQps, kubeBurst: c.kubeBurst, idleIntervalMs: c.idleInterval };
 }
 
-/** BENCH_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the daemon only. */
+/**
+ * The daemon's NODE_OPTIONS: BENCH_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+ * set it empty for none), by default what deploy/base/deployment.yaml gives the container, so the
+ * figures are those of the daemon as deployed.
+ */
 export function daemonEnv(): NodeJS.ProcessEnv {
-  const opts = process.env["BENCH_DAEMON_NODE_OPTIONS"];
+  const opts = process.env["BENCH_DAEMON_NODE_OPTIONS"] ?? deployedNodeOptions();
   return opts ? { NODE_OPTIONS: opts } : {};
+}
+
+function deployedNodeOptions(): string {
+  const manifest = readFileSync(join(ROOT, "deploy", "base", "deployment.yaml"), "utf8");
+  const m = /- name: NODE_OPTIONS\b[^\n]*\n\s*value: *(.+)/.exec(manifest);
+  if (!m?.[1]) throw new Error("deploy/base/deployment.yaml: no NODE_OPTIONS for the daemon");
+  return m[1].trim();
+}
+
+/**
+ * BENCH_DAEMON_NODE_FLAGS (e.g. "--optimize-for-size --single-threaded-gc"): flags on the daemon's
+ * node command line, for the V8 flags Node refuses in NODE_OPTIONS.
+ */
+export function daemonNodeFlags(): string[] {
+  return (process.env["BENCH_DAEMON_NODE_FLAGS"] ?? "").split(/\s+/).filter((f) => f !== "");
 }
 
 export function log(msg: string): void {
@@ -242,21 +262,19 @@ export type LogLine = { time: string; level: string; msg: string; [k: string]: u
 
 /**
  * BENCH_DAEMON_ENTRY: "src" runs `node src/cli/main.ts run` (type stripping, as in the tests);
- * "dist" (default for the memory figures) runs the compiled JavaScript the container image runs
- * (`tsc -p tsconfig.build.json`, built into test/bench/results/dist so dist/ is left alone).
+ * "dist" (default for the memory figures) runs what the container image runs: the esbuild bundle of
+ * `npm run build` (scripts/bundle.ts), built into test/bench/results/dist so dist/ is left alone.
+ * A path to a .js file runs that (another build, for a comparison) and counts as "dist".
  */
 export function daemonEntry(fallback: "src" | "dist"): { kind: "src" | "dist"; path: string } {
   const kind = (process.env["BENCH_DAEMON_ENTRY"] ?? fallback) as "src" | "dist";
+  if (kind.endsWith(".js")) return { kind: "dist", path: resolve(kind) };
   if (kind === "src") return { kind, path: join(ROOT, "src", "cli", "main.ts") };
-  if (kind !== "dist") throw new Error(`BENCH_DAEMON_ENTRY=${kind}: src or dist`);
+  if (kind !== "dist") throw new Error(`BENCH_DAEMON_ENTRY=${kind}: src, dist or a .js file`);
   const outDir = join(RESULTS_DIR, "dist");
-  log(`building the daemon into ${relative(ROOT, outDir)} (tsc -p tsconfig.build.json)`);
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", outDir],
-    { cwd: ROOT, stdio: "inherit" },
-  );
-  return { kind, path: join(outDir, "cli", "main.js") };
+  log(`bundling the daemon into ${relative(ROOT, outDir)} (scripts/bundle.ts, as npm run build)`);
+  execFileSync(process.execPath, [join(ROOT, "scripts", "bundle.ts"), outDir], { cwd: ROOT, stdio: ["ignore", process.stderr, "inherit"] });
+  return { kind, path: join(outDir, BUNDLE_ENTRY) };
 }
 
 /** The daemon as a child process (`<entry> run --metrics-addr 127.0.0.1:0 ...`), its JSON log lines parsed. */
@@ -269,7 +287,7 @@ export class BenchDaemon {
   #exited: Promise<number | null>;
 
   constructor(entry: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [entry, "run", "--metrics-addr", "127.0.0.1:0", ...args], {
+    this.proc = spawn(process.execPath, [...daemonNodeFlags(), entry, "run", "--metrics-addr", "127.0.0.1:0", ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "ignore", "pipe"],
     });

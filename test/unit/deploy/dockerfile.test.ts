@@ -1,12 +1,13 @@
 // The Dockerfile cannot be built here (no Docker engine): its essentials are checked as text, and
 // the image's entrypoint is run as a plain process on the same layout the runtime stage copies
-// (/app/package.json, /app/node_modules, /app/dist from `npm run build`).
+// (/app/package.json and /app/dist from `npm run build`, the esbuild bundle: no node_modules).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundle } from "../../../scripts/bundle.ts";
 import { readText, repoRoot } from "./helpers.ts";
 
 type Stage = { from: string; name: string | undefined; lines: string[] };
@@ -39,13 +40,12 @@ test("multi-stage: a Node 24 build stage, a Node 24 runtime stage without the bu
   const run = exec(build, "RUN").join("\n");
   assert.match(run, /npm ci\b/);
   assert.match(run, /npm run build\b/);
-  assert.match(run, /npm prune --omit=dev\b/);
-  assert.equal(pkg.scripts["build"], "tsc -p tsconfig.build.json");
-  // the runtime stage copies only the build output, production node_modules and package.json
+  assert.equal(pkg.scripts["build"], "node scripts/bundle.ts");
+  // the runtime stage copies only the bundle and package.json: no node_modules
   const copies = exec(runtime, "COPY")
     .map((c) => c.replace(/^--from=\S+\s+/, "").split(/\s+/)[0])
     .sort();
-  assert.deepEqual(copies, ["/src/dist", "/src/node_modules", "/src/package.json"]);
+  assert.deepEqual(copies, ["/src/dist", "/src/package.json"]);
 });
 
 test("runs as non-root uid 65532", () => {
@@ -54,7 +54,7 @@ test("runs as non-root uid 65532", () => {
   assert.match(user[0] as string, /^65532(:65532)?$/);
 });
 
-test("the entrypoint is node running the package's bin (dist/cli/main.js), the command is run", () => {
+test("the entrypoint is node running the package's bin (dist/cli/entry.js), the command is run", () => {
   const entrypoint = JSON.parse(exec(runtime, "ENTRYPOINT")[0] as string) as string[];
   const cmd = JSON.parse(exec(runtime, "CMD")[0] as string) as string[];
   assert.equal(entrypoint.length, 2);
@@ -69,26 +69,18 @@ test(".dockerignore sends only what the build stage copies", () => {
     .split("\n")
     .filter((l) => l.trim() !== "" && !l.startsWith("#"));
   assert.equal(ignore[0], "**");
-  for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) assert.ok(ignore.includes(`!${f}`), f);
+  for (const f of ["package.json", "package-lock.json", "tsconfig.json", "scripts/bundle.ts"]) assert.ok(ignore.includes(`!${f}`), f);
   assert.ok(ignore.includes("!src/**"));
+  // and the build stage copies each of them
+  const copied = exec(build, "COPY").join("\n");
+  for (const f of ["package.json", "package-lock.json", "tsconfig.json", "scripts/bundle.ts", "src"]) assert.ok(copied.includes(f), f);
 });
 
-test("the image's entrypoint runs as a plain process on the runtime stage's layout", { timeout: 180_000 }, () => {
+test("the image's entrypoint runs as a plain process on the runtime stage's layout", { timeout: 60_000 }, async () => {
   const app = mkdtempSync(join(tmpdir(), "reclaimer-image-"));
   try {
-    execFileSync(
-      process.execPath,
-      [
-        join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-        "-p",
-        join(repoRoot, "tsconfig.build.json"),
-        "--outDir",
-        join(app, "dist"),
-      ],
-      { stdio: "pipe" },
-    );
+    await bundle(join(app, "dist"));
     copyFileSync(join(repoRoot, "package.json"), join(app, "package.json"));
-    symlinkSync(join(repoRoot, "node_modules"), join(app, "node_modules"));
     const entrypoint = JSON.parse(exec(runtime, "ENTRYPOINT")[0] as string) as string[];
     const help = spawnSync(process.execPath, [entrypoint[1] as string, "help"], { cwd: app, encoding: "utf8" });
     assert.equal(help.status, 0, help.stderr);
