@@ -351,8 +351,21 @@ function round2(x: number): number {
 }
 
 const runs: Run[] = [];
+const failures: string[] = [];
 for (const n of counts) {
-  for (const tool of tools) runs.push(await runOne(tool, n));
+  for (const tool of tools) {
+    // One failed run (a plane that would not start, a guard) must not lose the others' figures.
+    try {
+      const run = await runOne(tool, n);
+      runs.push(run);
+      log(
+        `${tool} N=${n}: ${JSON.stringify({ ...run, flip: { ...run.flip, requests: undefined }, rest: { ...run.rest, requests: undefined } })}`,
+      );
+    } catch (err) {
+      failures.push(`${tool} N=${n}: ${err instanceof Error ? err.message : String(err)}`);
+      log(`${tool} N=${n} FAILED: ${failures.at(-1)}`);
+    }
+  }
 }
 
 const total = (r: Run | undefined, w: "flip" | "rest") => (r ? Object.values(r[w].byVerb).reduce((a, b) => a + b, 0) : NaN);
@@ -404,3 +417,7 @@ writeResult("peers", {
   runs,
   ratios,
 });
+if (failures.length > 0) {
+  console.error(`${failures.length} run(s) failed:\n${failures.join("\n")}`);
+  process.exitCode = 1;
+}

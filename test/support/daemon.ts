@@ -159,7 +159,7 @@ export function localMinute(ms: number): string {
 export function nextBoundary(leadMs = 15_000): number {
   const now = Date.now();
   let b = Math.ceil(now / 60_000) * 60_000;
-  if (b - now < leadMs) b += 60_000;
+  while (b - now < leadMs) b += 60_000;
   return b;
 }
 
