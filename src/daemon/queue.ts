@@ -3,7 +3,10 @@
 //   twice), while different keys run in parallel;
 // - repeats of a key while it waits merge into one run, so a burst of watch events is one decision;
 // - a key can be asked for at an instant (`work` returns when it wants to run again: recheckAt);
-// - a run that throws is retried with capped exponential backoff and reported through `failed`.
+// - a run that throws is retried with capped exponential backoff and reported through `failed`;
+// - at most `maxRunning` keys run at once; the others wait their turn in order. A boundary over
+//   10,000 services would otherwise start 10,000 decisions at once, each holding its service, its
+//   decision and its patch while the write limiter lets 32 out at a time: memory grew with N.
 // A key's state is dropped once it has nothing running, waiting or timed, so memory follows live work.
 import type { Cancel, Clock } from "./clock.ts";
 
@@ -25,19 +28,30 @@ type Slot = {
   boundary: number | undefined;
   timer: { at: number; cancel: Cancel } | undefined;
   failures: number;
+  /** In #ready, waiting for a free turn. */
+  queued: boolean;
 };
+
+/** Twice the write limiter's 32 in flight: the writes never wait for a decision, and no more is held. */
+export const DEFAULT_MAX_RUNNING = 64;
 
 export class WorkQueue {
   readonly #slots = new Map<string, Slot>();
   readonly #clock: Clock;
   readonly #work: Work;
   readonly #failed: Failed;
+  readonly #maxRunning: number;
+  /** Keys waiting for a turn, in order; a key may be stale here (forgotten, or already run): checked when taken. */
+  #ready: string[] = [];
+  #readyHead = 0;
+  #running = 0;
   #stopped = false;
 
-  constructor(clock: Clock, work: Work, failed: Failed) {
+  constructor(clock: Clock, work: Work, failed: Failed, maxRunning = DEFAULT_MAX_RUNNING) {
     this.#clock = clock;
     this.#work = work;
     this.#failed = failed;
+    this.#maxRunning = Math.max(1, Math.floor(maxRunning));
   }
 
   /** Run the key as soon as it is not running; merges with a run already waiting. */
@@ -47,7 +61,7 @@ export class WorkQueue {
     slot.boundary = boundary ?? slot.boundary;
     if (slot.waiting) return;
     slot.waiting = true;
-    if (!slot.running) this.#run(key, slot);
+    if (!slot.running) this.#start(key, slot);
   }
 
   /** Run the key at the instant (replacing an earlier request for a time); undefined cancels it. */
@@ -106,13 +120,39 @@ export class WorkQueue {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { running: undefined, waiting: false, boundary: undefined, timer: undefined, failures: 0 };
+      slot = { running: undefined, waiting: false, boundary: undefined, timer: undefined, failures: 0, queued: false };
       this.#slots.set(key, slot);
     }
     return slot;
   }
 
+  /** Puts the key in line (once) and gives out the free turns: it runs now if nothing waits before it. */
+  #start(key: string, slot: Slot): void {
+    if (!slot.queued) {
+      slot.queued = true;
+      this.#ready.push(key);
+    }
+    this.#pump();
+  }
+
+  /** Gives free turns to the keys waiting for one, in order. */
+  #pump(): void {
+    while (this.#running < this.#maxRunning && this.#readyHead < this.#ready.length && !this.#stopped) {
+      const key = this.#ready[this.#readyHead++] as string;
+      const slot = this.#slots.get(key);
+      if (slot?.queued) {
+        slot.queued = false;
+        if (slot.waiting && !slot.running) this.#run(key, slot);
+      }
+    }
+    if (this.#readyHead === this.#ready.length) {
+      this.#ready = [];
+      this.#readyHead = 0;
+    }
+  }
+
   #run(key: string, slot: Slot): void {
+    this.#running++;
     slot.waiting = false;
     const boundary = slot.boundary;
     slot.boundary = undefined;
@@ -134,13 +174,18 @@ export class WorkQueue {
       }
     }
     slot.running = undefined;
-    if (this.#slots.get(key) !== slot) return;
-    this.addAt(key, again);
-    if (slot.waiting && !this.#stopped) this.#run(key, slot);
-    else this.#dropIfIdle(key, slot);
+    this.#running--;
+    if (this.#slots.get(key) === slot) {
+      this.addAt(key, again);
+      // A key asked for again while it ran goes to the back of the line like any other.
+      if (slot.waiting && !this.#stopped) this.#start(key, slot);
+      else this.#dropIfIdle(key, slot);
+    }
+    this.#pump();
   }
 
   #dropIfIdle(key: string, slot: Slot): void {
-    if (!slot.running && !slot.waiting && !slot.timer && slot.failures === 0 && this.#slots.get(key) === slot) this.#slots.delete(key);
+    if (!slot.running && !slot.waiting && !slot.queued && !slot.timer && slot.failures === 0 && this.#slots.get(key) === slot)
+      this.#slots.delete(key);
   }
 }

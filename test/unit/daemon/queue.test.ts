@@ -132,3 +132,65 @@ test("after stop nothing new runs, and stop waits for the run in progress", asyn
   await clock.advance(10_000);
   assert.deepEqual(runs, ["a"]);
 });
+
+test("at most maxRunning keys run at once, the others in the order they came; none is lost, repeats still merge", async () => {
+  const clock = new FakeClock();
+  let running = 0;
+  let maxRunning = 0;
+  const started: string[] = [];
+  const releases: (() => void)[] = [];
+  const q = new WorkQueue(
+    clock,
+    async (key) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      started.push(key);
+      await new Promise<void>((r) => releases.push(r));
+      running--;
+      return undefined;
+    },
+    () => assert.fail("nothing fails"),
+    3,
+  );
+  const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+  for (const k of keys) q.add(k);
+  q.add("k7"); // waiting already: merges
+  assert.deepEqual(started, ["k0", "k1", "k2"]);
+  q.add("k0"); // asked again while it runs: after the others
+  while (releases.length > 0 || running > 0) {
+    releases.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  await q.drain();
+  assert.equal(maxRunning, 3);
+  assert.deepEqual(started, [...keys, "k0"]);
+  assert.deepEqual(q.keys(), []);
+});
+
+test("a forgotten key waiting for its turn is not run; stop() leaves the waiting keys unrun", async () => {
+  const clock = new FakeClock();
+  const started: string[] = [];
+  const releases: (() => void)[] = [];
+  const q = new WorkQueue(
+    clock,
+    async (key) => {
+      started.push(key);
+      await new Promise<void>((r) => releases.push(r));
+      return undefined;
+    },
+    () => assert.fail("nothing fails"),
+    1,
+  );
+  q.add("a");
+  q.add("b");
+  q.add("c");
+  q.forget("b");
+  releases.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, ["a", "c"]);
+  q.add("d");
+  const stopping = q.stop();
+  releases.shift()?.();
+  await stopping;
+  assert.deepEqual(started, ["a", "c"], "d never ran");
+});
