@@ -211,17 +211,20 @@ export class Reconciler {
 
   #decideNamespace(namespace: string, boundary: number | undefined): void {
     if (this.#stopped) return;
-    const everywhere = namespace === CLUSTER_SCOPE;
-    for (const s of this.#p.services.list()) if (everywhere || s.metadata.namespace === namespace) this.#queue.add(keyOf(s), boundary);
+    for (const s of this.#servicesOf(namespace)) this.#queue.add(keyOf(s), boundary);
   }
 
   /** A transition of the namespace is near: its services may all be written to at once. */
   #warm(namespace: string): void {
     if (this.#stopped) return;
-    const everywhere = namespace === CLUSTER_SCOPE;
-    let count = 0;
-    for (const s of this.#p.services.list()) if (everywhere || s.metadata.namespace === namespace) count++;
+    const count = this.#servicesOf(namespace).length;
     if (count > 0) this.#p.warmWrites?.(count);
+  }
+
+  /** The services a schedule of the namespace can reach: all of them for CLUSTER_SCOPE. */
+  #servicesOf(namespace: string): Service[] {
+    const all = this.#p.services.list();
+    return namespace === CLUSTER_SCOPE ? all : all.filter((s) => s.metadata.namespace === namespace);
   }
 
   #record(k: string): ServiceRecord {
