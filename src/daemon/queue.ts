@@ -51,7 +51,8 @@ export class WorkQueue {
     this.#clock = clock;
     this.#work = work;
     this.#failed = failed;
-    this.#maxRunning = Math.max(1, Math.floor(maxRunning));
+    // NaN or a fraction below 1 would let nothing run, ever
+    this.#maxRunning = maxRunning >= 1 ? Math.floor(maxRunning) : DEFAULT_MAX_RUNNING;
   }
 
   /** Run the key as soon as it is not running; merges with a run already waiting. */

@@ -147,6 +147,22 @@ test("warm() opens the connections a burst will use, once; the burst then makes 
       }
     },
   );
+  // worst values: nothing for NaN, negatives and zero; a huge count is capped
+  await withServer(
+    () => ({ status: 200, body: "{}" }),
+    async (url, seen) => {
+      const http = KubeHttp.forConfig(kubeConfig(url, { token: "t" }));
+      assert.ok(http);
+      try {
+        for (const n of [Number.NaN, -5, 0, Number.NEGATIVE_INFINITY]) await http.warm(n);
+        assert.equal(seen.length, 0);
+        await http.warm(1e9);
+        assert.equal(seen.length, 64, "at most 64 connections");
+      } finally {
+        http.close();
+      }
+    },
+  );
   const dead = KubeHttp.forConfig(kubeConfig("http://127.0.0.1:1", { token: "t" }));
   assert.ok(dead);
   await dead.warm(8);

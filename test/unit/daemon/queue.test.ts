@@ -194,3 +194,21 @@ test("a forgotten key waiting for its turn is not run; stop() leaves the waiting
   await stopping;
   assert.deepEqual(started, ["a", "c"], "d never ran");
 });
+
+test("a nonsensical maxRunning (NaN, 0, a fraction) falls back to the default instead of letting nothing run", async () => {
+  for (const bad of [Number.NaN, 0, -3, 0.5]) {
+    const ran: string[] = [];
+    const q = new WorkQueue(
+      new FakeClock(),
+      async (key) => {
+        ran.push(key);
+        return undefined;
+      },
+      () => assert.fail("nothing fails"),
+      bad,
+    );
+    for (let i = 0; i < 100; i++) q.add(`k${i}`);
+    await q.drain();
+    assert.equal(ran.length, 100, `maxRunning ${bad}`);
+  }
+});
