@@ -1,6 +1,7 @@
 // Configuration of `kserve-reclaimer waker`: every flag also reads RECLAIMER_<FLAG> from the
 // environment (flags win), as `run` does. Every number and size has bounds; everything is checked
 // once at start-up and every problem listed before exiting.
+import { BlockList, isIP } from "node:net";
 import { parseBoundedDuration } from "../api/duration.ts";
 import { envName, type FlagTable, parseFlags } from "../cli/flags.ts";
 import { templateProblems } from "./upstream.ts";
@@ -9,8 +10,8 @@ export const WAKER_FLAGS = {
   listen: {
     type: "string",
     value: "ADDR",
-    defaultText: ":8080",
-    description: "listen address for client requests (what the wake routes send)",
+    defaultText: ":8081",
+    description: "listen address for client requests (what the wake routes send); not :8080, the daemon's default",
   },
   "daemon-url": {
     type: "string",
@@ -29,7 +30,20 @@ export const WAKER_FLAGS = {
     defaultText: "http://{name}-predictor.{namespace}.svc.cluster.local",
     description: "where a Ready service's requests go; {name} and {namespace} are filled in, the client's path appended",
   },
-  "metrics-addr": { type: "string", value: "ADDR", defaultText: ":9090", description: "listen address of /metrics, /healthz and /readyz" },
+  "metrics-addr": {
+    type: "string",
+    value: "ADDR",
+    defaultText: "127.0.0.1:8082",
+    description:
+      "listen address of /metrics, /healthz and /readyz; loopback by default, the manifests set :9090 for the kubelet and Prometheus",
+  },
+  "trusted-proxies": {
+    type: "string",
+    value: "CIDRS",
+    defaultText: "none",
+    description:
+      "comma-separated CIDRs of the proxies in front (the gateway's pods): their X-Forwarded-*, Forwarded and X-Real-IP are kept; every other client's are replaced",
+  },
   "max-held-requests": {
     type: "string",
     value: "N",
@@ -54,6 +68,18 @@ export const WAKER_FLAGS = {
     defaultText: "5m",
     description: "how long a request is held while the daemon has not answered for its host (10s-30m)",
   },
+  "body-idle-timeout": {
+    type: "string",
+    value: "DURATION",
+    defaultText: "10s",
+    description: "a held request's upload that sends no byte for this long is answered 408 and closed (1s-5m)",
+  },
+  "body-timeout": {
+    type: "string",
+    value: "DURATION",
+    defaultText: "60s",
+    description: "a held request's whole body must arrive within this (5s-30m); slower uploads are answered 408 and closed",
+  },
   "log-level": { type: "string", value: "LEVEL", defaultText: "info", description: "debug, info, warn or error" },
 } as const satisfies FlagTable;
 
@@ -62,6 +88,9 @@ export const WAKER_BOUNDS = {
   maxHeldBytes: { min: 64 * 1024, max: 16 * 1024 ** 3 },
   maxBodyBytes: { min: 1024, max: 1024 ** 3 },
   holdTimeout: { min: 10_000, max: 30 * 60_000 },
+  bodyIdleTimeout: { min: 1_000, max: 5 * 60_000 },
+  bodyTimeout: { min: 5_000, max: 30 * 60_000 },
+  trustedProxies: { max: 64 },
 } as const;
 
 export type WakerConfig = {
@@ -74,6 +103,10 @@ export type WakerConfig = {
   maxHeldBytes: number;
   maxBodyBytes: number;
   holdTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** CIDRs, as given (e.g. 10.0.0.0/8, fd00::/8); empty: no client's forwarding headers are trusted. */
+  trustedProxies: string[];
   logLevel: "debug" | "info" | "warn" | "error";
 };
 
@@ -112,6 +145,41 @@ function listenAddr(what: string, s: string, problems: string[]): { host: string
   return { host: host === "" ? "0.0.0.0" : host, port };
 }
 
+/** A comma-separated list of CIDRs (a bare address is one host); every bad entry is one problem. */
+function cidrList(what: string, text: string, problems: string[]): string[] {
+  const entries = text
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "" && x !== "none");
+  if (entries.length > WAKER_BOUNDS.trustedProxies.max) {
+    problems.push(`${what}: at most ${WAKER_BOUNDS.trustedProxies.max} CIDRs, got ${entries.length}`);
+    return [];
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    const m = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/.exec(entry);
+    const family = m === null ? 0 : isIP(m[1] as string);
+    const bits = m?.[2] === undefined ? (family === 6 ? 128 : 32) : Number(m[2]);
+    if (m === null || family === 0 || bits > (family === 6 ? 128 : 32)) {
+      problems.push(`${what}: ${quote(entry)} is not a CIDR such as 10.0.0.0/8 or fd00::/8`);
+      continue;
+    }
+    out.push(`${m[1]}/${bits}`);
+  }
+  return out;
+}
+
+/** The CIDRs as a BlockList (node:net's matcher), or undefined when none is trusted. */
+export function trustedProxyList(cidrs: string[]): BlockList | undefined {
+  if (cidrs.length === 0) return undefined;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split("/") as [string, string];
+    list.addSubnet(address, Number(bits), isIP(address) === 6 ? "ipv6" : "ipv4");
+  }
+  return list;
+}
+
 /** Flags first, then RECLAIMER_* environment variables, then defaults. Throws WakerConfigError listing every problem. */
 export function loadWakerConfig(args: string[], env: NodeJS.ProcessEnv): WakerConfig {
   const parsed = parseFlags(args, WAKER_FLAGS, { spacedBooleans: true });
@@ -130,8 +198,8 @@ export function loadWakerConfig(args: string[], env: NodeJS.ProcessEnv): WakerCo
   };
   const label = (flag: string) => (fromEnv.has(flag) ? envName(flag) : `--${flag}`);
 
-  const listen = listenAddr(label("listen"), raw("listen", ":8080"), problems);
-  const metricsAddr = listenAddr(label("metrics-addr"), raw("metrics-addr", ":9090"), problems);
+  const listen = listenAddr(label("listen"), raw("listen", ":8081"), problems);
+  const metricsAddr = listenAddr(label("metrics-addr"), raw("metrics-addr", "127.0.0.1:8082"), problems);
 
   const daemonUrl = raw("daemon-url", "");
   if (daemonUrl === "") problems.push(`--daemon-url is required (or ${envName("daemon-url")})`);
@@ -179,6 +247,13 @@ export function loadWakerConfig(args: string[], env: NodeJS.ProcessEnv): WakerCo
   const hold = parseBoundedDuration(label("hold-timeout"), holdText.trim(), WAKER_BOUNDS.holdTimeout);
   if (!hold.ok) problems.push(hold.message);
 
+  const bodyIdle = parseBoundedDuration(label("body-idle-timeout"), raw("body-idle-timeout", "10s").trim(), WAKER_BOUNDS.bodyIdleTimeout);
+  if (!bodyIdle.ok) problems.push(bodyIdle.message);
+  const body = parseBoundedDuration(label("body-timeout"), raw("body-timeout", "60s").trim(), WAKER_BOUNDS.bodyTimeout);
+  if (!body.ok) problems.push(body.message);
+
+  const trustedProxies = cidrList(label("trusted-proxies"), raw("trusted-proxies", ""), problems);
+
   const logLevel = raw("log-level", "info");
   if (!["debug", "info", "warn", "error"].includes(logLevel))
     problems.push(`${label("log-level")}: must be one of debug, info, warn, error, not ${quote(logLevel)}`);
@@ -194,6 +269,9 @@ export function loadWakerConfig(args: string[], env: NodeJS.ProcessEnv): WakerCo
     maxHeldBytes,
     maxBodyBytes,
     holdTimeoutMs: hold.ok ? hold.ms : 0,
+    bodyIdleTimeoutMs: bodyIdle.ok ? bodyIdle.ms : 0,
+    bodyTimeoutMs: body.ok ? body.ms : 0,
+    trustedProxies,
     logLevel: logLevel as WakerConfig["logLevel"],
   };
 }

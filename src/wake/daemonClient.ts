@@ -1,7 +1,10 @@
 // The waker's side of the daemon's wake API: POST /wake/v1/requests {"host"} with the waker's
 // ServiceAccount token. One call in flight per host (a burst of requests for a stopped service is
-// one question, not a stampede), and a "Ready" answer kept for a few seconds so a running service
-// costs no call per request. The token file is re-read when it changes: projected tokens rotate.
+// one question, not a stampede), at most `maxInFlight` in all (2,000 random hosts are 2,000
+// questions, asked a few at a time), and a "Ready" answer kept for a few seconds so a running
+// service costs no call per request. The token file is re-read when it changes: projected tokens
+// rotate. A credential the daemon refuses (401, 403) or a token file that cannot be read is a
+// configuration fault, told apart from a daemon that is merely away.
 import { stat, readFile } from "node:fs/promises";
 import { z } from "zod";
 
@@ -25,7 +28,9 @@ export type DaemonReply =
   | { kind: "answer"; answer: WakeAnswer }
   /** 404: no wake-enabled InferenceService has this host. */
   | { kind: "unknown"; message: string }
-  /** Anything else (unreachable, not the leader, 401/403, a reply that does not parse): ask again later. */
+  /** 401/403 (after reading the token file again), or no usable token file: nothing will work until an operator acts. */
+  | { kind: "refused"; reason: string }
+  /** Anything else (unreachable, not the leader, a reply that does not parse): ask again later. */
   | { kind: "unavailable"; reason: string };
 
 export type DaemonClientOptions = {
@@ -37,9 +42,14 @@ export type DaemonClientOptions = {
   readyCacheMs?: number;
   /** Timeout of one call. Default 5 s. */
   callTimeoutMs?: number;
+  /** Calls in flight at once across all hosts; more wait their turn. Default 16. */
+  maxInFlight?: number;
   /** Called once per call actually sent (for the wake_requests metric). */
   onCall?: () => void;
 };
+
+/** A host no service can have (RFC 2606 .invalid): the credential check asks for it, the daemon answers 404 once it accepts the token. */
+export const CREDENTIAL_CHECK_HOST = "credential-check.invalid";
 
 export const WAKE_PATH = "/wake/v1/requests";
 /** A reply bigger than this is not the daemon's small JSON: read no further. */
@@ -54,7 +64,11 @@ export class DaemonClient {
   readonly #readyCacheMs: number;
   readonly #callTimeoutMs: number;
   readonly #onCall: (() => void) | undefined;
+  readonly #maxInFlight: number;
   readonly #inFlight = new Map<string, Promise<DaemonReply>>();
+  /** Calls waiting for a slot, in order; bounded by the hosts asked about, which the server bounds. */
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
   readonly #ready = new Map<string, { answer: WakeAnswer; until: number }>();
   #token: { key: string; value: string } | undefined;
 
@@ -65,6 +79,7 @@ export class DaemonClient {
     this.#readyCacheMs = options.readyCacheMs ?? 5_000;
     this.#callTimeoutMs = options.callTimeoutMs ?? 5_000;
     this.#onCall = options.onCall;
+    this.#maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 16) || 16);
   }
 
   /** The cached Ready answer for a host, if it is recent enough to forward without asking. */
@@ -85,23 +100,51 @@ export class DaemonClient {
   ask(host: string): Promise<DaemonReply> {
     const pending = this.#inFlight.get(host);
     if (pending !== undefined) return pending;
-    const call = this.#call(host).finally(() => this.#inFlight.delete(host));
+    const call = this.#slot()
+      .then(() => this.#call(host))
+      .finally(() => {
+        this.#inFlight.delete(host);
+        this.#running -= 1;
+        this.#waiting.shift()?.();
+      });
     this.#inFlight.set(host, call);
     return call;
   }
 
-  /** Calls in flight now (tests: no stampede). */
+  /** Whether the daemon accepts the waker's credential now ("refused" if not); asks about a host no service has. */
+  checkCredential(): Promise<DaemonReply> {
+    return this.ask(CREDENTIAL_CHECK_HOST);
+  }
+
+  /** Hosts asked about now, sent or waiting for a slot (tests: no stampede). */
   get inFlight(): number {
     return this.#inFlight.size;
   }
+  /** Calls sent and not answered yet (at most maxInFlight). */
+  get running(): number {
+    return this.#running;
+  }
 
-  async #call(host: string): Promise<DaemonReply> {
+  #slot(): Promise<void> {
+    if (this.#running < this.#maxInFlight) {
+      this.#running += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.#waiting.push(() => {
+        this.#running += 1;
+        resolve();
+      }),
+    );
+  }
+
+  async #call(host: string, retried = false): Promise<DaemonReply> {
     let token: string;
     try {
       token = await this.#readToken();
     } catch (e) {
       return {
-        kind: "unavailable",
+        kind: "refused",
         reason: `cannot read the token file ${this.#tokenFile}: ${e instanceof Error ? e.message : String(e)}`,
       };
     }
@@ -121,7 +164,16 @@ export class DaemonClient {
     } catch (e) {
       return { kind: "unavailable", reason: `daemon unreachable: ${describe(e)}` };
     }
-    if (status === 401) this.#token = undefined; // read the file again next time: it may have rotated since
+    if (status === 401 || status === 403) {
+      // the file may have rotated since it was read: read it again, and ask once more if it did
+      this.#token = undefined;
+      if (!retried) {
+        const fresh = await this.#readToken().catch(() => undefined);
+        if (fresh !== undefined && fresh !== token) return this.#call(host, true);
+      }
+      const message = errorMessage(text);
+      return { kind: "refused", reason: `the daemon refused the waker's token (${status}${message === undefined ? "" : `: ${message}`})` };
+    }
     if (status === 200) {
       let parsed: ReturnType<typeof WakeAnswer.safeParse>;
       try {

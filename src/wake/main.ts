@@ -1,9 +1,11 @@
 // `kserve-reclaimer waker`: wires the configuration, the daemon client, the waker's server and its
 // /metrics server, and stops cleanly on SIGTERM (held requests answered 503 so clients retry
-// another replica, forwards in progress given time to finish).
-import { createLogger } from "../report/log.ts";
+// another replica, forwards in progress given time to finish). An exception nothing handled is
+// logged, counted and survived, as in the daemon: the waker holds every tenant's requests, and one
+// bad answer ending the process would cut them all.
+import { createLogger, type Logger } from "../report/log.ts";
 import { ListenError, startReportServer } from "../report/http.ts";
-import { loadWakerConfig } from "./config.ts";
+import { loadWakerConfig, trustedProxyList } from "./config.ts";
 import { DaemonClient } from "./daemonClient.ts";
 import { WakerMetrics } from "./metrics.ts";
 import { startWaker } from "./server.ts";
@@ -11,10 +13,35 @@ import { startWaker } from "./server.ts";
 /** How long forwards in progress may go on after SIGTERM; Kubernetes' default grace period is 30 s. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
+function survive(log: Logger, metrics: WakerMetrics, kind: "uncaughtException" | "unhandledRejection", err: unknown): void {
+  try {
+    log.error(kind === "unhandledRejection" ? "unhandled promise rejection; continuing" : "uncaught exception; continuing", {
+      err: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    metrics.internalError(kind);
+  } catch {
+    // the logger itself failed: nothing left to report to
+  }
+}
+
 export async function runWaker(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadWakerConfig(args, env);
   const log = createLogger(config.logLevel);
   const metrics = new WakerMetrics();
+  const onRejection = (err: unknown) => survive(log, metrics, "unhandledRejection", err);
+  const onException = (err: unknown) => survive(log, metrics, "uncaughtException", err);
+  process.on("unhandledRejection", onRejection);
+  process.on("uncaughtException", onException);
+  try {
+    return await serve(config, log, metrics);
+  } finally {
+    process.off("unhandledRejection", onRejection);
+    process.off("uncaughtException", onException);
+  }
+}
+
+async function serve(config: ReturnType<typeof loadWakerConfig>, log: Logger, metrics: WakerMetrics): Promise<number> {
   const daemon = new DaemonClient({
     daemonUrl: config.daemonUrl,
     tokenFile: config.tokenFile,
@@ -35,6 +62,10 @@ export async function runWaker(args: string[], env: NodeJS.ProcessEnv): Promise<
         maxHeldBytes: config.maxHeldBytes,
         maxBodyBytes: config.maxBodyBytes,
         holdTimeoutMs: config.holdTimeoutMs,
+        bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+        bodyTimeoutMs: config.bodyTimeoutMs,
+        trustedProxies: trustedProxyList(config.trustedProxies),
+        checkCredentialOnStart: true,
       },
       config.listen,
     );
@@ -46,7 +77,7 @@ export async function runWaker(args: string[], env: NodeJS.ProcessEnv): Promise<
     report = await startReportServer({
       metrics,
       health: () => ({ ok: true, problems: [] }),
-      ready: () => ({ ok: true, problems: [] }),
+      ready: () => waker.ready(),
       host: config.metricsAddr.host,
       port: config.metricsAddr.port,
     });
@@ -62,6 +93,9 @@ export async function runWaker(args: string[], env: NodeJS.ProcessEnv): Promise<
     maxHeldRequests: config.maxHeldRequests,
     maxHeldBytes: config.maxHeldBytes,
     maxBodyBytes: config.maxBodyBytes,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    trustedProxies: config.trustedProxies,
   });
   const stopped = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -10,7 +10,21 @@ export type RejectCause =
   | "refused"
   | "unknown_host"
   | "invalid_request"
-  | "upstream_unreachable";
+  | "upstream_unreachable"
+  | "body_timeout"
+  | "waker_unauthorized";
+
+const CAUSES: RejectCause[] = [
+  "queue_full",
+  "body_too_large",
+  "timeout",
+  "refused",
+  "unknown_host",
+  "invalid_request",
+  "upstream_unreachable",
+  "body_timeout",
+  "waker_unauthorized",
+];
 
 /** Where a forwarded request broke: before the upstream answered, or while its answer streamed. */
 export type UpstreamStage = "before_response" | "during_response";
@@ -27,6 +41,8 @@ export class WakerMetrics {
   readonly #forwarded: Counter<string>;
   readonly #upstreamErrors: Counter<"stage">;
   readonly #daemonErrors: Counter<string>;
+  readonly #credentialRefused: Gauge<string>;
+  readonly #internalErrors: Counter<"kind">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -50,7 +66,7 @@ export class WakerMetrics {
     });
     this.#rejected = new Counter({
       name: "kserve_reclaimer_waker_rejected_requests_total",
-      help: "Client requests the waker answered itself (503, 413, 404, 400, 502), by cause.",
+      help: "Client requests the waker answered itself (503, 413, 408, 404, 400, 502), by cause.",
       labelNames: ["cause"],
       registers,
     });
@@ -70,8 +86,19 @@ export class WakerMetrics {
       help: "Calls to the daemon's wake API that gave no usable answer (unreachable, not the leader, 401/403, bad reply).",
       registers,
     });
-    for (const cause of ["queue_full", "body_too_large", "timeout", "refused", "unknown_host", "invalid_request", "upstream_unreachable"])
-      this.#rejected.inc({ cause }, 0);
+    this.#credentialRefused = new Gauge({
+      name: "kserve_reclaimer_waker_credential_refused",
+      help: "1 while the daemon refuses the waker's credential (401/403, or no usable token file): every request is answered 503 and /readyz fails.",
+      registers,
+    });
+    this.#internalErrors = new Counter({
+      name: "kserve_reclaimer_waker_internal_errors_total",
+      help: "Exceptions and rejections nothing else handled (the waker logs them and goes on serving), by kind.",
+      labelNames: ["kind"],
+      registers,
+    });
+    for (const cause of CAUSES) this.#rejected.inc({ cause }, 0);
+    for (const kind of ["uncaughtException", "unhandledRejection"]) this.#internalErrors.inc({ kind }, 0);
     for (const stage of ["before_response", "during_response"]) this.#upstreamErrors.inc({ stage }, 0);
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }
@@ -96,6 +123,12 @@ export class WakerMetrics {
   }
   daemonError(): void {
     this.#daemonErrors.inc();
+  }
+  credentialRefused(refused: boolean): void {
+    this.#credentialRefused.set(refused ? 1 : 0);
+  }
+  internalError(kind: "uncaughtException" | "unhandledRejection"): void {
+    this.#internalErrors.inc({ kind });
   }
 
   get contentType(): string {

@@ -15,6 +15,14 @@ export function templateProblems(template: string): string[] {
   } catch {
     return [...problems, "is not a URL"];
   }
+  // an all-digit name or namespace is a valid Kubernetes name; as the host's last label it makes the URL invalid
+  try {
+    fillTemplate(template, { namespace: "0123", name: "4567" });
+  } catch {
+    problems.push(
+      "is not a URL when a name or namespace is all digits (valid in Kubernetes): end the host with a domain, e.g. .svc.cluster.local",
+    );
+  }
   if (url.protocol !== "http:" && url.protocol !== "https:") problems.push("must be an http:// or https:// URL");
   if (url.username !== "" || url.password !== "") problems.push("must not hold a user name or password");
   if (url.search !== "" || url.hash !== "") problems.push("must not have a query or fragment: the client's path and query are appended");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadWakerConfig, parseSize, WakerConfigError } from "../../../src/wake/config.ts";
+import { loadWakerConfig, parseSize, trustedProxyList, WakerConfigError } from "../../../src/wake/config.ts";
 import { fillTemplate, templateProblems } from "../../../src/wake/upstream.ts";
 
 const base = ["--daemon-url", "http://kserve-reclaimer.kserve-reclaimer.svc:8080"];
@@ -17,14 +17,48 @@ function problems(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
 
 test("defaults as the contract names them", () => {
   const c = loadWakerConfig(base, {});
-  assert.deepEqual(c.listen, { host: "0.0.0.0", port: 8080 });
-  assert.deepEqual(c.metricsAddr, { host: "0.0.0.0", port: 9090 });
+  // not the daemon's :8080 nor Prometheus's :9090; /metrics on loopback unless the manifests say otherwise
+  assert.deepEqual(c.listen, { host: "0.0.0.0", port: 8081 });
+  assert.deepEqual(c.metricsAddr, { host: "127.0.0.1", port: 8082 });
   assert.equal(c.upstreamTemplate, "http://{name}-predictor.{namespace}.svc.cluster.local");
   assert.equal(c.tokenFile, "/var/run/secrets/kubernetes.io/serviceaccount/token");
   assert.equal(c.maxHeldRequests, 1000);
   assert.equal(c.maxHeldBytes, 64 * 1024 * 1024);
   assert.equal(c.maxBodyBytes, 8 * 1024 * 1024);
   assert.equal(c.holdTimeoutMs, 5 * 60_000);
+  assert.equal(c.bodyIdleTimeoutMs, 10_000);
+  assert.equal(c.bodyTimeoutMs, 60_000);
+  assert.deepEqual(c.trustedProxies, []);
+});
+
+test("trusted proxies, body timeouts and templates at their worst: each one problem", () => {
+  const problems = (args: string[]) => {
+    try {
+      loadWakerConfig([...base, ...args], {});
+      return [];
+    } catch (e) {
+      return (e as WakerConfigError).problems;
+    }
+  };
+  assert.deepEqual(loadWakerConfig([...base, "--trusted-proxies=10.0.0.0/8, fd00::/8,192.0.2.7"], {}).trustedProxies, [
+    "10.0.0.0/8",
+    "fd00::/8",
+    "192.0.2.7/32",
+  ]);
+  for (const bad of ["10.0.0.0/33", "fd00::/129", "example.com", "10.0.0.0/-1", "\u001b[2J", "1.2.3.4/8/8"])
+    assert.equal(problems([`--trusted-proxies=${bad}`]).length, 1, bad);
+  assert.equal(problems([`--trusted-proxies=${Array.from({ length: 65 }, (_, i) => `10.0.0.${i}`).join(",")}`]).length, 1);
+  for (const bad of ["0s", "999ms", "6m", "-1s", "NaN", "Infinity", "1e9s", ""])
+    assert.equal(problems([`--body-idle-timeout=${bad}`]).length, 1, `idle ${bad}`);
+  for (const bad of ["4s", "31m", "forever"]) assert.equal(problems([`--body-timeout=${bad}`]).length, 1, `body ${bad}`);
+  // an all-digit namespace is a valid Kubernetes name: a host ending in {namespace} would make no URL
+  assert.match(problems(["--upstream-template=http://{name}.{namespace}"]).join("\n"), /all digits/);
+  assert.deepEqual(problems(["--upstream-template=http://{name}.{namespace}.svc.cluster.local"]), []);
+  const list = trustedProxyList(["10.0.0.0/8", "fd00::/8"]);
+  assert.ok(list?.check("10.1.2.3", "ipv4"));
+  assert.ok(!list?.check("11.1.2.3", "ipv4"));
+  assert.ok(list?.check("fd00::1", "ipv6"));
+  assert.equal(trustedProxyList([]), undefined);
 });
 
 test("every flag also from RECLAIMER_*, flags win, problems name where the value came from", () => {

@@ -1,5 +1,6 @@
 // The waker's client of the wake API against a real server that answers what each case needs:
-// anything but a well-formed answer is "unavailable" (ask again), never a crash or a wrong URL.
+// anything but a well-formed answer is "unavailable" (ask again) or, for a refused credential,
+// "refused"; never a crash or a wrong URL.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,7 +12,10 @@ import { tokenFile } from "./fake-daemon.ts";
 
 async function serve(
   t: { after(fn: () => Promise<void>): void },
-  answer: (body: string) => { status: number; body: string; delayMs?: number },
+  answer: (req: {
+    body: string;
+    auth: string | undefined;
+  }) => { status: number; body: string; delayMs?: number } | Promise<{ status: number; body: string; delayMs?: number }>,
 ) {
   const seen: { auth: string | undefined; body: string }[] = [];
   const server = createServer((req, res) => {
@@ -19,11 +23,12 @@ async function serve(
     req.on("data", (c) => (body += String(c)));
     req.on("end", () => {
       seen.push({ auth: req.headers.authorization, body });
-      const a = answer(body);
-      setTimeout(() => {
-        res.writeHead(a.status, { "content-type": "application/json" });
-        res.end(a.body);
-      }, a.delayMs ?? 0);
+      void Promise.resolve(answer({ body, auth: req.headers.authorization })).then((a) =>
+        setTimeout(() => {
+          res.writeHead(a.status, { "content-type": "application/json" });
+          res.end(a.body);
+        }, a.delayMs ?? 0),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -83,7 +88,7 @@ test("answers that must not be trusted: wrong shapes, names that would bend the 
   }
 });
 
-test("statuses: 404 unknown, 401/403/503/500 unavailable with the daemon's words", async (t) => {
+test("statuses: 404 unknown, 401/403 refused (a configuration fault), 503/500 unavailable, with the daemon's words", async (t) => {
   const replies = [
     { status: 404, body: '{"error":"no wake-enabled InferenceService has this host"}' },
     { status: 401, body: '{"error":"invalid token"}' },
@@ -95,8 +100,8 @@ test("statuses: 404 unknown, 401/403/503/500 unavailable with the daemon's words
   const d = await serve(t, () => replies[i++] as { status: number; body: string });
   const c = new DaemonClient({ daemonUrl: d.url, tokenFile: tokenFile("tok"), now: Date.now });
   assert.deepEqual(await c.ask("h"), { kind: "unknown", message: "no wake-enabled InferenceService has this host" });
-  assert.deepEqual(await c.ask("h"), { kind: "unavailable", reason: "daemon answered 401: invalid token" });
-  assert.deepEqual(await c.ask("h"), { kind: "unavailable", reason: "daemon answered 403: not the waker" });
+  assert.deepEqual(await c.ask("h"), { kind: "refused", reason: "the daemon refused the waker's token (401: invalid token)" });
+  assert.deepEqual(await c.ask("h"), { kind: "refused", reason: "the daemon refused the waker's token (403: not the waker)" });
   assert.deepEqual(await c.ask("h"), { kind: "unavailable", reason: "daemon answered 503: not the leader" });
   assert.deepEqual(await c.ask("h"), { kind: "unavailable", reason: "daemon answered 500" });
 });
@@ -118,12 +123,12 @@ test("one call in flight per host; a Ready answer reused until it is older than 
   c.forget("a");
 });
 
-test("token file: missing, empty, two lines, huge -> unavailable without a call; a rotated symlink is followed", async (t) => {
+test("token file: missing, empty, two lines, huge -> refused without a call; a rotated symlink is followed", async (t) => {
   const d = await serve(t, () => ({ status: 200, body: ok() }));
   const file = tokenFile("first");
   const dir = dirname(file);
   const c = (f: string) => new DaemonClient({ daemonUrl: d.url, tokenFile: f, now: Date.now });
-  assert.equal((await c(join(dir, "absent")).ask("h")).kind, "unavailable");
+  assert.equal((await c(join(dir, "absent")).ask("h")).kind, "refused");
   writeFileSync(join(dir, "empty"), "\n");
   assert.match(((await c(join(dir, "empty")).ask("h")) as { reason: string }).reason, /empty/);
   writeFileSync(join(dir, "two"), "a\nb\n");
@@ -144,6 +149,46 @@ test("token file: missing, empty, two lines, huge -> unavailable without a call;
     d.seen.map((s) => s.auth),
     ["Bearer one", "Bearer two"],
   );
+});
+
+test("a 401 after the token file rotated: read again and asked once more; refused only if the new token is refused too", async (t) => {
+  const file = tokenFile("old");
+  let accepted = "new";
+  const d = await serve(t, (req) =>
+    req.auth === `Bearer ${accepted}` ? { status: 200, body: ok() } : { status: 401, body: '{"error":"invalid token"}' },
+  );
+  const c = new DaemonClient({ daemonUrl: d.url, tokenFile: file, now: Date.now });
+  assert.equal((await c.ask("h")).kind, "refused", "old token, file unchanged: one call, refused");
+  assert.equal(d.seen.length, 1);
+  writeFileSync(file, "new\n");
+  assert.equal((await c.ask("h")).kind, "answer");
+  accepted = "newer";
+  writeFileSync(file, "newest\n");
+  assert.equal((await c.ask("h")).kind, "refused");
+  assert.deepEqual(
+    d.seen.map((s) => s.auth),
+    ["Bearer old", "Bearer new", "Bearer newest"],
+    "a changed file is read before the call; a 401 with an unchanged file is not asked again",
+  );
+});
+
+test("at most maxInFlight calls at once across hosts; the others wait their turn and are all answered", async (t) => {
+  let open = 0;
+  let most = 0;
+  const d = await serve(t, async () => {
+    open += 1;
+    most = Math.max(most, open);
+    await new Promise((r) => setTimeout(r, 20));
+    open -= 1;
+    return { status: 404, body: '{"error":"unknown"}' };
+  });
+  const c = new DaemonClient({ daemonUrl: d.url, tokenFile: tokenFile("tok"), now: Date.now, maxInFlight: 4 });
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => c.ask(`h${i}.example.com`)));
+  assert.deepEqual(new Set(replies.map((r) => r.kind)), new Set(["unknown"]));
+  assert.equal(d.seen.length, 40);
+  assert.ok(most <= 4, `at most 4 in flight, saw ${most}`);
+  assert.equal(c.running, 0);
+  assert.equal(c.inFlight, 0);
 });
 
 test("a daemon that is not there: unavailable, no hang", async () => {

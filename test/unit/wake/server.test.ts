@@ -164,25 +164,31 @@ test("the service's own maxHeldRequests from the daemon: the newest beyond it ar
   await quiet(w);
 });
 
-test("a body over --max-body-bytes is answered 413, declared or streamed; the connection stays usable", async (t) => {
+test("a body over --max-body-bytes is answered 413, declared or streamed, and the connection is closed: nothing more is read", async (t) => {
   const { w, port } = await setup(t, { maxBodyBytes: 2048 });
   const declared = await send(port, HOST, { body: "x".repeat(4096) });
   assert.equal(declared.status, 413);
+  assert.equal(declared.headers.connection, "close");
   assert.equal((JSON.parse(declared.body) as { error: { type: string } }).error.type, "request_too_large");
-  // chunked: no Content-Length, the cap is found while reading
-  const streamed = await new Promise<number>((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, method: "POST", path: "/v1/completions", agent: false, setHost: false, headers: { host: HOST } },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on("error", reject);
-    for (let i = 0; i < 8; i++) req.write("y".repeat(1024));
-    req.end();
-  });
-  assert.equal(streamed, 413);
+  // chunked: no Content-Length, the cap is found while reading; the client goes on sending 8 MiB
+  const socket = connect(port, "127.0.0.1");
+  socket.write(`POST /v1/completions HTTP/1.1\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\n`);
+  let text = "";
+  socket.on("data", (c) => (text += String(c)));
+  socket.on("error", () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const chunk = `${(64 * 1024).toString(16)}\r\n${"y".repeat(64 * 1024)}\r\n`;
+  let written = 0;
+  let stop = false;
+  void closed.then(() => (stop = true));
+  while (!stop && written < 8 * 1024 * 1024) {
+    if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once("drain", r)), closed]);
+    written += chunk.length;
+  }
+  await closed;
+  assert.match(text, /^HTTP\/1\.1 413 /);
+  assert.match(text, /connection: close/i);
+  assert.ok(written < 8 * 1024 * 1024, `the waker closed the connection instead of reading on (${written} bytes written)`);
   assert.equal(await rejected(w, "body_too_large"), 2);
   await quiet(w);
 });
@@ -366,20 +372,44 @@ test("a Ready answer is reused for a few seconds: a running service costs no cal
   await quiet(w);
 });
 
-test("the token file is re-read when it changes (projected tokens rotate)", async (t) => {
+test("a credential the daemon refuses: answered 503 waker_unauthorized at once (not held 5 min), not ready, counted; ready again once the rotated token is accepted", async (t) => {
   const file = tokenFile("old-token");
-  const { daemon, w, port } = await setup(t, { state: "ready", tokenFile: file });
+  const { daemon, w, port } = await setup(t, { state: "ready", tokenFile: file, credentialCheckMs: 50 });
   daemon.token = "new-token";
-  const pending = send(port, HOST, { body: chat });
-  await until("refused with the old token", () => daemon.tokensSeen.includes("Bearer old-token"));
-  assert.equal(w.waker.held, 1, "a 401 keeps the request held");
+  const t0 = Date.now();
+  const r = await send(port, HOST, { body: chat });
+  assert.ok(Date.now() - t0 < 2_000, "answered at once, not after the hold timeout");
+  assert.equal(r.status, 503);
+  assert.equal(r.headers["x-should-retry"], "false", "a configuration fault: retrying the same waker does not help");
+  const body = JSON.parse(r.body) as { error: { type: string; message: string } };
+  assert.equal(body.error.type, "waker_unauthorized");
+  assert.match(body.error.message, /refused the waker's token \(401/);
+  assert.equal(w.waker.ready().ok, false);
+  assert.match(w.waker.ready().problems.join(), /refuses the waker's credential/);
+  assert.equal(await w.metrics.value("kserve_reclaimer_waker_credential_refused"), 1);
+  assert.equal(await rejected(w, "waker_unauthorized"), 1);
+  assert.equal(w.logs.filter((l) => l.includes('"level":"error"') && l.includes("refuses the waker's credential")).length, 1);
+  // while refused, the next request is answered without a call
+  const posts = daemon.tokensSeen.length;
+  assert.equal((await send(port, HOST, { body: chat })).status, 503);
+  // the token rotates: the background check sees it accepted, and requests flow again
   writeFileSync(file, "new-token\n");
-  assert.equal((await pending).status, 200);
-  assert.ok(daemon.tokensSeen.includes("Bearer new-token"));
+  await until("ready again", () => w.waker.ready().ok);
+  assert.ok(daemon.tokensSeen.length > posts);
+  assert.equal(await w.metrics.value("kserve_reclaimer_waker_credential_refused"), 0);
+  assert.equal((await send(port, HOST, { body: chat })).status, 200);
   await quiet(w);
 });
 
-test("hop-by-hop headers are dropped, X-Forwarded-For/Host/Proto added, Host is the upstream's", async (t) => {
+test("no token file at all is the same configuration fault", async (t) => {
+  const { w, port } = await setup(t, { tokenFile: "/nonexistent/token", credentialCheckMs: 60_000 });
+  const r = await send(port, HOST, { body: chat });
+  assert.equal(r.status, 503);
+  assert.match(r.body, /waker_unauthorized.*cannot read the token file \/nonexistent\/token/);
+  assert.equal(w.waker.ready().ok, false);
+});
+
+test("hop-by-hop headers are dropped, X-Forwarded-For/Host/Proto set by the waker, Host is the upstream's", async (t) => {
   let seen: IncomingMessage["headers"] = {};
   const upstream = await listen((req, res) => {
     seen = req.headers;
@@ -398,6 +428,9 @@ test("hop-by-hop headers are dropped, X-Forwarded-For/Host/Proto added, Host is 
       te: "trailers",
       "proxy-authorization": "Basic abc",
       "x-forwarded-for": "203.0.113.9",
+      "x-forwarded-proto": "https",
+      forwarded: "for=203.0.113.9;proto=https",
+      "x-real-ip": "203.0.113.9",
       authorization: "Bearer user-key",
     },
   });
@@ -406,9 +439,12 @@ test("hop-by-hop headers are dropped, X-Forwarded-For/Host/Proto added, Host is 
   assert.equal(r.headers["keep-alive"], "timeout=65", "the waker's own connection's, not the upstream's timeout=5");
   for (const h of ["x-secret", "keep-alive", "te", "proxy-authorization"]) assert.equal(seen[h], undefined, h);
   assert.equal(seen.host, `127.0.0.1:${upstream.port}`);
-  assert.equal(seen["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+  // the client is not a trusted proxy: what it says about itself is replaced, not passed on
+  assert.equal(seen["x-forwarded-for"], "127.0.0.1");
   assert.equal(seen["x-forwarded-host"], HOST);
   assert.equal(seen["x-forwarded-proto"], "http");
+  assert.equal(seen.forwarded, `for=127.0.0.1;host=${HOST};proto=http`);
+  assert.equal(seen["x-real-ip"], "127.0.0.1");
   assert.equal(seen.authorization, "Bearer user-key", "the client's own credentials are the model server's business");
   assert.equal(seen["content-length"], String(Buffer.byteLength(chat)));
   assert.equal(upstream.lastPath, "/prefix/v1/chat/completions?x=1");
