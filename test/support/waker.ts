@@ -22,6 +22,8 @@ export type WakerOptions = {
   extraArgs?: string[];
   /** Log file (appended), e.g. next to the cluster's component logs. */
   logFile?: string;
+  /** What start() waits for: /readyz answering 200 (default), or only the "waker listening" line (a waker meant to be not ready). */
+  waitFor?: "ready" | "listening";
 };
 
 export class WakerProcess {
@@ -71,7 +73,8 @@ export class WakerProcess {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     const waker = new WakerProcess(proc, port, metricsPort, opts.logFile);
-    await waker.#waitReady();
+    if (opts.waitFor === "listening") await waker.#waitListening();
+    else await waker.#waitReady();
     return waker;
   }
 
@@ -87,6 +90,15 @@ export class WakerProcess {
       await sleep(100);
     }
     throw new Error(`waker not ready within ${timeoutMs} ms (exit ${this.proc.exitCode}); output:\n${this.#output.slice(-3000)}`);
+  }
+
+  async #waitListening(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.proc.exitCode === null) {
+      if (this.#output.includes('"waker listening"')) return;
+      await sleep(50);
+    }
+    throw new Error(`waker not listening within ${timeoutMs} ms (exit ${this.proc.exitCode}); output:\n${this.#output.slice(-3000)}`);
   }
 
   output(): string {
