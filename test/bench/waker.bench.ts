@@ -7,6 +7,7 @@
 //     both at a few concurrencies (keep-alive connections, one per concurrent client).
 //  2. A STOPPED service: RSS and V8 heap of a fresh waker process before and while it holds 1,000
 //     requests with ~1 KB bodies each, and after they are answered.
+//  3. The default caps' worst case: 1,000 requests of 63 KiB bodies (64 MiB of held bytes).
 // Prints figures; asserts nothing about speed.
 //
 //   node test/bench/waker.bench.ts      knobs: BENCH_WAKER_N (latency requests per path, 4000),
@@ -47,7 +48,11 @@ async function stop(p: Proc): Promise<void> {
   await exited;
 }
 
-async function startWaker(daemonUrl: string, template: string): Promise<Proc & { port: number; metricsPort: number }> {
+async function startWaker(
+  daemonUrl: string,
+  template: string,
+  extra: string[] = [],
+): Promise<Proc & { port: number; metricsPort: number }> {
   const p = await start(
     [
       "src/cli/entry.ts",
@@ -58,6 +63,7 @@ async function startWaker(daemonUrl: string, template: string): Promise<Proc & {
       `--token-file=${tokenFile("waker-token")}`,
       `--upstream-template=${template}`,
       `--max-held-requests=${Math.max(1000, HELD)}`,
+      ...extra,
     ],
     (out) => /"waker listening".*"port":(\d+),"metricsPort":(\d+)/.exec(out),
   );
@@ -221,6 +227,48 @@ try {
   log(
     `all ${HELD} held after ${holdAt} ms; per held request: ${(((holding.rss - before.rss) * 1024) / HELD).toFixed(1)} KiB RSS, ${(((holding.heap - before.heap) * 1024) / HELD).toFixed(1)} KiB heap; mean first byte ${firstByte.toFixed(2)} s; peak RSS ${after.peakRss.toFixed(1)} MiB; wake episodes ${daemon.episodes}, daemon POSTs ${daemon.posts}`,
   );
+  await stop(fresh);
+
+  // 3. the defaults' worst case: --max-held-requests (1,000) requests whose bodies fill --max-held-bytes
+  // (64 MiB), the bound stated next to the flags and the basis of the Deployment's memory limit
+  daemon.services.get(HOST)!.state = "stopped";
+  const capped = await startWaker(daemon.url, template, ["--max-held-requests=1000"]);
+  procs.push(capped);
+  await new Promise((r) => setTimeout(r, 1000));
+  const capBefore = procStats(capped.pid).rssMiB;
+  const bigBody = JSON.stringify({ model: "llm", prompt: "x".repeat(64 * 1024 - 1024 - 40) });
+  const capAgent = new Agent({ keepAlive: false, maxSockets: 1000 });
+  log(`memory at the caps: 1000 requests with ${Buffer.byteLength(bigBody)}-byte bodies (the hold takes what fits in 64 MiB)`);
+  const capPending = Array.from({ length: 1000 }, () =>
+    once(capAgent, { ...through, port: capped.port }, bigBody).then(
+      () => 200,
+      (e: unknown) => String(e),
+    ),
+  );
+  let capPeak = capBefore;
+  let capHeld = 0;
+  const capStart = Date.now();
+  for (;;) {
+    capPeak = Math.max(capPeak, procStats(capped.pid).rssMiB);
+    const text = await metrics(capped.metricsPort);
+    capHeld = metricSum(text, "kserve_reclaimer_waker_held_requests");
+    const refused = metricSum(text, "kserve_reclaimer_waker_rejected_requests_total", { cause: "queue_full" });
+    if (capHeld + refused >= 1000 || Date.now() - capStart > 60_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  capPeak = Math.max(capPeak, procStats(capped.pid).rssMiB);
+  daemon.services.get(HOST)!.state = "ready";
+  const capResults = await Promise.all(capPending);
+  capAgent.destroy();
+  const capHwm = procStats(capped.pid).peakRssMiB;
+  printTable("Memory of the waker at its default caps: 1,000 requests, 64 MiB of bodies (MiB)", [
+    { when: "idle, before", "RSS (MiB)": capBefore },
+    { when: `holding ${capHeld} (the rest answered 503 queue_full)`, "RSS (MiB)": capPeak },
+    { when: `peak over the run, forwarding included (${capResults.filter((r) => r === 200).length} forwarded)`, "RSS (MiB)": capHwm },
+  ]);
+  await stop(capped);
+
   writeResult(process.env["BENCH_RESULT_NAME"] ?? "waker", {
     benchmark: "waker",
     machine: machine(),
@@ -235,6 +283,7 @@ try {
       forwarded: ok,
       holdAtMs: holdAt,
     },
+    atCaps: { beforeMiB: capBefore, holdingMiB: capPeak, held: capHeld, peakMiB: capHwm },
     wakeEpisodes: daemon.episodes,
   });
 } finally {
