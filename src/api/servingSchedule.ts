@@ -4,10 +4,20 @@
 // (`x-kubernetes-validations` in .meta()), so the apiserver rejects what `validate` rejects.
 import { z } from "zod";
 import { DateTime, IANAZone } from "luxon";
-import { parseDuration } from "./duration.ts";
-import { cronProblem } from "./cron.ts";
-import { compileCron, cronDayProfile, sameCronInstants } from "../schedule/cron.ts";
-import { closeMatches, HOLIDAY_TYPES, holidayCountries, holidayRegions, isKnownCountry, isKnownRegion } from "../schedule/holidays.ts";
+import {
+  closeMatches,
+  compileCron,
+  cronDayProfile,
+  cronProblem,
+  HOLIDAY_TYPES,
+  holidayCountries,
+  holidayRegions,
+  isKnownCountry,
+  isKnownRegion,
+  parseDuration,
+  sameCronInstants,
+  type ScheduleSpec,
+} from "../schedule/index.ts";
 
 export const GROUP = "reclaimer.dev";
 export const VERSION = "v1alpha1";
@@ -586,6 +596,9 @@ export type NamespaceSelector = z.infer<typeof NamespaceSelector>;
 export type ClusterServingScheduleSpec = z.infer<typeof ClusterServingScheduleSpec>;
 export type ClusterServingSchedule = z.infer<typeof ClusterServingSchedule>;
 
-export function isCronUptime(u: Uptime): u is UptimeCron {
-  return "cron" in u;
-}
+export { isCronUptime } from "../schedule/index.ts";
+
+// The engine reads its own shape of a spec (src/schedule/spec.ts) so that it depends on nothing above
+// it; this type is where the compiler checks that every parsed spec fits that shape.
+type Fits<T extends ScheduleSpec> = T;
+export type EngineSpec = Fits<ServingScheduleSpec>;

@@ -12,11 +12,21 @@ import {
   ServingSchedule,
   type ServingScheduleSpec,
 } from "./servingSchedule.ts";
-import { compileSchedule, formatInstant, localDateTimeToInstant, type CompiledSchedule } from "../schedule/engine.ts";
-import { civilFromDays, DAY_MS, MINUTE_MS, weekday } from "../schedule/civil.ts";
-import { parseDays, parseTimeOfDay } from "../schedule/days.ts";
-import { zoneOffsets } from "../schedule/zone.ts";
-import { firstQuickFlip, MIN_FLIP_GAP_MS } from "../schedule/flips.ts";
+import {
+  civilFromDays,
+  compileSchedule,
+  DAY_MS,
+  firstQuickFlip,
+  formatInstant,
+  localDateTimeToInstant,
+  MIN_FLIP_GAP_MS,
+  MINUTE_MS,
+  parseDays,
+  parseTimeOfDay,
+  weekday,
+  zoneOffsets,
+  type CompiledSchedule,
+} from "../schedule/index.ts";
 
 export type PathSegment = string | number;
 export type Problem = { path: string; segments: PathSegment[]; message: string };

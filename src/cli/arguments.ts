@@ -1,8 +1,8 @@
 // The command-line arguments the commands share: how flags are parsed, which InferenceService
 // (`status`, `wake`, `sleep`), and for how long to keep it up (`wake --for`). Every mistake here is a
 // usage error (exit 2), reported before the cluster is read.
-import { parseBoundedDuration } from "../api/duration.ts";
-import { type FlagTable, parseFlags } from "./flags.ts";
+import { parseBoundedDuration } from "../schedule/index.ts";
+import { type FlagTable, parseFlags } from "../config/flags.ts";
 import { UsageError } from "./io.ts";
 
 /** Positionals allowed; every problem (unknown flag, missing value) in one usage error. */

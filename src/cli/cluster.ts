@@ -19,9 +19,9 @@ import {
   type ScheduleObject,
 } from "../sources/kube/servingSchedule.ts";
 import type { ResourceRef } from "../sources/kube/informer.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { EXIT_INVALID, PROGRAM, type CliIO } from "./io.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 
 /** A failure to report in one line on stderr, exit 1. */
 export class CommandError extends Error {

@@ -1,7 +1,7 @@
 // `completion bash|zsh`: shell completion scripts generated from the command and flag tables, so a
 // new flag completes as soon as it exists.
 import { parseCommandLine } from "./arguments.ts";
-import type { FlagSpec } from "./flags.ts";
+import type { FlagSpec } from "../config/flags.ts";
 import { type Command, PROGRAM, UsageError } from "./io.ts";
 
 const FUNCTION = "_kserve_reclaimer";

@@ -2,9 +2,9 @@
 // help, errors mapped to exit codes, and never a stack trace for bad input. main.ts passes every
 // command; the waker's entry passes only its own, so its process does not load the others.
 import { EXIT_USAGE, LimitError, PROGRAM, UsageError, type CliIO, type Command } from "./io.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 import { readFileSync } from "node:fs";
-import { closest, renderFlags } from "./flags.ts";
+import { closest, renderFlags } from "../config/flags.ts";
 
 /** package.json's version: the same file in the source tree and next to dist/ in the package. */
 export function version(): string {

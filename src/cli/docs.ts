@@ -1,6 +1,6 @@
 // The flag tables of docs/cli.md, generated from the commands' flag tables (as `help` is): between
 // <!-- flags:NAME --> and <!-- /flags:NAME --> markers, so the prose around them stays hand-written.
-import { flagsMarkdown } from "./flags.ts";
+import { flagsMarkdown } from "../config/flags.ts";
 import type { Command } from "./io.ts";
 
 const BLOCK = /<!-- flags:([a-z]+) -->\n[\s\S]*?<!-- \/flags:\1 -->/g;

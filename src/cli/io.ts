@@ -1,6 +1,6 @@
 // What a command may touch besides its arguments: output streams and the clock. main.ts passes the
 // real ones; tests pass recorders and a fixed clock.
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 
 export type CliIO = {
   out(text: string): void;

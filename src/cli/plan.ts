@@ -19,11 +19,11 @@ import {
   type UntilArg,
 } from "../plan/plan.ts";
 import { readManifests } from "./files.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 import { parseCommandLine } from "./arguments.ts";
 import { CLUSTER_OPTIONS, connect, readScheduleScope, reporting, warnOnce } from "./cluster.ts";
 import { scheduleLabel } from "./decision.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { EXIT_INVALID, EXIT_OK, LimitError, UsageError, type CliIO, type Command } from "./io.ts";
 
 const PLAN_FLAGS = {

@@ -5,10 +5,10 @@ import { annotateService } from "./annotate.ts";
 import { oneTarget, parseCommandLine } from "./arguments.ts";
 import { CLUSTER_OPTIONS, connect, reporting, warnOnce } from "./cluster.ts";
 import { type Evaluation, nextRunning, scheduleLabel } from "./decision.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { EXIT_OK, type CliIO, type Command } from "./io.ts";
 import { when } from "./times.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 
 const SLEEP_FLAGS = {
   ...CLUSTER_OPTIONS,

@@ -9,7 +9,7 @@ import { readTraffic } from "../sources/prometheus/traffic.ts";
 import { parseCommandLine, parseTarget } from "./arguments.ts";
 import { CLUSTER_OPTIONS, connect, readScheduleScope, reporting, warnOnce } from "./cluster.ts";
 import { evaluate } from "./decision.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 import { overview, serviceDetailJson } from "./statusJson.ts";
 import { renderOverview, renderServiceDetail } from "./statusText.ts";

@@ -9,7 +9,7 @@ import type { InferenceService } from "../sources/kube/inferenceService.ts";
 import { type Evaluation, scheduleLabel } from "./decision.ts";
 import { type ServiceRow, type StatusOverviewJson, serviceDetailJson } from "./statusJson.ts";
 import { relative, span, when } from "./times.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 
 /** A schedule the daemon will not act on, which a person reading the service's state must know. */
 export function scheduleInactiveNote(e: Evaluation): string | undefined {

@@ -1,9 +1,9 @@
 // `validate <file|dir>...`: every problem of every ServingSchedule, one line each on stderr.
 import { formatProblem, type LocatedProblem } from "../api/manifests.ts";
 import { parseCommandLine } from "./arguments.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { readManifests } from "./files.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 import { EXIT_INVALID, EXIT_OK, UsageError, type CliIO, type Command } from "./io.ts";
 
 const VALIDATE_FLAGS = {

@@ -6,11 +6,11 @@ import { annotateService } from "./annotate.ts";
 import { oneTarget, parseCommandLine, parseFor } from "./arguments.ts";
 import { CLUSTER_OPTIONS, connect, reporting, warnOnce } from "./cluster.ts";
 import { type Evaluation, scheduleLabel } from "./decision.ts";
-import type { FlagTable } from "./flags.ts";
+import type { FlagTable } from "../config/flags.ts";
 import { EXIT_OK, type CliIO, type Command } from "./io.ts";
 import { scheduleInactiveNote } from "./statusText.ts";
 import { rfc3339, when } from "./times.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../report/visible.ts";
 
 const WAKE_FLAGS = {
   for: { type: "string", default: "2h", value: "DURATION", description: "how long to keep it running: 90m, 1h30m, ... from 1m to 8784h" },

@@ -1,5 +1,5 @@
 // The only place the daemon reads the wall clock or arms timers. Everything else is handed `now`.
-import { MAX_TIMER_DELAY_MS } from "../api/duration.ts";
+import { MAX_TIMER_DELAY_MS } from "../schedule/index.ts";
 
 export type Cancel = () => void;
 

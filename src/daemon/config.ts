@@ -3,10 +3,10 @@
 // before exiting, so a Deployment with three typos fails once, not three times.
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parseBoundedDuration, type DurationBounds } from "../api/duration.ts";
+import { parseBoundedDuration, type DurationBounds } from "../schedule/index.ts";
 import { DEFAULT_WRITE_BURST, DEFAULT_WRITE_QPS } from "../act/writeLimiter.ts";
 import { redactUrl } from "../sources/prometheus/client.ts";
-import { envName, type FlagTable, parseFlags } from "../cli/flags.ts";
+import { envName, type FlagTable, parseFlags } from "../config/flags.ts";
 
 // Every duration flag has bounds, checked here and listed in docs/install.md: beyond them a value
 // is a typo (600h for 600s), and some would break timers or make every query fail at once.

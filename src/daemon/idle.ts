@@ -1,7 +1,7 @@
 // The idle tick: every interval, one batched query per (metric preset, window) for every service
 // under an idle policy, then those services are decided again with their request rates. Whether a
 // schedule's query succeeded becomes its MetricsAvailable condition, and a Warning when it fails.
-import { parseDuration } from "../api/duration.ts";
+import { parseDuration } from "../schedule/index.ts";
 import type { TrafficReading, TrafficRequest } from "../sources/prometheus/traffic.ts";
 import type { Cancel } from "./clock.ts";
 import { keyOf, type ReconcilerPorts, type ServiceRecord, scheduleRef } from "./ports.ts";

@@ -8,9 +8,14 @@
 // stays on the service itself: the reclaimer.dev/state annotation written with the stop names the
 // reason and the schedule (`kubectl describe isvc`). Per-service Events remain for what one person
 // must see (src/daemon/reports.ts): failures, idle stops, a person's own actions, problems.
-import type { EventReason, InvolvedObject } from "../act/events.ts";
-import type { Cancel } from "./clock.ts";
-import type { ReconcilerPorts } from "./ports.ts";
+import type { EventReason, EventType, InvolvedObject } from "../act/events.ts";
+import type { Cancel, Clock } from "./clock.ts";
+
+/** What the batcher needs of the reconciler's ports (a subset, so ports.ts can name these types). */
+export type BatchPorts = {
+  readonly clock: Clock;
+  event(ref: InvolvedObject, type: EventType, reason: EventReason, message: string): void;
+};
 
 /** The reasons a batch is reported under. */
 export type BatchReason = Extract<EventReason, "Stopped" | "Started" | "StopConfirmed" | "StartConfirmed">;
@@ -58,11 +63,11 @@ type Batch = {
 };
 
 export class TransitionEvents {
-  readonly #p: Pick<ReconcilerPorts, "clock" | "event">;
+  readonly #p: BatchPorts;
   readonly #t: BatchTimings;
   readonly #batches = new Map<string, Batch>();
 
-  constructor(ports: Pick<ReconcilerPorts, "clock" | "event">, timings: BatchTimings = DEFAULT_BATCH_TIMINGS) {
+  constructor(ports: BatchPorts, timings: BatchTimings = DEFAULT_BATCH_TIMINGS) {
     this.#p = ports;
     this.#t = timings;
   }

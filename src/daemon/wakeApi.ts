@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WakePolicy } from "../api/servingSchedule.ts";
-import { parseDuration } from "../api/duration.ts";
+import { parseDuration } from "../schedule/index.ts";
 
 export const WAKE_PATH = "/wake/v1/requests";
 export const MAX_BODY_BYTES = 4096;

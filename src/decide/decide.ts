@@ -26,7 +26,7 @@
 // this period's start and runs the idle rule (timed from Ready), and the next transition applies.
 import { isStopSet, parseRfc3339, readKeepRunningUntil, readState, EXCLUDE, type ReclaimerState } from "../api/annotations.ts";
 import type { IdlePolicy, WakePolicy } from "../api/servingSchedule.ts";
-import { parseDuration } from "../api/duration.ts";
+import { parseDuration } from "../schedule/index.ts";
 import type { State, StateAt, Transition } from "../schedule/index.ts";
 import type { Traffic } from "../sources/prometheus/traffic.ts";
 

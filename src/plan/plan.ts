@@ -1,7 +1,6 @@
 // The plan of `kserve-reclaimer plan`: for each schedule, its state at the start of an interval and
 // the real state changes inside it, rendered as the JSON contract or as a table for people. Pure:
 // the interval's start is passed in (the CLI shell reads the clock), nothing is read or written.
-import { DAY_MS, MINUTE_MS, weekday } from "../schedule/civil.ts";
 import {
   compileSchedule,
   formatInstant,
@@ -12,9 +11,12 @@ import {
   type Segment,
   type StateAt,
   type Transition,
+  DAY_MS,
+  MINUTE_MS,
+  weekday,
 } from "../schedule/index.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
-import { visible } from "../cli/visible.ts";
+import { visible } from "../report/visible.ts";
 
 /**
  * A time given on the command line: an absolute instant (ISO 8601 with "Z" or an offset), or a local

@@ -1,4 +1,4 @@
-// Cron instants, computed by the engine itself from the fields our parser expands (src/api/cron.ts).
+// Cron instants, computed by the engine itself from the fields our parser expands (src/schedule/cronSyntax.ts).
 // Why not let a library compute "next fire": node-cron only schedules ticks from the live clock (it has
 // no "next fire after an arbitrary instant, in a zone" API), and the libraries that do apply their own
 // DST rules (croner 11, in Europe/Berlin: "30 2 * * *" fires at 03:00 on spring-forward day, not 03:30;
@@ -9,7 +9,7 @@
 // Which days fire depends only on the local calendar date, never on the zone or on DST: L, nW, nL and
 // n#k are read in the month of that local date, and the times of day on a firing day then follow the
 // same DST rules as plain crons.
-import { parseCron } from "../api/cron.ts";
+import { parseCron } from "./cronSyntax.ts";
 import { civilFromDays, daysFromCivil, HOUR_MS, MINUTE_MS, weekday, DAY_MS } from "./civil.ts";
 import type { ZoneOffsets } from "./zone.ts";
 

@@ -57,9 +57,8 @@
 // Transitions are REAL state changes only: a change of reason without a change of state (Warmup ->
 // Schedule, Schedule -> Exception with the same state) is not a transition; a transition carries the
 // reason (and detail) of the state it enters.
-import type { ScheduleException, ServingScheduleSpec } from "../api/servingSchedule.ts";
-import { isCronUptime } from "../api/servingSchedule.ts";
-import { parseDuration } from "../api/duration.ts";
+import { isCronUptime, type ScheduleException, type ScheduleSpec } from "./spec.ts";
+import { parseDuration } from "./duration.ts";
 import { civilFromDays, DAY_MS, daysFromCivil, MINUTE_MS, weekday } from "./civil.ts";
 import { compileCron, cronDayProfile, cronInstantsBetween, lastCronInstantBefore, type CronMatcher } from "./cron.ts";
 import { parseDays, parseTimeOfDay } from "./days.ts";
@@ -119,7 +118,7 @@ export type CompiledSchedule = {
 };
 
 /** Compiles a spec already validated by the zod schema (defaults applied). Throws on what the schema rejects. */
-export function compileSchedule(spec: ServingScheduleSpec): CompiledSchedule {
+export function compileSchedule(spec: ScheduleSpec): CompiledSchedule {
   const zone = zoneOffsets(spec.timeZone ?? "UTC");
   let uptime: CompiledSchedule["uptime"];
   if (spec.uptime === undefined) uptime = "always";
@@ -165,7 +164,7 @@ export function parseYearly(text: string): { month: number; day: number; minute:
   return { month: Number(m[1]), day: Number(m[2]), minute: Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0) };
 }
 
-function compileRules(spec: ServingScheduleSpec, zone: ZoneOffsets): ExceptionRule[] {
+function compileRules(spec: ScheduleSpec, zone: ZoneOffsets): ExceptionRule[] {
   const rules: ExceptionRule[] = (spec.exceptions ?? []).map((e: ScheduleException): ExceptionRule => {
     const from = parseYearly(e.from);
     const to = parseYearly(e.to);

@@ -2,8 +2,8 @@
 // environment (flags win), as `run` does. Every number and size has bounds; everything is checked
 // once at start-up and every problem listed before exiting.
 import { BlockList, isIP } from "node:net";
-import { parseBoundedDuration } from "../api/duration.ts";
-import { envName, type FlagTable, parseFlags } from "../cli/flags.ts";
+import { parseBoundedDuration } from "../schedule/index.ts";
+import { envName, type FlagTable, parseFlags } from "../config/flags.ts";
 import { templateProblems } from "./upstream.ts";
 
 export const WAKER_FLAGS = {

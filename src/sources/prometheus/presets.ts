@@ -2,7 +2,7 @@
 // Pure: no I/O, no clock. One query per (preset, window[, custom spec]) covers ALL services; the
 // daemon never sends one query per service. docs/metrics-presets.md documents every preset.
 import type { MetricPreset } from "../../api/servingSchedule.ts";
-import { parseDuration } from "../../api/duration.ts";
+import { parseDuration } from "../../schedule/index.ts";
 import { checkScoped, scopeToNamespace } from "./scope.ts";
 
 /** The fields of the API's CustomMetric that the query needs (defaults already applied by zod). */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ConfigError, loadDaemonConfig } from "../../../src/daemon/config.ts";
 import { systemClock } from "../../../src/daemon/clock.ts";
 import { systemTimers } from "../../../src/sources/kube/runtime.ts";
-import { parseBoundedDuration } from "../../../src/api/duration.ts";
+import { parseBoundedDuration } from "../../../src/schedule/duration.ts";
 import { parseFor } from "../../../src/cli/arguments.ts";
 import { UsageError } from "../../../src/cli/io.ts";
 

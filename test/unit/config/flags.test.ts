@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { closest, editDistance, parseFlags } from "../../../src/cli/flags.ts";
+import { closest, editDistance, parseFlags } from "../../../src/config/flags.ts";
 import { COMMANDS } from "../../../src/cli/main.ts";
 import { flagBlocks, renderFlagBlocks } from "../../../src/cli/docs.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { visible } from "../../../src/cli/visible.ts";
+import { visible } from "../../../src/report/visible.ts";
 import { main } from "../../../src/cli/main.ts";
 import type { CliIO } from "../../../src/cli/io.ts";
 import { KEEP_RUNNING_UNTIL, STATE, STOP, EXCLUDE } from "../../../src/api/annotations.ts";
