@@ -1,7 +1,7 @@
 // `kserve-reclaimer run`: the daemon. Configuration errors are listed and exit 2; a metrics address
 // it cannot listen on exits 1 (the flag is fine, the host is not); the daemon's own failures after
 // start are logged as JSON by the daemon itself.
-import { runDaemon } from "../daemon/main.ts";
+import { runDaemon } from "../daemon/run.ts";
 import { ConfigError, FLAGS } from "../daemon/config.ts";
 import { KubeConfigError } from "../sources/kube/client.ts";
 import { ListenError } from "../report/http.ts";

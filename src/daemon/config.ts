@@ -7,6 +7,8 @@ import { parseBoundedDuration, type DurationBounds } from "../schedule/index.ts"
 import { DEFAULT_WRITE_BURST, DEFAULT_WRITE_QPS } from "../act/writeLimiter.ts";
 import { redactUrl } from "../sources/prometheus/client.ts";
 import { envName, type FlagTable, parseFlags } from "../config/flags.ts";
+import { parseListenAddress } from "../config/listen.ts";
+import { DNS_SUBDOMAIN, isDnsSubdomain } from "../api/names.ts";
 
 // Every duration flag has bounds, checked here and listed in docs/install.md: beyond them a value
 // is a typo (600h for 600s), and some would break timers or make every query fail at once.
@@ -45,10 +47,8 @@ const optionalFile = z.string().min(1).optional();
 
 const listenAddr = (name: string) =>
   z.string().superRefine((s, ctx) => {
-    const port = /^[^:]*:(\d+)$/.exec(s)?.[1];
-    if (port === undefined) ctx.addIssue({ code: "custom", message: `--${name}: ${JSON.stringify(s)} must be host:port or :port` });
-    // 0 asks the kernel for a free port (the tests' daemons use it).
-    else if (Number(port) > 65535) ctx.addIssue({ code: "custom", message: `--${name}: port ${port} is not in 0-65535` });
+    const address = parseListenAddress(s);
+    if (typeof address === "string") ctx.addIssue({ code: "custom", message: `--${name}: ${address}` });
   });
 
 // A Kubernetes object name (DNS-1123 subdomain), checked here so a typo fails at start, not at the first write.
@@ -56,10 +56,7 @@ const objectName = (name: string) =>
   z
     .string()
     .max(253, `--${name}: a Kubernetes name has at most 253 characters`)
-    .regex(
-      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-      `--${name}: must be a Kubernetes name (lower case, digits, "-" and ".")`,
-    );
+    .regex(DNS_SUBDOMAIN, `--${name}: must be a Kubernetes name (lower case, digits, "-" and ".")`);
 
 const certHosts = z
   .string()
@@ -72,7 +69,7 @@ const certHosts = z
   .superRefine((hosts, ctx) => {
     if (hosts.length > 32) ctx.addIssue({ code: "custom", message: `--webhook-cert-hosts: at most 32 names, not ${hosts.length}` });
     for (const h of hosts)
-      if (isIP(h) === 0 && !/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i.test(h))
+      if (isIP(h) === 0 && !isDnsSubdomain(h.toLowerCase()))
         ctx.addIssue({
           code: "custom",
           message: `--webhook-cert-hosts: ${JSON.stringify(h.slice(0, 80))} is neither a DNS name nor an IP address`,
@@ -187,10 +184,7 @@ export const DaemonConfig = z.object({
   clusterDomain: z
     .string()
     .max(253)
-    .regex(
-      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
-      "--cluster-domain must be a DNS name such as cluster.local",
-    )
+    .regex(DNS_SUBDOMAIN, "--cluster-domain must be a DNS name such as cluster.local")
     .default("cluster.local"),
   customQueryNamespaceLabel: z
     .string()

@@ -6,6 +6,7 @@
 // are the small modules next to this file.
 import { isStopSet, readState, STATE, STOP } from "../api/annotations.ts";
 import type { WakePolicy } from "../api/servingSchedule.ts";
+import type { WakeState } from "../api/wake.ts";
 import { type Decision, decide, type Traffic } from "../decide/decide.ts";
 import { serviceFacts, sinceOf } from "../decide/facts.ts";
 import type { ValidSchedule } from "../decide/schedules.ts";
@@ -25,6 +26,7 @@ import {
   splitKey,
 } from "./ports.ts";
 import { WorkQueue } from "./queue.ts";
+import { wakeRouteWanted } from "./wake.ts";
 import { isReleased, nextRelease, type Release, releaseDeadline, releaseSeconds } from "./release.ts";
 import { PatchFailed, Reports } from "./reports.ts";
 import { ScheduleBook } from "./schedules.ts";
@@ -34,7 +36,7 @@ import { DEFAULT_BATCH_TIMINGS, TransitionEvents } from "./transitionEvents.ts";
 export type { ReconcilerOptions, ReconcilerPorts } from "./ports.ts";
 
 /** What the wake API answers for one service (docs: the wake contract). */
-export type WakeOutcome = { state: "Ready" | "Starting" | "Refused"; message: string; policy: WakePolicy | undefined };
+export type WakeOutcome = { state: WakeState; message: string; policy: WakePolicy | undefined };
 
 /** After a 409 the cache is read again this soon, in case the watch event that explains it is late. */
 const CONFLICT_RECHECK_MS = 1_000;
@@ -248,18 +250,15 @@ export class Reconciler {
     const service = this.#p.services.get(namespace, name);
     if (!service || this.#stopped) return undefined;
     const now = this.#p.clock.now();
-    const { governing } = this.#book.governing(service);
+    const { facts, governing, moment, traffic } = this.#gather(service, this.#services.get(k)?.traffic, now);
     const policy = governing?.spec.wake;
     if (policy?.onRequest !== true)
       return { state: "Refused", message: `${k} is not woken on request (its schedule has no wake.onRequest)`, policy };
-    const facts = serviceFacts(service, { deploymentMode: service.mode, gpus: service.gpus });
     if (!isStopSet(facts.annotations)) {
       if (!facts.stoppedByKServe && facts.ready?.status === "True") return { state: "Ready", message: `${k} is Ready`, policy };
       return { state: "Starting", message: `${k} is starting`, policy };
     }
     const record = this.#record(k);
-    const moment = governing ? this.#book.moment(governing, now) : undefined;
-    const traffic = governing?.spec.idle ? (record.traffic ?? { kind: "unknown" as const, why: "no reading yet" }) : undefined;
     const decision = decide({ now, service: facts, schedule: moment, traffic, globalDryRun: this.#o.dryRun, wakeRequestedAt: now });
     const wouldStart = decision.action === "start" && decision.reason === "Request";
     if (!wouldStart) {
@@ -283,14 +282,12 @@ export class Reconciler {
     if (!service) return undefined;
     const record = this.#record(k);
     const now = this.#p.clock.now();
-    const facts = serviceFacts(service, { deploymentMode: service.mode, gpus: service.gpus });
+    // 1. gather what the decision reads; 2. note what KServe did since the last patch
+    const { facts, governing, overruled, overridden, moment, traffic } = this.#gather(service, record.traffic, now);
     this.#confirmations.observe(k, record, service, facts, now);
-    const { governing, overruled, overridden } = this.#book.governing(service);
     this.#reports.conflict(service, record, this.#book, governing?.key, overruled);
     this.#reports.override(service, record, this.#book, governing?.key, overridden);
-    const moment = governing ? this.#book.moment(governing, now) : undefined;
-    const unknown: Traffic = { kind: "unknown", why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" };
-    const traffic = governing?.spec.idle ? (record.traffic ?? unknown) : undefined;
+    // 3. decide (pure: src/decide/decide.ts)
     const decision = decide({
       now,
       service: facts,
@@ -300,26 +297,24 @@ export class Reconciler {
       wakeRequestedAt: record.wakeRequestedAt,
     });
     this.#reports.inputProblems(service, record, governing !== undefined);
-
+    // 4. account: GPUs released, GPU-hours, the schedules' status
     const release = this.#release(k, service, record, decision, now);
-    const outcome = {
-      decision,
-      schedule: governing?.key,
-      gpus: facts.gpus,
-      since: sinceOf(service),
-      overridden,
-      released: release === undefined ? undefined : isReleased(release),
-      releasedAt: release?.kind === "released" ? release.at : undefined,
-    };
-    this.#ledger.move(record.last, outcome, now);
-    if (record.last?.schedule && record.last.schedule !== governing?.key) this.#status.mark(record.last.schedule);
-    if (governing) this.#status.mark(governing.key);
-    // a cluster schedule's status counts the services it gave way on: it changes when that set does
-    const overriddenBefore = record.last?.overridden ?? [];
-    if (overriddenBefore.join() !== overridden.join()) for (const o of new Set([...overriddenBefore, ...overridden])) this.#status.mark(o);
-    record.last = outcome;
+    this.#account(
+      record,
+      {
+        decision,
+        schedule: governing?.key,
+        gpus: facts.gpus,
+        since: sinceOf(service),
+        overridden,
+        released: release === undefined ? undefined : isReleased(release),
+        releasedAt: release?.kind === "released" ? release.at : undefined,
+      },
+      now,
+    );
     this.#reports.skip(service, record, decision);
     record.reported.delete("failure");
+    // 5. act: the wake route, then the patch
     // The schedule's own timer covers its transitions; a service's own recheck is for hold and keep-running expiry.
     const recheckAt = decision.recheckAt === moment?.next?.at ? undefined : decision.recheckAt;
     await this.#wakeRoute(k, service, record, decision, governing, now);
@@ -332,6 +327,29 @@ export class Reconciler {
       return routeAt + WAKE_ROUTE_MIN_AGE_MS;
     const applied = await this.#apply(k, service, record, decision, governing, boundary);
     return applied ? recheckAt : now + CONFLICT_RECHECK_MS;
+  }
+
+  /** What one decision about a service reads: its facts, the schedule governing it and that schedule's moment, the traffic. */
+  #gather(service: Service, reading: Traffic | undefined, now: number) {
+    const facts = serviceFacts(service, { deploymentMode: service.mode, gpus: service.gpus });
+    const { governing, overruled, overridden } = this.#book.governing(service);
+    const moment = governing ? this.#book.moment(governing, now) : undefined;
+    const unknown: Traffic = { kind: "unknown", why: this.#p.readTraffic ? "no reading yet" : "no Prometheus configured" };
+    const traffic = governing?.spec.idle ? (reading ?? unknown) : undefined;
+    return { facts, governing, overruled, overridden, moment, traffic };
+  }
+
+  /** The GPU-hours ledger and the status of every schedule whose count this outcome changes. */
+  #account(record: ServiceRecord, outcome: NonNullable<ServiceRecord["last"]>, now: number): void {
+    this.#ledger.move(record.last, outcome, now);
+    const before = record.last;
+    if (before?.schedule && before.schedule !== outcome.schedule) this.#status.mark(before.schedule);
+    if (outcome.schedule) this.#status.mark(outcome.schedule);
+    // a cluster schedule's status counts the services it gave way on: it changes when that set does
+    const overriddenBefore = before?.overridden ?? [];
+    const overridden = outcome.overridden ?? [];
+    if (overriddenBefore.join() !== overridden.join()) for (const o of new Set([...overriddenBefore, ...overridden])) this.#status.mark(o);
+    record.last = outcome;
   }
 
   /**
@@ -367,17 +385,8 @@ export class Reconciler {
     if (record.releaseDeadline?.at !== deadline || release?.kind !== "releasing") return;
     // kept (not cleared) so the same deadline is not armed again by the next reconcile
     record.releaseDeadline = { at: deadline, cancel: () => undefined };
-    const service = this.#p.services.get(...splitKey(k));
     const after = Math.round((this.#p.clock.now() - release.stoppedAt) / 1000);
-    this.#p.log.warn("GPUs not released: predictor pods still terminating", { service: k, pods: release.pods, afterStopSeconds: after });
-    this.#p.metrics.gpusNotReleased();
-    if (service)
-      this.#p.event(
-        serviceRef(service),
-        "Warning",
-        "GPUsNotReleased",
-        `${release.pods} predictor pod(s) still terminating ${after}s after the stop: its GPUs are not free yet (a long terminationGracePeriodSeconds, a finalizer, or an unreachable node)`,
-      );
+    this.#reports.notReleased(k, this.#p.services.get(...splitKey(k)), release.pods, after);
   }
 
   /**
@@ -396,17 +405,7 @@ export class Reconciler {
   ): Promise<void> {
     const routes = this.#p.wakeRoutes;
     if (!routes || this.#o.dryRun || governing?.spec.dryRun || governing?.spec.suspend) return;
-    const wakeEnabled = governing?.spec.wake?.onRequest === true;
-    const annotations = service.metadata.annotations ?? {};
-    const stopSet = isStopSet(annotations);
-    const state = readState(annotations);
-    const daemonStopped = stopSet && state.kind === "ok" && state.state.action === "stop";
-    const want =
-      wakeEnabled && (decision.action === "stop" || (daemonStopped && decision.action !== "start"))
-        ? "there"
-        : wakeEnabled && (decision.action === "start" || (!stopSet && !decision.confirmed))
-          ? "kept"
-          : "gone";
+    const want = wakeRouteWanted(decision, service.metadata.annotations ?? {}, governing?.spec.wake?.onRequest === true);
     const has = routes.has(k);
     const { namespace, name } = service.metadata;
     // undefined (not listed yet): a missing route is created at once; removal waits for the listing

@@ -182,4 +182,17 @@ export class Reports {
     record?.reported.set("failure", message);
     this.#p.event(serviceRef(service), "Warning", "ReconcileFailed", `could not decide or act on this service: ${message}; retrying`);
   }
+
+  /** Predictor pods still there at the stop timeout: their GPUs are not free yet. */
+  notReleased(k: string, service: Service | undefined, pods: number, afterStopSeconds: number): void {
+    this.#p.log.warn("GPUs not released: predictor pods still terminating", { service: k, pods, afterStopSeconds });
+    this.#p.metrics.gpusNotReleased();
+    if (service)
+      this.#p.event(
+        serviceRef(service),
+        "Warning",
+        "GPUsNotReleased",
+        `${pods} predictor pod(s) still terminating ${afterStopSeconds}s after the stop: its GPUs are not free yet (a long terminationGracePeriodSeconds, a finalizer, or an unreachable node)`,
+      );
+  }
 }

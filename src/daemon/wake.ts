@@ -3,6 +3,8 @@
 // the wake routes as the reconciler sees them (listed once a minute, so a route someone deleted is
 // re-created and a daemon restart knows what exists), and the predictor pods' scheduling message.
 import type { KubeRequest, WakeRouteWriter } from "../act/wakeRoutes.ts";
+import { isStopSet, readState } from "../api/annotations.ts";
+import type { Decision } from "../decide/decide.ts";
 import { apiFailure } from "../act/apiError.ts";
 import {
   DEFAULT_KSERVE_INGRESS,
@@ -200,4 +202,23 @@ export async function predictorUnschedulable(request: KubeRequest, namespace: st
     if (c?.status === "False" && c.reason === "Unschedulable") return (c.message ?? "Unschedulable").slice(0, 500);
   }
   return undefined;
+}
+
+/**
+ * Where the wake route should be: there (created before the stop patch) while the daemon has the
+ * service stopped and its schedule wakes on request; kept while it starts again, so requests reach
+ * the waker until KServe's own route serves a Ready predictor; gone otherwise.
+ */
+export function wakeRouteWanted(
+  decision: Pick<Decision, "action" | "confirmed">,
+  annotations: Record<string, string>,
+  wakeEnabled: boolean,
+): "there" | "kept" | "gone" {
+  if (!wakeEnabled) return "gone";
+  const stopSet = isStopSet(annotations);
+  const state = readState(annotations);
+  const daemonStopped = stopSet && state.kind === "ok" && state.state.action === "stop";
+  if (decision.action === "stop" || (daemonStopped && decision.action !== "start")) return "there";
+  if (decision.action === "start" || (!stopSet && !decision.confirmed)) return "kept";
+  return "gone";
 }

@@ -1,14 +1,22 @@
 // The wake API on the daemon's report server: POST /wake/v1/requests, called by the waker for each
 // host it holds requests for. Only the leader answers (it alone acts); the caller must be the
 // waker's ServiceAccount, checked with a TokenReview (cached 60 s). The body is tiny and capped.
-// Contract: /tmp/plan/wake-contract.md, "Wake API"; docs/operations.md.
+// Contract: docs/operations.md, "Wake API".
 import { createHash } from "node:crypto";
+import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WakePolicy } from "../api/servingSchedule.ts";
+import {
+  MAX_WAKE_REQUEST_BYTES,
+  WAKE_PATH,
+  type WakeAnswer,
+  type WakeErrorBody,
+  WakeRequest,
+  type WakeResult,
+  type WakeState,
+} from "../api/wake.ts";
 import { parseDuration } from "../schedule/index.ts";
 
-export const WAKE_PATH = "/wake/v1/requests";
-export const MAX_BODY_BYTES = 4096;
 /** Longer than any ServiceAccount token (a JWT of one or two KiB): anything bigger is not one. */
 const MAX_TOKEN_CHARS = 8192;
 
@@ -79,8 +87,6 @@ export class TokenReviewer {
   }
 }
 
-export type WakeState = "Ready" | "Starting" | "Refused";
-
 /** The service a host belongs to and what the waker should do, or undefined for 404. */
 export type WakeLookup = (
   host: string,
@@ -93,7 +99,7 @@ export type WakeApiOptions = {
   isLeader: () => boolean;
   lookup: WakeLookup;
   /** Counts each answer by result (bounded: the results listed in docs/operations.md). */
-  count?: (result: string) => void;
+  count?: (result: WakeResult) => void;
 };
 
 const DEFAULT_TIMEOUT_S = 300;
@@ -105,7 +111,7 @@ export function wakeApiHandler(o: WakeApiOptions): (req: IncomingMessage, res: S
   return async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path !== WAKE_PATH && !path.startsWith("/wake/")) return false;
-    const reply = (status: number, result: string, body: unknown, headers: Record<string, string> = {}) => {
+    const reply = (status: number, result: WakeResult, body: WakeAnswer | WakeErrorBody, headers: Record<string, string> = {}) => {
       count(result);
       const text = JSON.stringify(body);
       res.writeHead(status, {
@@ -160,13 +166,13 @@ export function wakeApiHandler(o: WakeApiOptions): (req: IncomingMessage, res: S
       return true;
     }
     const declared = Number(req.headers["content-length"] ?? "0");
-    if (declared > MAX_BODY_BYTES) {
-      reply(413, "Invalid", { error: `the body is limited to ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
+    if (declared > MAX_WAKE_REQUEST_BYTES) {
+      reply(413, "Invalid", { error: `the body is limited to ${MAX_WAKE_REQUEST_BYTES} bytes` }, { connection: "close" });
       return true;
     }
-    const body = await readCapped(req, MAX_BODY_BYTES);
+    const body = await readCapped(req, MAX_WAKE_REQUEST_BYTES);
     if (body === undefined) {
-      reply(413, "Invalid", { error: `the body is limited to ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
+      reply(413, "Invalid", { error: `the body is limited to ${MAX_WAKE_REQUEST_BYTES} bytes` }, { connection: "close" });
       return true;
     }
     const host = hostOf(body);
@@ -213,8 +219,34 @@ function hostOf(body: Buffer): string | { error: string } {
   } catch {
     return { error: 'the body must be JSON: {"host": "..."}' };
   }
-  const host = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as { host?: unknown }).host : undefined;
-  if (typeof host !== "string" || host.length === 0 || host.length > 300)
-    return { error: '"host" must be a non-empty string of at most 300 characters' };
-  return host;
+  const request = WakeRequest.safeParse(json);
+  return request.success ? request.data.host : { error: '"host" must be a non-empty string of at most 300 characters' };
+}
+
+/** Asks the apiserver (TokenReview) whether a bearer token is the waker's, for the wake audience only. */
+export function tokenReview(kubeConfig: KubeConfig, audience: string): ReviewToken {
+  const authentication = kubeConfig.makeApiClient(AuthenticationV1Api);
+  return async (token) => {
+    const review = await authentication.createTokenReview({
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [audience] } },
+    });
+    // a token for another audience (the pod's API token, say) is not the waker's call
+    const audienceOk = review.status?.audiences?.includes(audience) === true;
+    return { authenticated: review.status?.authenticated === true && audienceOk, username: review.status?.user?.username };
+  };
+}
+
+/** Host -> the service KServe routes it to -> what waking it means now (which starts it when it may). */
+export function wakeLookup(
+  hosts: { lookup(host: string): string | undefined },
+  reconciler: { wake(namespace: string, name: string): Omit<NonNullable<ReturnType<WakeLookup>>, "namespace" | "name"> | undefined },
+): WakeLookup {
+  return (wakeHost) => {
+    const k = hosts.lookup(wakeHost);
+    if (k === undefined) return undefined;
+    const i = k.indexOf("/");
+    const [namespace, name] = [k.slice(0, i), k.slice(i + 1)];
+    const outcome = reconciler.wake(namespace, name);
+    return outcome && { namespace, name, ...outcome };
+  };
 }

@@ -4,6 +4,7 @@
 import { BlockList, isIP } from "node:net";
 import { parseBoundedDuration } from "../schedule/index.ts";
 import { envName, type FlagTable, parseFlags } from "../config/flags.ts";
+import { type ListenAddress, parseListenAddress } from "../config/listen.ts";
 import { templateProblems } from "./upstream.ts";
 
 export const WAKER_FLAGS = {
@@ -134,15 +135,11 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
-function listenAddr(what: string, s: string, problems: string[]): { host: string; port: number } {
-  const m = /^(.*):(\d{1,5})$/.exec(s);
-  const port = Number(m?.[2]);
-  if (m === null || port > 65535) {
-    problems.push(`${what}: ${quote(s)} must be host:port or :port (port 0-65535)`);
-    return { host: "", port: 0 };
-  }
-  const host = (m[1] as string).replace(/^\[(.*)\]$/, "$1");
-  return { host: host === "" ? "0.0.0.0" : host, port };
+function listenAddr(what: string, s: string, problems: string[]): ListenAddress {
+  const address = parseListenAddress(s);
+  if (typeof address !== "string") return address;
+  problems.push(`${what}: ${address}`);
+  return { host: "", port: 0 };
 }
 
 /** A comma-separated list of CIDRs (a bare address is one host); every bad entry is one problem. */

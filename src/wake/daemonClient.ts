@@ -6,23 +6,7 @@
 // rotate. A credential the daemon refuses (401, 403) or a token file that cannot be read is a
 // configuration fault, told apart from a daemon that is merely away.
 import { stat, readFile } from "node:fs/promises";
-import { z } from "zod";
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** The daemon's 200 answer. namespace and name go into the upstream URL: only DNS labels pass. */
-export const WakeAnswer = z.object({
-  namespace: z.string().regex(DNS_LABEL),
-  name: z.string().regex(DNS_LABEL),
-  state: z.enum(["Ready", "Starting", "Refused"]),
-  timeoutSeconds: z.number().finite().positive().max(86_400).optional(),
-  maxHeldRequests: z.number().int().positive().optional(),
-  retryAfterSeconds: z.number().finite().nonnegative().max(86_400).optional(),
-  message: z.string().max(2_000).optional(),
-});
-export type WakeAnswer = z.infer<typeof WakeAnswer>;
-
-const ErrorBody = z.object({ error: z.string().max(2_000) });
+import { WAKE_PATH, WakeAnswer, WakeErrorBody } from "../api/wake.ts";
 
 export type DaemonReply =
   | { kind: "answer"; answer: WakeAnswer }
@@ -51,7 +35,6 @@ export type DaemonClientOptions = {
 /** A host no service can have (RFC 2606 .invalid): the credential check asks for it, the daemon answers 404 once it accepts the token. */
 export const CREDENTIAL_CHECK_HOST = "credential-check.invalid";
 
-export const WAKE_PATH = "/wake/v1/requests";
 /** A reply bigger than this is not the daemon's small JSON: read no further. */
 const MAX_REPLY_BYTES = 64 * 1024;
 /** Ready answers kept at most; past it the expired ones are swept (hosts in it are real services). */
@@ -242,7 +225,7 @@ async function readCapped(res: Response): Promise<string> {
 
 function errorMessage(text: string): string | undefined {
   try {
-    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    const parsed = WakeErrorBody.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data.error : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 // The Host header as the waker keys services by it: lower-cased, port and trailing dot removed.
 // Clients write it; everything not a DNS name is answered here, before it reaches the daemon.
 import { isIP } from "node:net";
+import { DNS_SUBDOMAIN } from "../api/names.ts";
 
 export type HostParse =
   | { ok: true; host: string }
@@ -11,7 +12,6 @@ export type HostParse =
 
 /** Longer than a DNS name plus a port is not a host (Node already caps all headers at 16 KiB). */
 const MAX_HOST_HEADER = 300;
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 export function parseHost(raw: string | string[] | undefined): HostParse {
   if (Array.isArray(raw)) return { ok: false, status: 400, message: "more than one Host header" };
@@ -27,6 +27,6 @@ export function parseHost(raw: string | string[] | undefined): HostParse {
   }
   const host = text.replace(/:\d{1,5}$/, "").replace(/\.$/, "");
   if (isIP(host) !== 0) return { ok: false, status: 404, message: "an IP address is not the host of an InferenceService" };
-  if (!DNS_NAME.test(host)) return { ok: false, status: 400, message: "the Host header is not a host name" };
+  if (!DNS_SUBDOMAIN.test(host)) return { ok: false, status: 400, message: "the Host header is not a host name" };
   return { ok: true, host };
 }

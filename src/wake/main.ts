@@ -4,6 +4,7 @@
 // logged, counted and survived, as in the daemon: the waker holds every tenant's requests, and one
 // bad answer ending the process would cut them all.
 import { createLogger, type Logger } from "../report/log.ts";
+import { surviveUnexpected } from "../report/unexpected.ts";
 import { ListenError, startReportServer } from "../report/http.ts";
 import { loadWakerConfig, trustedProxyList } from "./config.ts";
 import { DaemonClient } from "./daemonClient.ts";
@@ -13,31 +14,15 @@ import { startWaker } from "./server.ts";
 /** How long forwards in progress may go on after SIGTERM; Kubernetes' default grace period is 30 s. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
-function survive(log: Logger, metrics: WakerMetrics, kind: "uncaughtException" | "unhandledRejection", err: unknown): void {
-  try {
-    log.error(kind === "unhandledRejection" ? "unhandled promise rejection; continuing" : "uncaught exception; continuing", {
-      err: err instanceof Error ? err.message : String(err),
-      stack: err instanceof Error ? err.stack : undefined,
-    });
-    metrics.internalError(kind);
-  } catch {
-    // the logger itself failed: nothing left to report to
-  }
-}
-
 export async function runWaker(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadWakerConfig(args, env);
   const log = createLogger(config.logLevel);
   const metrics = new WakerMetrics();
-  const onRejection = (err: unknown) => survive(log, metrics, "unhandledRejection", err);
-  const onException = (err: unknown) => survive(log, metrics, "uncaughtException", err);
-  process.on("unhandledRejection", onRejection);
-  process.on("uncaughtException", onException);
+  const removeHandlers = surviveUnexpected(log, () => (kind) => metrics.internalError(kind));
   try {
     return await serve(config, log, metrics);
   } finally {
-    process.off("unhandledRejection", onRejection);
-    process.off("uncaughtException", onException);
+    removeHandlers();
   }
 }
 

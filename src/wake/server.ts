@@ -13,7 +13,8 @@ import { createServer, Agent, type IncomingMessage, type Server, type ServerResp
 import type { AddressInfo, BlockList } from "node:net";
 import type { Logger } from "../report/log.ts";
 import { HeldBody } from "./body.ts";
-import type { DaemonReply, WakeAnswer } from "./daemonClient.ts";
+import type { WakeAnswer } from "../api/wake.ts";
+import type { DaemonReply } from "./daemonClient.ts";
 import { Hold, type HeldRequest, type HeldService } from "./hold.ts";
 import { parseHost } from "./host.ts";
 import type { RejectCause, WakerMetrics } from "./metrics.ts";

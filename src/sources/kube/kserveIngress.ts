@@ -3,6 +3,7 @@
 // HTTPRoutes or Ingresses. The wake routes copy the hosts and the kind, so a client's URL reaches
 // the waker while the service is stopped. Parsing and host rendering are pure.
 import { z } from "zod";
+import { DNS_LABEL, DNS_SUBDOMAIN } from "../../api/names.ts";
 
 export const KSERVE_CONFIG_MAP = "inferenceservice-config";
 export const KSERVE_INGRESS_KEY = "ingress";
@@ -32,9 +33,7 @@ export const DEFAULT_KSERVE_INGRESS: KServeIngress = {
   ingressClassName: undefined,
 };
 
-// A DNS name: what a host rendered from the template must be before it goes into a route.
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// A DNS name (DNS_SUBDOMAIN) is what a host rendered from the template must be before it goes into a route.
 
 const RawIngress = z.looseObject({
   ingressDomain: z.string().max(253).optional(),
@@ -67,24 +66,25 @@ export function parseKServeIngress(text: string | undefined): ParsedIngress {
   const raw = parsed.data;
   const problems: string[] = [];
   const domain = (raw.ingressDomain ?? "").toLowerCase() || DEFAULT_INGRESS_DOMAIN;
-  if (!DNS_NAME.test(domain)) problems.push(`ingressDomain ${JSON.stringify(domain.slice(0, 80))} is not a DNS name`);
+  if (!DNS_SUBDOMAIN.test(domain)) problems.push(`ingressDomain ${JSON.stringify(domain.slice(0, 80))} is not a DNS name`);
   const template = raw.domainTemplate || DEFAULT_DOMAIN_TEMPLATE;
   const templateProblem = checkTemplate(template);
   if (templateProblem) problems.push(templateProblem);
-  const additional = (raw.additionalIngressDomains ?? []).map((d) => d.toLowerCase()).filter((d) => DNS_NAME.test(d));
+  const additional = (raw.additionalIngressDomains ?? []).map((d) => d.toLowerCase()).filter((d) => DNS_SUBDOMAIN.test(d));
   const [gwNamespace, gwName] = (raw.kserveIngressGateway || DEFAULT_INGRESS_GATEWAY).split("/");
   let gateway = DEFAULT_KSERVE_INGRESS.gateway;
-  if (gwNamespace && gwName && K8S_NAME.test(gwNamespace) && DNS_NAME.test(gwName)) gateway = { namespace: gwNamespace, name: gwName };
+  if (gwNamespace && gwName && DNS_LABEL.test(gwNamespace) && DNS_SUBDOMAIN.test(gwName))
+    gateway = { namespace: gwNamespace, name: gwName };
   else problems.push(`kserveIngressGateway ${JSON.stringify(raw.kserveIngressGateway)} is not "namespace/name"`);
   const className = raw.ingressClassName;
   return {
     config: {
-      ingressDomain: DNS_NAME.test(domain) ? domain : DEFAULT_INGRESS_DOMAIN,
+      ingressDomain: DNS_SUBDOMAIN.test(domain) ? domain : DEFAULT_INGRESS_DOMAIN,
       domainTemplate: templateProblem ? DEFAULT_DOMAIN_TEMPLATE : template,
       additionalIngressDomains: additional,
       enableGatewayApi: raw.enableGatewayApi === true,
       gateway,
-      ingressClassName: className !== undefined && className !== "" && DNS_NAME.test(className) ? className : undefined,
+      ingressClassName: className !== undefined && className !== "" && DNS_SUBDOMAIN.test(className) ? className : undefined,
     },
     problems,
   };
@@ -126,7 +126,7 @@ export function serviceHosts(config: KServeIngress, s: HostSubject): string[] {
   for (const domain of [config.ingressDomain, ...config.additionalIngressDomains]) {
     for (const name of [s.name, `${s.name}-predictor`]) {
       const host = render(config.domainTemplate, { ...s, name }, domain).toLowerCase();
-      if (DNS_NAME.test(host)) out.add(host);
+      if (DNS_SUBDOMAIN.test(host)) out.add(host);
     }
   }
   return [...out];
@@ -151,5 +151,5 @@ export function normalizeHost(host: string): string | undefined {
   const colon = h.lastIndexOf(":");
   if (colon >= 0 && /^\d{1,5}$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
   if (h.endsWith(".")) h = h.slice(0, -1);
-  return DNS_NAME.test(h) ? h : undefined;
+  return DNS_SUBDOMAIN.test(h) ? h : undefined;
 }

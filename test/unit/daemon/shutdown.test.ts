@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { drainWrites } from "../../../src/daemon/main.ts";
+import { drainWrites } from "../../../src/daemon/shutdown.ts";
 import { WriteLimiter } from "../../../src/act/writeLimiter.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
