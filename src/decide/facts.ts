@@ -62,7 +62,8 @@ export function serviceFacts(isvc: IsvcLike, derived: { deploymentMode: string |
     createdAt: toMs(isvc.metadata.creationTimestamp) ?? 0,
     annotations,
     deploymentMode: derived.deploymentMode,
-    ready: ready ? { status, since: toMs(ready.lastTransitionTime) ?? 0 } : undefined,
+    // The idle clock starts at the latest instant the condition's time can mean: a stop is never early.
+    ready: ready ? { status, since: latestMs(ready.lastTransitionTime) ?? 0 } : undefined,
     stoppedByKServe: stopped?.status === "True",
     gpus: derived.gpus,
   };
@@ -73,6 +74,19 @@ export function sinceOf(isvc: IsvcLike): number | undefined {
   const conditions = isvc.status?.conditions ?? [];
   const type = isStopSet(isvc.metadata.annotations) ? "Stopped" : "Ready";
   return toMs(conditions.find((c) => c.type === type)?.lastTransitionTime);
+}
+
+/**
+ * Kubernetes writes a condition's lastTransitionTime to the second, truncated: "12:00:00Z" is any
+ * instant of 12:00:00.000-12:00:00.999. This is the last of them (ms), so a duration counted from it
+ * has truly elapsed; a time written with a fraction is taken to that fraction's precision.
+ */
+export function latestMs(t: string | Date | undefined): number | undefined {
+  const ms = toMs(t);
+  if (ms === undefined) return undefined;
+  // A Date carries no resolution: a whole second is taken as one written to the second.
+  const digits = typeof t === "string" ? (/\d[.,](\d+)/.exec(t)?.[1]?.length ?? 0) : ms % 1000 === 0 ? 0 : 3;
+  return digits >= 3 ? ms : ms + 10 ** (3 - digits) - 1;
 }
 
 export function toMs(t: string | Date | undefined): number | undefined {

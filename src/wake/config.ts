@@ -17,7 +17,7 @@ export const WAKER_FLAGS = {
   "daemon-url": {
     type: "string",
     value: "URL",
-    description: "base URL of the daemon's wake API, e.g. http://kserve-reclaimer.kserve-reclaimer.svc:8080 (required)",
+    description: "base URL of the daemon's wake API, e.g. http://kserve-reclaimer-metrics.kserve-reclaimer.svc:8080 (required)",
   },
   "token-file": {
     type: "string",

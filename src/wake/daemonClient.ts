@@ -18,7 +18,7 @@ export type DaemonReply =
   | { kind: "unavailable"; reason: string };
 
 export type DaemonClientOptions = {
-  /** Base URL of the daemon's report server, e.g. http://kserve-reclaimer.kserve-reclaimer.svc:8080 */
+  /** Base URL of the daemon's report server, e.g. http://kserve-reclaimer-metrics.kserve-reclaimer.svc:8080 */
   daemonUrl: string;
   tokenFile: string;
   now: () => number;

@@ -459,6 +459,8 @@ test("close: held requests are answered 503 so clients retry elsewhere; no timer
   for (const r of await Promise.all(pending)) {
     assert.equal(r.status, 503);
     assert.equal(r.headers["x-should-retry"], "true");
+    assert.equal(r.headers["retry-after"], "1");
+    assert.equal((JSON.parse(r.body) as { error: { type: string } }).error.type, "shutting_down");
   }
   assert.equal(w.waker.timers, 0);
   assert.equal(w.waker.held, 0);
