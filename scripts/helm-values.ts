@@ -10,7 +10,7 @@ import { DaemonConfig } from "../src/daemon/config.ts";
 const logLevel = DaemonConfig.shape.logLevel.unwrap();
 const deploymentMode = DaemonConfig.shape.defaultDeploymentMode.unwrap();
 
-// the daemon's duration syntax (src/api/duration.ts); its bounds are checked when the pod starts
+// the daemon's duration syntax (src/schedule/duration.ts); its bounds are checked when the pod starts
 const duration = z
   .string()
   .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/, "a duration such as 15s, 2m or 1h30m")
