@@ -473,6 +473,9 @@ describe("the daemon around failures", { concurrency: true, timeout: 420_000 }, 
     await leader!.stop("SIGKILL");
     await standby.waitForLog((l) => l.msg === "leading: reconciling", "standby takes over", 40_000);
     await firstSeen(n, "leader", "false", C0 + 60_000 - Date.now() + 10_000);
+    // the daemon logs after the patch returns: the annotation can be read before the line arrives
+    await standby.waitForLog((l) => l.msg === "start applied", "the new leader's start", 10_000);
+    await sleep(2_000);
     assert.equal(standby.logs.filter((l) => l.msg === "start applied").length, 1, "the new leader started it once");
     const text = await standby.metrics();
     assert.equal(metricValue(text, "kserve_reclaimer_leader"), 1);
