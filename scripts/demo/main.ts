@@ -276,7 +276,7 @@ try {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
   const objects = KubernetesObjectApi.makeApiClient(kc);
-  await installCrd(objects);
+  await installCrd(kc);
   await applyObject(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
   // The services first: the schedules' times are computed once they are Ready.
   const draft = demoPlan(Date.now());

@@ -5,6 +5,9 @@
 //  - no anyOf of alternatives: the union of uptime forms becomes one object holding all
 //    properties, and CEL rules (declared on the union in the zod schema) say which combinations
 //    are allowed; each member's own CEL rules are kept, guarded by that member's required fields.
+// Bounds JSON Schema has no keyword for (a duration's range, the length of a map's keys) are metadata on
+// the zod schema (DURATION_BOUNDS_META, KEY_LENGTH_META) and become CEL rules here; schemaBounds() lists
+// every bound the zod schema declares, which the tests hold the CRD and the apiserver to.
 // Anything the converter does not know is an error, so a new zod construct cannot slip into
 // the CRD unnoticed.
 import { z } from "zod";
@@ -13,13 +16,18 @@ import {
   CLUSTER_KIND,
   CLUSTER_PLURAL,
   ClusterServingScheduleSpec,
+  DURATION_BOUNDS_META,
+  DURATION_PATTERN,
+  durationBoundsMessage,
   GROUP,
+  KEY_LENGTH_META,
   KIND,
   PLURAL,
   VERSION,
   ServingScheduleSpec,
   ServingScheduleStatus,
 } from "./servingSchedule.ts";
+import { type DurationBounds, formatDuration } from "../schedule/index.ts";
 
 export type SchemaNode = { [key: string]: unknown };
 
@@ -76,6 +84,16 @@ export function toStructural(input: SchemaNode, where = "$"): SchemaNode {
     delete node.const;
   }
   if (Array.isArray(node.anyOf)) return mergeUnion(node, where);
+  const rules: Rule[] = [];
+  if (DURATION_BOUNDS_META in node) {
+    rules.push(durationRule(node[DURATION_BOUNDS_META] as DurationBounds, where));
+    delete node[DURATION_BOUNDS_META];
+  }
+  if (KEY_LENGTH_META in node) {
+    rules.push(keyLengthRule(node[KEY_LENGTH_META] as KeyLength));
+    delete node[KEY_LENGTH_META];
+  }
+  if (rules.length > 0) node["x-kubernetes-validations"] = [...((node["x-kubernetes-validations"] as Rule[] | undefined) ?? []), ...rules];
   if (node.type === "integer") {
     if (node.minimum === Number.MIN_SAFE_INTEGER) delete node.minimum;
     if (node.maximum === Number.MAX_SAFE_INTEGER) delete node.maximum;
@@ -97,6 +115,95 @@ export function toStructural(input: SchemaNode, where = "$"): SchemaNode {
   if (isNode(node.additionalProperties)) node.additionalProperties = toStructural(node.additionalProperties, `${where}.*`);
   if (Array.isArray(node.required) && node.required.length === 0) delete node.required;
   return ordered(node);
+}
+
+type KeyLength = { min: number; max: number };
+
+/**
+ * The CEL rule holding a duration string (DURATION_PATTERN) within bounds, exactly as the zod check
+ * does. CEL's duration() is Go's time.ParseDuration, which reads every string of the pattern the same
+ * way parseDuration does, but fails on one past about 2,562,047h; the rule first refuses any number
+ * with more significant digits than the maximum has in seconds (such a number is over the maximum in
+ * any unit), so duration() only sees values it can read. A string off the pattern (or empty) passes
+ * this rule: the pattern and minLength refuse it, with their own message, as zod does.
+ */
+export function durationRule(b: DurationBounds, where = "$"): Rule {
+  const maxSeconds = b.max / 1000;
+  const digits = String(maxSeconds).length;
+  // With at most that many digits per number, "999999h999999m999999s" is the longest duration() reads.
+  if (!Number.isInteger(maxSeconds) || digits > 6 || b.min % 1000 !== 0 || b.min < 0 || b.min > b.max)
+    throw new Error(`${where}: duration bounds ${JSON.stringify(b)} need whole seconds, and a maximum under 1,000,000s`);
+  const tooManyDigits = `self.matches('(?:^|[hms])0*[1-9][0-9]{${digits}}')`;
+  const within = [
+    ...(b.min > 0 ? [`duration(self) >= duration('${formatDuration(b.min)}')`] : []),
+    `duration(self) <= duration('${formatDuration(b.max)}')`,
+  ];
+  return {
+    rule: `size(self) == 0 || !self.matches('${DURATION_PATTERN}') || (!${tooManyDigits} && ${within.join(" && ")})`,
+    message: durationBoundsMessage(b),
+  };
+}
+
+/** The CEL rule on a map holding the length of every key within bounds. */
+export function keyLengthRule(k: KeyLength): Rule {
+  return {
+    rule: `self.all(k, size(k) >= ${k.min} && size(k) <= ${k.max})`,
+    message: `keys must be ${k.min} to ${k.max} characters long`,
+  };
+}
+
+/** One bound the zod schema declares on a field: its path under spec ("uptime[].days", "selector.matchLabels.*"), the keyword, its value. */
+export type SchemaBound = { path: string; keyword: string; limit: unknown; schema: SchemaNode };
+
+/** The JSON Schema keywords that bound a value, and the metadata keys for bounds JSON Schema cannot state. */
+export const BOUND_KEYWORDS = [
+  "minLength",
+  "maxLength",
+  "pattern",
+  "enum",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "minItems",
+  "maxItems",
+  "minProperties",
+  "maxProperties",
+  DURATION_BOUNDS_META,
+  KEY_LENGTH_META,
+] as const;
+
+/**
+ * Every bound the zod schema of spec declares (ServingSchedule's, or with "cluster" ClusterServingSchedule's),
+ * read from the same JSON Schema the CRD is made from, before it is made structural. An integer is a
+ * bound too (keyword "integer"): 1.5 is refused.
+ */
+export function schemaBounds(variant: CrdVariant = "namespaced"): SchemaBound[] {
+  const out: SchemaBound[] = [];
+  const visit = (n: SchemaNode, path: string) => {
+    if (Array.isArray(n.anyOf)) {
+      for (const m of n.anyOf) if (isNode(m)) visit(m, path);
+      return;
+    }
+    for (const keyword of BOUND_KEYWORDS) {
+      const limit = n[keyword];
+      if (limit === undefined || (keyword === "minLength" && limit === 0)) continue;
+      // zod's own marks of an unbounded integer, which toStructural drops
+      if (n.type === "integer" && (limit === Number.MIN_SAFE_INTEGER || limit === Number.MAX_SAFE_INTEGER)) continue;
+      out.push({ path, keyword, limit, schema: n });
+    }
+    if (n.type === "integer") out.push({ path, keyword: "integer", limit: true, schema: n });
+    if (isNode(n.properties)) for (const [k, v] of Object.entries(n.properties)) if (isNode(v)) visit(v, path ? `${path}.${k}` : k);
+    if (isNode(n.items)) visit(n.items, `${path}[]`);
+    if (isNode(n.additionalProperties)) visit(n.additionalProperties, `${path}.*`);
+  };
+  visit(jsonSchema(variant === "cluster" ? ClusterServingScheduleSpec : ServingScheduleSpec), "");
+  // a union's members may share a property: one bound once
+  const seen = new Set<string>();
+  return out.filter((b) => {
+    const key = `${b.path} ${b.keyword} ${JSON.stringify(b.limit)}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
 }
 
 const ORDER = ["description", "type", "format"];

@@ -25,8 +25,12 @@ function constraints(n: SchemaNode): string {
   if (n.default !== undefined) out.push(`default \`${JSON.stringify(n.default)}\``);
   if (typeof n.minLength === "number" && n.minLength > 0) out.push(`min length ${n.minLength}`);
   if (typeof n.maxLength === "number") out.push(`max length ${n.maxLength}`);
-  if (typeof n.maxItems === "number") out.push(`at most ${n.maxItems} entries`);
+  const entries = (k: number) => `${k} entr${k === 1 ? "y" : "ies"}`;
+  if (typeof n.minItems === "number") out.push(`at least ${entries(n.minItems)}`);
+  if (typeof n.maxItems === "number") out.push(`at most ${entries(n.maxItems)}`);
+  if (typeof n.maxProperties === "number") out.push(`at most ${entries(n.maxProperties)}`);
   if (typeof n.minimum === "number") out.push(`>= ${n.minimum}`);
+  if (typeof n.maximum === "number") out.push(`<= ${n.maximum}`);
   for (const r of (n["x-kubernetes-validations"] as { message?: string }[] | undefined) ?? [])
     if (r.message) out.push(`rule: ${r.message}`);
   return out.join("; ");

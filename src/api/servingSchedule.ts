@@ -6,9 +6,11 @@ import { z } from "zod";
 import { DateTime, IANAZone } from "luxon";
 import {
   closeMatches,
+  type DurationBounds,
   compileCron,
   cronDayProfile,
   cronProblem,
+  formatDuration,
   HOLIDAY_TYPES,
   holidayCountries,
   holidayRegions,
@@ -50,6 +52,16 @@ export const MAX_SELECTOR_VALUES = 64;
 export const MAX_HOLIDAY_CALENDARS = 16;
 /** A namespace selector names a few environment or team labels; more is a sign of listing namespaces one by one. */
 export const MAX_NAMESPACE_LABELS = 32;
+/** A label key: an optional DNS-subdomain prefix (253), "/" and a name (63), as Kubernetes bounds them. */
+export const LABEL_KEY_LENGTH = { min: 1, max: 317 } as const;
+export const MAX_LABEL_VALUE_LENGTH = 63;
+
+// Bounds that JSON Schema keywords cannot carry travel as metadata on the zod schema, under these keys:
+// the zod check below and the CRD's CEL rule (src/api/crd.ts) are both made from that one object.
+/** On a duration string: the inclusive range it must lie in, as DurationBounds (milliseconds). */
+export const DURATION_BOUNDS_META = "x-reclaimer-duration-bounds";
+/** On a map (z.record): the inclusive range of the length of its keys, { min, max }. */
+export const KEY_LENGTH_META = "x-reclaimer-key-length";
 
 /** Go-style duration: "15m", "1h30m", "90s". */
 export const Duration = z
@@ -61,10 +73,10 @@ export const Duration = z
 
 export const LabelSelectorRequirement = z
   .strictObject({
-    key: z.string().min(1).max(317).meta({ description: "The label key." }),
+    key: z.string().min(LABEL_KEY_LENGTH.min).max(LABEL_KEY_LENGTH.max).meta({ description: "The label key." }),
     operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]).meta({ description: "In, NotIn, Exists or DoesNotExist." }),
     values: z
-      .array(z.string().max(63))
+      .array(z.string().max(MAX_LABEL_VALUE_LENGTH))
       .max(MAX_SELECTOR_VALUES)
       .optional()
       .meta({ description: "Label values: non-empty for In and NotIn, empty or absent for Exists and DoesNotExist." }),
@@ -87,7 +99,7 @@ export const LabelSelectorRequirement = z
 export const LabelSelector = z
   .strictObject({
     matchLabels: z
-      .record(z.string(), z.string().max(63))
+      .record(z.string(), z.string().max(MAX_LABEL_VALUE_LENGTH))
       .optional()
       .meta({ description: "Labels an InferenceService must all carry, key: value." }),
     matchExpressions: z
@@ -104,10 +116,14 @@ export const NamespaceSelector = z
   .strictObject(
     {
       matchLabels: z
-        .record(z.string().min(1).max(317), z.string().max(63))
+        .record(z.string().min(LABEL_KEY_LENGTH.min).max(LABEL_KEY_LENGTH.max), z.string().max(MAX_LABEL_VALUE_LENGTH))
         .refine((m) => Object.keys(m).length <= MAX_NAMESPACE_LABELS, { message: `must have at most ${MAX_NAMESPACE_LABELS} labels` })
         .optional()
-        .meta({ description: "Labels a Namespace must all carry, key: value.", maxProperties: MAX_NAMESPACE_LABELS }),
+        .meta({
+          description: "Labels a Namespace must all carry, key: value.",
+          maxProperties: MAX_NAMESPACE_LABELS,
+          [KEY_LENGTH_META]: LABEL_KEY_LENGTH,
+        }),
       matchExpressions: z
         .array(LabelSelectorRequirement)
         .max(MAX_SELECTOR_TERMS)
@@ -364,16 +380,39 @@ export const CustomMetric = z
   })
   .meta({ description: "A custom request-rate query and how its series map to InferenceServices." });
 
-/** Bounds of idle.after and warmup, checked where the schedule is validated (CLI and daemon alike). */
+/** Bounds of idle.after and warmup, checked where the schedule is validated (CLI and daemon alike) and by the CRD. */
 export const IDLE_AFTER_MIN_MS = 10_000;
 export const IDLE_AFTER_MAX_MS = 168 * 3_600_000;
 export const WARMUP_MAX_MS = 24 * 3_600_000;
 /** NaN (too many digits to count) is out of bounds too. */
 const withinBounds = (ms: number, min: number, max: number) => Number.isFinite(ms) && ms >= min && ms <= max;
 
+/** What a duration outside its bounds is told, by `validate` and by the apiserver alike. */
+export function durationBoundsMessage(b: DurationBounds): string {
+  return b.min > 0 ? `must be between ${formatDuration(b.min)} and ${formatDuration(b.max)}` : `must be at most ${formatDuration(b.max)}`;
+}
+
+/** "(10s to 168h)", for descriptions. */
+const range = (b: DurationBounds) =>
+  b.min > 0 ? `(${formatDuration(b.min)} to ${formatDuration(b.max)})` : `(at most ${formatDuration(b.max)})`;
+
+/** A Duration within bounds: checked here, and carried to the CRD as metadata (a CEL rule, src/api/crd.ts). */
+function boundedDuration(b: DurationBounds) {
+  return Duration.refine((d) => withinBounds(parseDuration(d), b.min, b.max), { message: durationBoundsMessage(b) }).meta({
+    [DURATION_BOUNDS_META]: b,
+  });
+}
+
+export const IDLE_AFTER_BOUNDS: DurationBounds = { min: IDLE_AFTER_MIN_MS, max: IDLE_AFTER_MAX_MS };
+export const WARMUP_BOUNDS: DurationBounds = { min: 0, max: WARMUP_MAX_MS };
+
 export const IdlePolicy = z
   .strictObject({
-    after: Duration.meta({ description: "Stop a Running service that served no more than threshold req/s for this long (10s to 168h)." }),
+    // Shorter than a few scrape intervals reads as no data; longer than a week is not "idle" any more, and
+    // the range query over it gets expensive.
+    after: boundedDuration(IDLE_AFTER_BOUNDS).meta({
+      description: `Stop a Running service that served no more than threshold req/s for this long ${range(IDLE_AFTER_BOUNDS)}.`,
+    }),
     threshold: z.number().min(0).default(0).meta({ description: "Requests per second at or below which a service counts as idle." }),
     metric: MetricPreset.default("kserve").meta({ description: "Where request rates come from: a preset, or custom." }),
     custom: CustomMetric.optional(),
@@ -386,13 +425,6 @@ export const IdlePolicy = z
     message: "metric custom needs custom.query and custom.serviceLabel",
     path: ["custom"],
   })
-  .refine((p) => parseDuration(p.after) !== 0, { message: "must be longer than 0s", path: ["after"], abort: true })
-  // Shorter than a few scrape intervals reads as no data; longer than a week is not "idle" any more, and
-  // the range query over it gets expensive.
-  .refine((p) => withinBounds(parseDuration(p.after), IDLE_AFTER_MIN_MS, IDLE_AFTER_MAX_MS), {
-    message: "must be between 10s and 168h (a week)",
-    path: ["after"],
-  })
   .meta({
     description: "Stop services that serve no traffic (used by the daemon, not by plan).",
     "x-kubernetes-validations": [
@@ -401,7 +433,6 @@ export const IdlePolicy = z
         message: "metric custom needs custom.query and custom.serviceLabel",
         fieldPath: ".custom",
       },
-      { rule: "self.after.matches('[1-9]')", message: "must be longer than 0s", fieldPath: ".after" },
     ],
   });
 
@@ -409,6 +440,7 @@ export const IdlePolicy = z
 export const WAKE_TIMEOUT_MIN_MS = 10_000;
 export const WAKE_TIMEOUT_MAX_MS = 30 * 60_000;
 export const WAKE_MAX_HELD_REQUESTS = 10_000;
+export const WAKE_TIMEOUT_BOUNDS: DurationBounds = { min: WAKE_TIMEOUT_MIN_MS, max: WAKE_TIMEOUT_MAX_MS };
 
 export const WakePolicy = z
   .strictObject({
@@ -416,12 +448,10 @@ export const WakePolicy = z
       description:
         "Start a service the daemon stopped (idle or schedule) when a request for it arrives; the request is held until the service is Ready. Needs idle, which stops it again. A person's stop is never woken.",
     }),
-    timeout: Duration.refine((d) => withinBounds(parseDuration(d), WAKE_TIMEOUT_MIN_MS, WAKE_TIMEOUT_MAX_MS), {
-      message: "must be between 10s and 30m",
-    })
+    timeout: boundedDuration(WAKE_TIMEOUT_BOUNDS)
       .default("5m")
       .meta({
-        description: "How long one request is held while the service starts before it is answered 503 with Retry-After (10s to 30m).",
+        description: `How long one request is held while the service starts before it is answered 503 with Retry-After ${range(WAKE_TIMEOUT_BOUNDS)}.`,
       }),
     maxHeldRequests: z
       .number()
@@ -429,7 +459,9 @@ export const WakePolicy = z
       .min(1)
       .max(WAKE_MAX_HELD_REQUESTS)
       .default(100)
-      .meta({ description: "Requests held at once for one InferenceService while it starts; more are answered 503 at once (1 to 10000)." }),
+      .meta({
+        description: `Requests held at once for one InferenceService while it starts; more are answered 503 at once (1 to ${WAKE_MAX_HELD_REQUESTS}).`,
+      }),
   })
   .meta({ description: "Wake on request: a stopped service starts when a client calls it, and the call is answered once it is Ready." });
 
@@ -466,9 +498,9 @@ export const ServingScheduleSpec = z
     holidays: z.array(HolidayCalendar).max(MAX_HOLIDAY_CALENDARS).optional().meta({
       description: "Public-holiday calendars: their holidays act as exceptions after those in exceptions, the first calendar first.",
     }),
-    warmup: Duration.refine((d) => withinBounds(parseDuration(d), 0, WARMUP_MAX_MS), { message: "must be at most 24h" })
+    warmup: boundedDuration(WARMUP_BOUNDS)
       .optional()
-      .meta({ description: "Each uptime window starts this much earlier, so the model is Ready on time (at most 24h)." }),
+      .meta({ description: `Each uptime window starts this much earlier, so the model is Ready on time ${range(WARMUP_BOUNDS)}.` }),
     idle: IdlePolicy.optional(),
     wake: WakePolicy.optional(),
     suspend: z.boolean().default(false).meta({ description: "The daemon changes nothing while true." }),

@@ -43,7 +43,8 @@ export function parseBoundedDuration(what: string, text: string, bounds: Duratio
  */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-function formatDuration(ms: number): string {
+/** "1h30m" from 5,400,000 ms (whole seconds; "0s" for zero). */
+export function formatDuration(ms: number): string {
   const total = Math.round(ms / 1000);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

@@ -14,7 +14,14 @@ export {
 } from "./engine.ts";
 export type { ScheduleSpec, ScheduleException, UptimeRule, WindowUptime, CronUptime, HolidayCalendarRule, ScheduledState } from "./spec.ts";
 export { isCronUptime } from "./spec.ts";
-export { parseDuration, parseBoundedDuration, MAX_TIMER_DELAY_MS, type DurationBounds, type BoundedDuration } from "./duration.ts";
+export {
+  parseDuration,
+  parseBoundedDuration,
+  formatDuration,
+  MAX_TIMER_DELAY_MS,
+  type DurationBounds,
+  type BoundedDuration,
+} from "./duration.ts";
 export { cronProblem } from "./cronSyntax.ts";
 export { compileCron, cronDayProfile, sameCronInstants } from "./cron.ts";
 export {

@@ -44,7 +44,7 @@ const sim = new SimulatorClient(cluster.simulatorUrl);
 let daemon: DaemonProcess | undefined;
 const watcher = new StopWatcher(api);
 try {
-  await installCrd(kube(cluster.kubeconfigPath).objects); // the full cluster has KServe's CRDs, not ours
+  await installCrd(kube(cluster.kubeconfigPath).kc); // the full cluster has KServe's CRDs, not ours
   await api.must("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await api.must(
     "POST",

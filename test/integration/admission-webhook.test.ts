@@ -205,8 +205,8 @@ const rule = (resource: string, scope: string) => ({
 });
 
 before(async () => {
-  await installCrd(objects);
-  await installCrd(objects, "cluster");
+  await installCrd(kc);
+  await installCrd(kc, "cluster");
   for (const name of [NS, SYSTEM_NS]) await objects.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   port = await freePort();
   const url = `https://127.0.0.1:${port}/validate`;

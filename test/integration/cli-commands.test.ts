@@ -6,13 +6,14 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
 import { clusterFromEnv } from "../support/cluster.ts";
+import { installCrd as installCrdFromDeploy } from "../support/daemon.ts";
 import { condition, eventually, gpuInferenceService, kubeClient, readOrUndefined, type InferenceService } from "../support/kube.ts";
 import { kubeconfigForServiceAccount } from "../support/serviceAccount.ts";
 import { compileSchedule } from "../../src/schedule/index.ts";
@@ -74,19 +75,7 @@ const read = async (name: string) => {
 const annotations = async (name: string) => (await read(name)).metadata?.annotations ?? {};
 
 async function installCrd(): Promise<void> {
-  const [crd] = parseAllDocuments(readFileSync(join(repoRoot, "deploy", "crds", "reclaimer.dev_servingschedules.yaml"), "utf8")).map(
-    (d) => d.toJS() as KubernetesObject,
-  );
-  assert.ok(crd);
-  await objects.patch(crd, undefined, undefined, "kserve-reclaimer-tests", true, PatchStrategy.ServerSideApply);
-  await eventually("ServingSchedule CRD established", async () => {
-    const got = (await objects.read({
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: "servingschedules.reclaimer.dev" },
-    } as never)) as { status?: { conditions?: { type: string; status: string }[] } };
-    return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-  });
+  await installCrdFromDeploy(kc);
   // served (discovery can lag behind Established)
   await eventually("ServingSchedules served", async () => {
     await kc

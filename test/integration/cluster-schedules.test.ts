@@ -11,7 +11,7 @@ import { apply, DaemonProcess, gpuService, hhmm, installCrd, kube, nextBoundary,
 import { eventually, readOrUndefined } from "../support/kube.ts";
 
 const cluster = clusterFromEnv();
-const { objects } = kube(cluster.kubeconfigPath);
+const { kc, objects } = kube(cluster.kubeconfigPath);
 const ID = Date.now().toString(36).slice(-5);
 const LABEL = "reclaimer.dev/test-policy";
 const GOVERNED = ["a", "b", "c"].map((x) => `cs-${x}-${ID}`);
@@ -47,8 +47,8 @@ async function events(namespace: string, kind: string, name: string): Promise<Ev
 }
 
 before(async () => {
-  await installCrd(objects);
-  await installCrd(objects, "cluster");
+  await installCrd(kc);
+  await installCrd(kc, "cluster");
   for (const ns of GOVERNED) await apply(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { [LABEL]: ID } } });
   await apply(objects, { apiVersion: "v1", kind: "Namespace", metadata: { name: UNLABELLED } });
   for (const ns of [...GOVERNED, UNLABELLED]) await apply(objects, gpuService(ns, "model"));

@@ -26,7 +26,7 @@ import {
 } from "../support/daemon.ts";
 
 const cluster = clusterFromEnv();
-const { objects } = kube(cluster.kubeconfigPath);
+const { kc, objects } = kube(cluster.kubeconfigPath);
 const sim = new SimulatorClient(cluster.simulatorUrl);
 const run = `d${Date.now().toString(36).slice(-5)}`;
 const ns = (s: string) => `${run}-${s}`;
@@ -114,7 +114,7 @@ let daemon: DaemonProcess;
 
 describe("the daemon against KServe, kwok GPUs and Prometheus", { concurrency: true, timeout: 420_000 }, () => {
   before(async () => {
-    await installCrd(objects);
+    await installCrd(kc);
     for (const s of ["a", "b", "c", "d", "e", "f", "g", "k", "l", "m"]) await createNamespace(objects, ns(s));
     const services: [string, string, Record<string, string>?][] = [
       ["a", "llama"],
@@ -348,7 +348,7 @@ describe("the daemon around failures", { concurrency: true, timeout: 420_000 }, 
     C0 = nextBoundary(60_000);
     const CW1 = { days: "*", from: hhmm(C0 - 5 * 60_000), to: hhmm(C0) };
     const CW2 = { days: "*", from: hhmm(C0 + 60_000), to: hhmm(C0 + 120_000) };
-    await installCrd(objects);
+    await installCrd(kc);
     for (const s of ["h", "i", "j"]) await createNamespace(objects, ns(s));
     await apply(objects, gpuService(ns("h"), "chat"));
     await apply(objects, gpuService(ns("i"), "restart"));

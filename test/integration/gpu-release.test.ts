@@ -61,8 +61,9 @@ describe("GPUs released when the last predictor pod is gone (kwok general pod st
   before(async () => {
     // the runner's plane has the fast stages; this one terminates pods as a kubelet would
     cluster = await startCluster({ podStages: "general", nodes: 1, build: false, dir: join(parent, "cluster"), log: () => {} });
-    objects = kube(cluster.kubeconfigPath).objects;
-    await installCrd(objects);
+    const client = kube(cluster.kubeconfigPath);
+    objects = client.objects;
+    await installCrd(client.kc);
     await createNamespace(objects, NS);
     await apply(
       objects,

@@ -22,7 +22,7 @@ import { holidayCountries, holidaysOf } from "../../src/schedule/holidays.ts";
 import { zoneOffsets, type ZoneOffsets } from "../../src/schedule/zone.ts";
 
 const cluster = clusterFromEnv();
-const { objects } = kube(cluster.kubeconfigPath);
+const { kc, objects } = kube(cluster.kubeconfigPath);
 const run = `h${Date.now().toString(36).slice(-5)}`;
 const HOLIDAY_NS = `${run}-holiday`;
 const YEARLY_NS = `${run}-yearly`;
@@ -144,7 +144,7 @@ const yearly = (t: number) => `--${new Date(t).toISOString().slice(5, 16)}`;
 
 before(async () => {
   console.log(`holidays test: ${holiday.how}; boundary ${new Date(holiday.at).toISOString()}`);
-  await installCrd(objects);
+  await installCrd(kc);
   await createNamespace(objects, HOLIDAY_NS);
   await createNamespace(objects, YEARLY_NS);
   await apply(objects, gpuService(HOLIDAY_NS, "llm"));

@@ -21,7 +21,7 @@ import {
 import { eventually, readOrUndefined } from "../support/kube.ts";
 
 const cluster = clusterFromEnv();
-const { objects } = kube(cluster.kubeconfigPath);
+const { kc, objects } = kube(cluster.kubeconfigPath);
 const NS = `hostile-${Date.now().toString(36).slice(-5)}`;
 const STOP = "serving.kserve.io/stop";
 const B = nextBoundary(30_000);
@@ -56,7 +56,7 @@ function withGpus(name: string, quantity: string, annotations: Record<string, st
 }
 
 before(async () => {
-  await installCrd(objects);
+  await installCrd(kc);
   await createNamespace(objects, NS);
   await apply(objects, gpuService(NS, "good"));
   await apply(objects, withGpus("huge", "1e400"));

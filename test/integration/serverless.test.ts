@@ -281,7 +281,7 @@ describe("KServe in Knative mode on real Knative Serving (startCluster({ knative
     before(async () => {
       const c = cluster;
       if (!c) throw new Error("no plane");
-      await installCrd(objects);
+      await installCrd(kubeClient(c.kubeconfigPath).kc);
       const services: [string, string][] = [
         ["stop", SCENARIOS.stop],
         ["start", SCENARIOS.start],

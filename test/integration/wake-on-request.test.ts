@@ -104,7 +104,7 @@ async function startWaker(): Promise<WakerProcess> {
 }
 
 before(async () => {
-  await installCrd(objects);
+  await installCrd(kc);
   for (const n of [sysNs, ...namespaces.map(ns)]) await createNamespace(objects, n);
   await apply(objects, {
     apiVersion: "v1",

@@ -122,7 +122,7 @@ async function scenario(mode: Mode, kubeconfigPath: string): Promise<void> {
   const ns = `wake-${mode === "ingress" ? "ing" : "gw"}-${randomBytes(3).toString("hex")}`;
   const wakerNs = `${ns}-sys`;
   const host = (name: string) => `${name}-${ns}.example.com`;
-  await installCrd(objects);
+  await installCrd(kc);
   await createNamespace(objects, ns);
   await createNamespace(objects, wakerNs);
   for (const sa of ["waker", "other"])

@@ -284,6 +284,16 @@ function yamlDocs(path: string): KubernetesObject[] {
 }
 
 /**
+ * Every CRD this repository ships, as the deployment installs them: the resources of the generated
+ * deploy/crds/kustomization.yaml (ServingSchedule and ClusterServingSchedule), read as committed.
+ */
+export function reclaimerCrds(): KubernetesObject[] {
+  const dir = join(repoRoot, "deploy", "crds");
+  const kustomization = parseYaml(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as { resources?: string[] };
+  return (kustomization.resources ?? []).flatMap((file) => yamlDocs(join(dir, file)));
+}
+
+/**
  * The InferenceService ConfigMap of the module, set to Standard mode without Istio; with Gateway API
  * routes for `kserveIngress: "gateway-api"`, with Istio VirtualServices kept for `knative`.
  */
@@ -787,12 +797,14 @@ async function boot(
   const kserveCrds = readdirSync(crdDir)
     .filter((f) => f.startsWith("serving.kserve.io_") && f.endsWith(".yaml"))
     .flatMap((f) => yamlDocs(join(crdDir, f)));
-  // And this repository's own ServingSchedule CRD, so `kserve-reclaimer run` works against `up` as it is.
+  // And this repository's own CRDs (ServingSchedule, ClusterServingSchedule), so `kserve-reclaimer run`
+  // works against `up` as it is, without a warning about a missing kind.
   // KServe's manager decides at start-up which kinds it watches: the Gateway API CRDs go in first.
   const extraCrds = cfg.kserveIngress === "gateway-api" ? gatewayApiCrds(gatewayApiDir()) : [];
-  const crds = [...kserveCrds, ...yamlDocs(join(repoRoot, "deploy", "crds", "reclaimer.dev_servingschedules.yaml")), ...extraCrds];
+  const ownCrds = reclaimerCrds();
+  const crds = [...kserveCrds, ...ownCrds, ...extraCrds];
   await createAll(apiserverUrl, adminAuth, crds);
-  const crdsWhat = `${kserveCrds.length} KServe CRDs, the ServingSchedule CRD${extraCrds.length ? ` and ${extraCrds.length} Gateway API CRDs` : ""}`;
+  const crdsWhat = `${kserveCrds.length} KServe CRDs, ${ownCrds.map((c) => c.metadata?.name).join(" and ")}${extraCrds.length ? ` and ${extraCrds.length} Gateway API CRDs` : ""}`;
   await launcher.waitFor("kube-apiserver", `${crdsWhat} established`, async () => {
     const list = await client.list<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>(
       "apiextensions.k8s.io/v1",

@@ -2,6 +2,7 @@
 // integration tests, reads its JSON log lines, and makes sure it never outlives the test process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, appendFileSync } from "node:fs";
+import { request as httpsRequest, type RequestOptions } from "node:https";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
@@ -117,18 +118,55 @@ export function kube(kubeconfigPath: string): { kc: KubeConfig; objects: Kuberne
 
 /**
  * Installs the ServingSchedule CRD (or with `which` "cluster" the ClusterServingSchedule CRD) from
- * deploy/crds (server-side apply) and waits until it is served.
+ * deploy/crds (server-side apply) and waits until it is established.
  */
-export async function installCrd(objects: KubernetesObjectApi, which: "namespaced" | "cluster" = "namespaced"): Promise<void> {
+export async function installCrd(kc: KubeConfig, which: "namespaced" | "cluster" = "namespaced"): Promise<void> {
   const crd = parse(readFileSync(which === "cluster" ? CLUSTER_CRD : CRD, "utf8")) as KubernetesObject;
-  await objects.patch(crd, undefined, undefined, "kserve-reclaimer-tests", true, PatchStrategy.ServerSideApply);
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`;
+  const applied = await rawRequest(kc, "PATCH", `${path}?fieldManager=kserve-reclaimer-tests&force=true`, crd);
+  if (applied.status !== 200 && applied.status !== 201)
+    throw new Error(`applying ${crd.metadata?.name}: HTTP ${applied.status}: ${applied.body.slice(0, 800)}`);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const got = (await objects.read(crd as never)) as KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } };
+    const got = JSON.parse((await rawRequest(kc, "GET", path)).body) as { status?: { conditions?: { type: string; status: string }[] } };
     if (got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
     await sleep(200);
   }
   throw new Error(`${crd.metadata?.name} CRD not established within 30 s`);
+}
+
+/**
+ * One request to the apiserver with the object sent as it is (a PATCH is a server-side apply). Not
+ * through KubernetesObjectApi: its serializer knows CRDs as a typed kind and drops the fields it
+ * spells otherwise (`enum`, `default`, `x-kubernetes-validations`, ...), so an applied CRD lost its
+ * enums, defaults and CEL rules.
+ */
+async function rawRequest(
+  kc: KubeConfig,
+  method: "GET" | "PATCH",
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const options: RequestOptions = {
+    method,
+    timeout: 30_000,
+    headers: payload === undefined ? {} : { "content-type": "application/apply-patch+yaml", "content-length": Buffer.byteLength(payload) },
+  };
+  await kc.applyToHTTPSOptions(options);
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error("the kubeconfig has no current cluster");
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL(path, server), options, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timeout`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
 }
 
 export async function apply(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {

@@ -6,14 +6,22 @@ import {
   buildCrd,
   CLUSTER_CRD_FILE,
   CRD_FILE,
+  durationRule,
+  keyLengthRule,
   renderCrd,
+  schemaBounds,
   structuralProblems,
   toStructural,
   type SchemaNode,
 } from "../../../src/api/crd.ts";
 import {
   DAYS_PATTERN,
+  DURATION_BOUNDS_META,
   DURATION_PATTERN,
+  IDLE_AFTER_BOUNDS,
+  KEY_LENGTH_META,
+  WAKE_TIMEOUT_BOUNDS,
+  WARMUP_BOUNDS,
   FROM_TIME_PATTERN,
   LOCAL_DATE_TIME_PATTERN,
   TO_TIME_PATTERN,
@@ -126,8 +134,12 @@ test("every string a CEL rule reads has a maxLength and every list above one has
   walk(schema, (n, where) => {
     const rules = (n["x-kubernetes-validations"] as { rule: string }[] | undefined) ?? [];
     if (rules.length === 0) return;
+    // a rule on a string or a map reads the node itself
+    if (n.type === "string") assert.equal(typeof n.maxLength, "number", `${where} needs maxLength`);
+    if (n.type === "object" && n.additionalProperties) assert.equal(typeof n.maxProperties, "number", `${where} needs maxProperties`);
     for (const r of rules) {
-      for (const m of r.rule.matchAll(/self\.([A-Za-z]+)/g)) {
+      // fields, not methods (self.matches(...), self.all(...))
+      for (const m of r.rule.matchAll(/self\.([A-Za-z]+)\b(?!\()/g)) {
         const prop = (n.properties as Record<string, SchemaNode> | undefined)?.[m[1] as string];
         assert.ok(prop, `${where}: rule reads unknown field ${m[1]}`);
         if (prop.type === "string" && !Array.isArray(prop.enum))
@@ -216,4 +228,69 @@ test("the ClusterServingSchedule CRD: generated from the same schema, cluster-sc
   const columns = v.additionalPrinterColumns.map((col) => col.name);
   assert.deepEqual(columns.slice(0, 2), ["Namespaces", "Zone"]);
   assert.ok(columns.includes("Overridden"));
+});
+
+/** The CRD's schema node of a schemaBounds() path under spec ("uptime[].days", "selector.matchLabels.*"). */
+function crdNode(variant: "namespaced" | "cluster", path: string): SchemaNode | undefined {
+  const c = buildCrd(variant) as { spec: { versions: Version[] } };
+  let n = ((c.spec.versions[0] as Version).schema.openAPIV3Schema.properties as Record<string, SchemaNode>)["spec"];
+  for (const seg of path.split(".").flatMap((p) => (p.endsWith("[]") ? [p.slice(0, -2), "[]"] : [p]))) {
+    if (!n) return undefined;
+    n =
+      seg === "[]"
+        ? (n.items as SchemaNode)
+        : seg === "*"
+          ? (n.additionalProperties as SchemaNode)
+          : (n.properties as Record<string, SchemaNode>)?.[seg];
+  }
+  return n;
+}
+
+test("every bound the zod schema declares is in the CRD at the same field (both kinds)", () => {
+  for (const variant of ["namespaced", "cluster"] as const) {
+    const bounds = schemaBounds(variant);
+    assert.ok(bounds.length > 50, `${variant}: ${bounds.length} bounds`);
+    for (const b of bounds) {
+      const n = crdNode(variant, b.path);
+      assert.ok(n, `${variant} ${b.path}: not in the CRD`);
+      const rules = (n["x-kubernetes-validations"] as { rule: string; message: string }[] | undefined) ?? [];
+      if (b.keyword === DURATION_BOUNDS_META)
+        assert.ok(
+          rules.some((r) => r.rule === durationRule(b.limit as never).rule),
+          `${variant} ${b.path}: no duration rule`,
+        );
+      else if (b.keyword === KEY_LENGTH_META)
+        assert.ok(
+          rules.some((r) => r.rule === keyLengthRule(b.limit as never).rule),
+          `${variant} ${b.path}: no key rule`,
+        );
+      else if (b.keyword === "integer") assert.equal(n.type, "integer", `${variant} ${b.path}`);
+      else assert.deepEqual(n[b.keyword], b.limit, `${variant} ${b.path} ${b.keyword}`);
+    }
+  }
+});
+
+test("the duration ranges of the schema are in the list of bounds, with the CEL rules that hold them", () => {
+  const bounds = schemaBounds().filter((b) => b.keyword === DURATION_BOUNDS_META);
+  assert.deepEqual(
+    bounds.map((b) => [b.path, b.limit]),
+    [
+      ["warmup", WARMUP_BOUNDS],
+      ["idle.after", IDLE_AFTER_BOUNDS],
+      ["wake.timeout", WAKE_TIMEOUT_BOUNDS],
+    ],
+  );
+  const idle = durationRule(IDLE_AFTER_BOUNDS);
+  assert.equal(idle.message, "must be between 10s and 168h");
+  assert.match(idle.rule, /duration\(self\) >= duration\('10s'\) && duration\(self\) <= duration\('168h'\)/);
+  // 168h is 604800s, six digits: a number with seven significant digits is over it in any unit
+  assert.match(idle.rule, /0\*\[1-9\]\[0-9\]\{6\}/);
+  assert.equal(durationRule(WARMUP_BOUNDS).message, "must be at most 24h");
+  assert.doesNotMatch(durationRule(WARMUP_BOUNDS).rule, />=/);
+});
+
+test("a duration range the CEL rule cannot hold exactly is refused when the CRD is generated", () => {
+  assert.throws(() => durationRule({ min: 0, max: 1_000_000_000 }), /under 1,000,000s/); // 1,000,000s: duration() could overflow
+  assert.throws(() => durationRule({ min: 1500, max: 60_000 }), /whole seconds/);
+  assert.throws(() => durationRule({ min: 60_000, max: 1000 }), /whole seconds/);
 });

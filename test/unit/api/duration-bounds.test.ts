@@ -17,10 +17,9 @@ function problems(spec: Record<string, unknown>): string[] {
 
 test("idle.after is between 10s and 168h", () => {
   for (const after of ["10s", "30m", "1h30m", "168h"]) assert.deepEqual(problems({ idle: { after } }), [], after);
-  for (const after of ["5s", "9s", "169h", "999999h", "99999999999999999999h"]) {
-    assert.deepEqual(problems({ idle: { after } }), ["spec.idle.after: must be between 10s and 168h (a week)"], after);
+  for (const after of ["0s", "0m", "5s", "9s", "168h1s", "169h", "999999h", "99999999999999999999h"]) {
+    assert.deepEqual(problems({ idle: { after } }), ["spec.idle.after: must be between 10s and 168h"], after);
   }
-  assert.deepEqual(problems({ idle: { after: "0s" } }), ["spec.idle.after: must be longer than 0s"]);
 });
 
 test("warmup is at most 24h", () => {

@@ -127,7 +127,8 @@ const cases: { name: string; spec: string; expected: string[] }[] = [
     spec: "  exceptions:\n    - {from: 2026-12-24, to: 2026-12-27, state: Off}\n",
     expected: ['f.yaml:8: ns/s: spec.exceptions[0].state: must be one of "Running", "Stopped", not "Off"'],
   },
-  { name: "idle after 0", spec: "  idle:\n    after: 0m\n", expected: ["f.yaml:8: ns/s: spec.idle.after: must be longer than 0s"] },
+  { name: "idle after 0", spec: "  idle:\n    after: 0m\n", expected: ["f.yaml:8: ns/s: spec.idle.after: must be between 10s and 168h"] },
+  { name: "idle after 9s", spec: "  idle:\n    after: 9s\n", expected: ["f.yaml:8: ns/s: spec.idle.after: must be between 10s and 168h"] },
   {
     name: "custom metric without query",
     spec: "  idle:\n    after: 30m\n    metric: custom\n",
