@@ -224,7 +224,7 @@ function isGpuResource(name: string): boolean {
  * GPUs of one container: per GPU resource, its limit, else its request; summed over resources.
  * A value that is not a whole number of GPUs counts 0 and is described in `problems`.
  */
-function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = "container"): number {
+export function containerGpus(resources: z.infer<typeof ResourceRequirements>, problems?: string[], where = "container"): number {
   if (!resources) return 0;
   const names = new Set([...Object.keys(resources.limits ?? {}), ...Object.keys(resources.requests ?? {})]);
   let total = 0;
