@@ -4,7 +4,7 @@
 import { isStopSet } from "../api/annotations.ts";
 import type { ServiceFacts } from "../decide/decide.ts";
 import type { Service } from "../sources/kube/service.ts";
-import { type ReconcilerPorts, type ServiceRecord, serviceRef, splitKey } from "./ports.ts";
+import { type ReconcilerPorts, type ServiceRecord, serviceId, keyOf, serviceRef } from "./ports.ts";
 import type { BatchTarget, TransitionEvents } from "./transitionEvents.ts";
 
 export type ConfirmationTimeouts = { stopMs: number; startMs: number };
@@ -45,8 +45,7 @@ export class Confirmations {
       const what = action === "stop" ? "set Stopped=True" : "reported Ready=True";
       this.#p.log.warn("not confirmed", { service: k, action });
       this.#p.metrics.unconfirmed(action);
-      const [namespace, name] = splitKey(k);
-      const service = this.#p.services.get(namespace, name);
+      const service = this.#p.services.get(k);
       if (service)
         this.#p.event(
           serviceRef(service),
@@ -67,8 +66,7 @@ export class Confirmations {
   #whyUnschedulable(service: Service): void {
     const lookup = this.#p.unschedulable;
     if (!lookup) return;
-    const { namespace, name } = service.metadata;
-    lookup(namespace, name).then(
+    lookup(serviceId(service)).then(
       (why) => {
         if (why !== undefined)
           this.#p.event(
@@ -78,7 +76,7 @@ export class Confirmations {
             `the started service's predictor pods cannot be scheduled: ${why}`,
           );
       },
-      (err: unknown) => this.#p.log.warn("could not read the predictor pods", { service: `${namespace}/${name}`, err: String(err) }),
+      (err: unknown) => this.#p.log.warn("could not read the predictor pods", { service: keyOf(service), err: String(err) }),
     );
   }
 

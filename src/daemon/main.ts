@@ -19,7 +19,7 @@ import { startReportServer } from "../report/http.ts";
 import { reportUnexpected } from "../report/unexpected.ts";
 import { parseListenAddress, type ListenAddress } from "../config/listen.ts";
 import { loadKubeConfig } from "../sources/kube/client.ts";
-import { deploymentModeNamed } from "../sources/kube/service.ts";
+import { deploymentModeNamed, SERVICE_KINDS, type ServiceKind } from "../sources/kube/service.ts";
 import { CLUSTER_SCOPE } from "../sources/kube/servingSchedule.ts";
 import { defaultIdentity } from "../sources/kube/lease.ts";
 import { createPrometheusClient } from "../sources/prometheus/client.ts";
@@ -61,7 +61,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   // Out: writes share one rate limit.
   const metrics = new ReclaimerMetrics();
   const limiter = new WriteLimiter({ qps: config.kubeQps, burst: config.kubeBurst });
-  const patcher = new AnnotationPatcher({ kubeConfig, limiter, logger: log });
+  const patchers: Record<ServiceKind, AnnotationPatcher> = {
+    InferenceService: new AnnotationPatcher({ kubeConfig, limiter, logger: log }),
+    LLMInferenceService: new AnnotationPatcher({ kubeConfig, limiter, logger: log, resource: SERVICE_KINDS.LLMInferenceService.resource }),
+  };
   const events = new EventRecorder({ kubeConfig, limiter, reportingInstance: identity, logger: log });
   const statusWriter = new ScheduleStatusWriter({ kubeConfig, limiter, logger: log });
   // In: the caches and Prometheus.
@@ -73,7 +76,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   const waker = wakerOf(config);
   const kserveIngress = new KServeIngressSettings(request, config.kserveNamespace, log);
   const routeWriter = new WakeRouteWriter({ request, limiter, backend: { ...waker.service, clusterDomain: config.clusterDomain } });
-  const hostIndex = new HostIndex(kserveIngress, () => caches.services.list());
+  // wake on request routes InferenceServices' hosts (an LLMInferenceService's route is its own Gateway's)
+  const hostIndex = new HostIndex(kserveIngress, () => caches.inferenceServices.list());
   const wakeRoutes = new WakeRouteBook({ writer: routeWriter, settings: kserveIngress, hosts: (s) => hostIndex.hostsOf(s), namespaces });
 
   const reconciler = new Reconciler(
@@ -84,13 +88,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       services: caches.services,
       schedules: caches.allSchedules,
       namespaceLabels: caches.namespaceLabels,
-      patchAnnotations: async (ns, name, annotations, resourceVersion) => {
-        const r = await patcher.patchAnnotations(ns, name, annotations, { resourceVersion });
-        if (r.kind === "error") metrics.kubernetesApiError("patch", "inferenceservices", r.code ?? "unknown");
-        if (r.kind === "conflict") metrics.kubernetesApiError("patch", "inferenceservices", 409);
+      patchAnnotations: async (target, annotations, resourceVersion) => {
+        const r = await patchers[target.kind].patchAnnotations(target.namespace, target.name, annotations, { resourceVersion });
+        const resource = SERVICE_KINDS[target.kind].resource.plural;
+        if (r.kind === "error") metrics.kubernetesApiError("patch", resource, r.code ?? "unknown");
+        if (r.kind === "conflict") metrics.kubernetesApiError("patch", resource, 409);
         return r;
       },
-      warmWrites: (count) => patcher.warm(count),
+      warmWrites: (count) => patchers.InferenceService.warm(count),
       event: (ref, type, reason, message) => events.record(ref, type, reason, message),
       writeStatus: async (ns, name, status) => {
         const r = await statusWriter.write(ns, name, status, caches.allSchedules.get(ns, name));
@@ -100,7 +105,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       forgetStatus: (ns, name) => statusWriter.forget(ns, name),
       readTraffic: prometheus ? (requests) => readTraffic(prometheus, requests, customQueries) : undefined,
       wakeRoutes,
-      unschedulable: (ns, name) => predictorUnschedulable(request, ns, name),
+      unschedulable: (service) => predictorUnschedulable(request, service),
       pods: caches.podsByService,
     },
     {

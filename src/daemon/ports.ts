@@ -1,4 +1,4 @@
-// What the daemon's shell needs from the outside, and the record it keeps per InferenceService.
+// What the daemon's shell needs from the outside, and the record it keeps per service.
 // Adapters in src/sources/ and src/act/ implement the ports; main.ts wires them; unit tests hand
 // in memory. The types are the adapters' own, so nothing is converted or cast on the way.
 import type { EventReason, EventType, InvolvedObject } from "../act/events.ts";
@@ -7,8 +7,7 @@ import type { ServingScheduleStatus } from "../api/servingSchedule.ts";
 import type { Decision, Traffic } from "../decide/decide.ts";
 import type { Logger } from "../report/log.ts";
 import type { ReclaimerMetrics } from "../report/metrics.ts";
-import { ISVC_API_VERSION, ISVC_KIND } from "../sources/kube/inferenceService.ts";
-import type { Service } from "../sources/kube/service.ts";
+import { SERVICE_KINDS, type Service, type ServiceId, serviceKey } from "../sources/kube/service.ts";
 import {
   CLUSTER_SCOPE,
   CLUSTER_SERVING_SCHEDULE_KIND,
@@ -26,7 +25,8 @@ export type ReconcilerPorts = {
   clock: Clock;
   log: Logger;
   metrics: ReclaimerMetrics;
-  services: { list(): Service[]; get(namespace: string, name: string): Service | undefined };
+  /** Both kinds, by key (serviceKey: "namespace/name", "namespace/llmisvc/name"). */
+  services: { list(): Service[]; get(key: string): Service | undefined };
   /** ServingSchedules, and ClusterServingSchedules under namespace CLUSTER_SCOPE. */
   schedules: { list(): ScheduleObject[]; get(namespace: string, name: string): ScheduleObject | undefined };
   /**
@@ -35,8 +35,7 @@ export type ReconcilerPorts = {
    */
   namespaceLabels?: ((namespace: string) => Record<string, string> | undefined) | undefined;
   patchAnnotations(
-    namespace: string,
-    name: string,
+    service: ServiceId,
     annotations: Record<string, string | null>,
     resourceVersion: string | undefined,
   ): Promise<PatchResult>;
@@ -54,12 +53,12 @@ export type ReconcilerPorts = {
   /** Absent: wake on request is off (no wake routes are written). */
   wakeRoutes?: WakeRoutesPort | undefined;
   /** Why the service's predictor pods cannot be scheduled (the scheduler's message), or undefined; for a start not confirmed in time. */
-  unschedulable?: ((namespace: string, name: string) => Promise<string | undefined>) | undefined;
+  unschedulable?: ((service: ServiceId) => Promise<string | undefined>) | undefined;
   /**
    * How many of the service's predictor pods still hold its GPUs (not yet gone or terminated).
    * Absent (unit tests): a stopped service counts as released at once.
    */
-  pods?: { holding(namespace: string, name: string): number } | undefined;
+  pods?: { holding(key: string): number } | undefined;
 };
 
 /** The wake routes `<isvc>-wake` (src/act/wakeRoutes.ts) as the reconciler sees them; keys are "namespace/name". */
@@ -109,7 +108,7 @@ export type Awaiting = {
   batch?: BatchTarget | undefined;
 };
 
-/** Everything the daemon remembers about one InferenceService: forgetting it is one delete. */
+/** Everything the daemon remembers about one service: forgetting it is one delete. */
 export type ServiceRecord = {
   last: Outcome | undefined;
   awaiting: Awaiting | undefined;
@@ -141,7 +140,14 @@ export const newRecord = (): ServiceRecord => ({
   releaseDeadline: undefined,
 });
 
-export const keyOf = (o: { metadata: { namespace: string; name: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
+/** A service's key (serviceKey), or a schedule's: "namespace/name", ClusterServingSchedules under CLUSTER_SCOPE. */
+export const keyOf = (o: { kind?: string; metadata: { namespace: string; name: string } }): string =>
+  o.kind === "LLMInferenceService"
+    ? serviceKey(o.kind, o.metadata.namespace, o.metadata.name)
+    : `${o.metadata.namespace}/${o.metadata.name}`;
+
+/** Which service a Service is, for a write. */
+export const serviceId = (s: Service): ServiceId => ({ kind: s.kind, namespace: s.metadata.namespace, name: s.metadata.name });
 
 export function splitKey(k: string): [string, string] {
   const i = k.indexOf("/");
@@ -150,7 +156,7 @@ export function splitKey(k: string): [string, string] {
 
 export function serviceRef(s: Service): InvolvedObject {
   const { namespace, name, uid } = s.metadata;
-  return { kind: ISVC_KIND, apiVersion: ISVC_API_VERSION, namespace, name, uid };
+  return { kind: s.kind, apiVersion: SERVICE_KINDS[s.kind].apiVersion, namespace, name, uid };
 }
 
 export function scheduleRef(s: ScheduleObject): InvolvedObject {

@@ -22,8 +22,8 @@ import {
   type ReconcilerOptions,
   type ReconcilerPorts,
   type ServiceRecord,
+  serviceId,
   serviceRef,
-  splitKey,
 } from "./ports.ts";
 import { WorkQueue } from "./queue.ts";
 import { wakeRouteWanted } from "./wake.ts";
@@ -66,7 +66,7 @@ export class Reconciler {
       ports.metrics.error(kind);
     };
     const retrying = (k: string, err: unknown, attempt: number, retryAt: number) =>
-      this.#reports.failed(k, ports.services.get(...splitKey(k)), this.#services.get(k), err, attempt, retryAt - ports.clock.now());
+      this.#reports.failed(k, ports.services.get(k), this.#services.get(k), err, attempt, retryAt - ports.clock.now());
     this.#queue = new WorkQueue(ports.clock, (k, boundary) => this.reconcile(k, boundary), retrying);
     this.#ledger = new GpuLedger(ports.metrics);
     const changed = (schedule: string) => this.#status.mark(schedule);
@@ -237,7 +237,7 @@ export class Reconciler {
 
   /** A wake route appeared or went away: decide the service again (it re-creates or drops its own). */
   poke(k: string): void {
-    if (!this.#stopped && this.#p.services.get(...splitKey(k))) this.#queue.add(k);
+    if (!this.#stopped && this.#p.services.get(k)) this.#queue.add(k);
   }
 
   /**
@@ -245,9 +245,8 @@ export class Reconciler {
    * start the service (idempotent: many requests are one start) and says what the waker should do.
    * Undefined when no such service is known.
    */
-  wake(namespace: string, name: string): WakeOutcome | undefined {
-    const k = `${namespace}/${name}`;
-    const service = this.#p.services.get(namespace, name);
+  wake(k: string): WakeOutcome | undefined {
+    const service = this.#p.services.get(k);
     if (!service || this.#stopped) return undefined;
     const now = this.#p.clock.now();
     const { facts, governing, moment, traffic } = this.#gather(service, this.#services.get(k)?.traffic, now);
@@ -277,8 +276,7 @@ export class Reconciler {
 
   /** Decides one service and applies the decision; returns when it must be decided again even if nothing changes. */
   async reconcile(k: string, boundary?: number): Promise<number | undefined> {
-    const [namespace, name] = splitKey(k);
-    const service = this.#p.services.get(namespace, name);
+    const service = this.#p.services.get(k);
     if (!service) return undefined;
     const record = this.#record(k);
     const now = this.#p.clock.now();
@@ -357,8 +355,7 @@ export class Reconciler {
    * release (status, ledger, histogram); pods still there at the stop timeout are a Warning.
    */
   #release(k: string, service: Service, record: ServiceRecord, decision: Decision, now: number): Release | undefined {
-    const { namespace, name } = service.metadata;
-    const holding = this.#p.pods?.holding(namespace, name) ?? 0;
+    const holding = this.#p.pods?.holding(k) ?? 0;
     const state = readState(service.metadata.annotations);
     const at = state.kind === "ok" && state.state.action === "stop" ? Date.parse(state.state.at) : Number.NaN;
     const previous = record.release;
@@ -386,7 +383,7 @@ export class Reconciler {
     // kept (not cleared) so the same deadline is not armed again by the next reconcile
     record.releaseDeadline = { at: deadline, cancel: () => undefined };
     const after = Math.round((this.#p.clock.now() - release.stoppedAt) / 1000);
-    this.#reports.notReleased(k, this.#p.services.get(...splitKey(k)), release.pods, after);
+    this.#reports.notReleased(k, this.#p.services.get(k), release.pods, after);
   }
 
   /**
@@ -428,8 +425,7 @@ export class Reconciler {
     if (decision.action === "stop") annotations[STOP] = "true";
     if (decision.action === "start") annotations[STOP] = "false";
     if (decision.record) annotations[STATE] = JSON.stringify(decision.record);
-    const { namespace, name, resourceVersion } = service.metadata;
-    const result = await this.#p.patchAnnotations(namespace, name, annotations, resourceVersion);
+    const result = await this.#p.patchAnnotations(serviceId(service), annotations, service.metadata.resourceVersion);
     if (result.kind === "conflict") {
       this.#p.log.info("conflict; re-deciding on fresh data", { service: k });
       return false;
@@ -444,7 +440,7 @@ export class Reconciler {
     const action = decision.action === "stop" ? "stop" : "start";
     if (action === "start") {
       record.wakeRequestedAt = undefined;
-      if (decision.reason === "Request") this.#p.metrics.wake(namespace);
+      if (decision.reason === "Request") this.#p.metrics.wake(service.metadata.namespace);
     }
     const batch = this.#reports.applied(service, decision, action, governing, boundary !== undefined ? done - boundary : undefined, done);
     this.#confirmations.expect(k, record, action, done, batch);

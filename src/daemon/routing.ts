@@ -12,35 +12,37 @@ type ReconcilerEvents = Pick<
 
 export function routeEvents(caches: ClusterCaches, hostIndex: HostIndex, reconciler: ReconcilerEvents, isLeading: () => boolean): void {
   const r = whileLeading(reconciler, isLeading);
-  const { services, pods, podsByService, namespaceObjects } = caches;
-  services.on("add", (o) => {
-    hostIndex.changed("add");
-    r.onServiceChanged(o);
-  });
-  services.on("update", (o) => {
-    hostIndex.changed("update");
-    r.onServiceChanged(o);
-  });
-  services.on("delete", (o) => {
-    hostIndex.changed("delete");
-    r.onServiceDeleted(o);
-  });
+  const { namespaceObjects } = caches;
+  for (const services of caches.serviceInformers) {
+    services.on("add", (o) => {
+      hostIndex.changed("add");
+      r.onServiceChanged(o);
+    });
+    services.on("update", (o) => {
+      hostIndex.changed("update");
+      r.onServiceChanged(o);
+    });
+    services.on("delete", (o) => {
+      hostIndex.changed("delete");
+      r.onServiceDeleted(o);
+    });
+  }
   for (const inf of caches.clusterSchedules ? [caches.schedules, caches.clusterSchedules] : [caches.schedules]) {
     inf.on("add", (o) => r.onScheduleChanged(o));
     inf.on("update", (o) => r.onScheduleChanged(o));
     inf.on("delete", (o) => r.onScheduleDeleted(o));
   }
-  // The reconciler hears only of services whose count of predictor pods changed.
-  const holding = (k: string) => podsByService.holding(k.slice(0, k.indexOf("/")), k.slice(k.indexOf("/") + 1));
-  const serviceKey = (p: { metadata: { namespace: string }; service: string }) => `${p.metadata.namespace}/${p.service}`;
-  const countsOf = (keys: Iterable<string>) => new Map([...keys].map((k) => [k, holding(k)]));
-  const podsChanged = (before: Map<string, number>, keys: Iterable<string>) => {
-    for (const k of keys) if (holding(k) !== before.get(k)) r.onPodsChanged(k);
-  };
-  pods.on("add", (p) => podsChanged(countsOf([serviceKey(p)]), [podsByService.put(p)]));
-  pods.on("update", (p, old) => podsChanged(countsOf([serviceKey(old), serviceKey(p)]), podsByService.move(p, old)));
-  pods.on("delete", (p) => podsChanged(countsOf([serviceKey(p)]), [podsByService.remove(p)]));
-  pods.on("synced", () => podsChanged(countsOf(podsByService.keys()), podsByService.reset(pods.list())));
+  // The reconciler hears only of services whose count of GPU pods changed.
+  for (const { informer: pods, book } of caches.podKinds) {
+    const countsOf = (keys: Iterable<string>) => new Map([...keys].map((k) => [k, book.holding(k)]));
+    const podsChanged = (before: Map<string, number>, keys: Iterable<string>) => {
+      for (const k of keys) if (book.holding(k) !== before.get(k)) r.onPodsChanged(k);
+    };
+    pods.on("add", (p) => podsChanged(countsOf([p.key]), [book.put(p)]));
+    pods.on("update", (p, old) => podsChanged(countsOf([old.key, p.key]), book.move(p, old)));
+    pods.on("delete", (p) => podsChanged(countsOf([p.key]), [book.remove(p)]));
+    pods.on("synced", () => podsChanged(countsOf(book.keys()), book.reset(pods.list())));
+  }
   namespaceObjects?.on("add", (o) => r.onNamespaceChanged(o.metadata.name));
   namespaceObjects?.on("update", (o, old) => {
     if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {})) r.onNamespaceChanged(o.metadata.name);

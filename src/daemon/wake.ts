@@ -16,7 +16,9 @@ import {
   serviceHosts,
   templateReadsMetadata,
 } from "../sources/kube/kserveIngress.ts";
-import type { Service } from "../sources/kube/service.ts";
+import type { Service, ServiceId } from "../sources/kube/service.ts";
+import { ISVC_KIND } from "../sources/kube/inferenceService.ts";
+import { POD_SELECTION } from "../sources/kube/pods.ts";
 import type { Logger } from "../report/log.ts";
 import type { WakeRoutesPort } from "./ports.ts";
 
@@ -193,8 +195,9 @@ type PodList = {
 };
 
 /** The scheduler's message on the service's predictor pods (PodScheduled=False, Unschedulable), or undefined. */
-export async function predictorUnschedulable(request: KubeRequest, namespace: string, name: string): Promise<string | undefined> {
-  const selector = encodeURIComponent(`serving.kserve.io/inferenceservice=${name}`);
+export async function predictorUnschedulable(request: KubeRequest, { kind, namespace, name }: ServiceId): Promise<string | undefined> {
+  const { labelSelector, nameLabel } = POD_SELECTION[kind];
+  const selector = encodeURIComponent(kind === ISVC_KIND ? `${nameLabel}=${name}` : `${labelSelector},${nameLabel}=${name}`);
   const res = await request("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}&limit=50`);
   const pods = (JSON.parse(res.body) as PodList).items ?? [];
   for (const pod of pods) {

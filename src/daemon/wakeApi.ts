@@ -16,6 +16,7 @@ import {
   type WakeState,
 } from "../api/wake.ts";
 import { parseDuration } from "../schedule/index.ts";
+import { parseServiceKey } from "../sources/kube/service.ts";
 
 /** Longer than any ServiceAccount token (a JWT of one or two KiB): anything bigger is not one. */
 const MAX_TOKEN_CHARS = 8192;
@@ -239,14 +240,13 @@ export function tokenReview(kubeConfig: KubeConfig, audience: string): ReviewTok
 /** Host -> the service KServe routes it to -> what waking it means now (which starts it when it may). */
 export function wakeLookup(
   hosts: { lookup(host: string): string | undefined },
-  reconciler: { wake(namespace: string, name: string): Omit<NonNullable<ReturnType<WakeLookup>>, "namespace" | "name"> | undefined },
+  reconciler: { wake(key: string): Omit<NonNullable<ReturnType<WakeLookup>>, "namespace" | "name"> | undefined },
 ): WakeLookup {
   return (wakeHost) => {
     const k = hosts.lookup(wakeHost);
     if (k === undefined) return undefined;
-    const i = k.indexOf("/");
-    const [namespace, name] = [k.slice(0, i), k.slice(i + 1)];
-    const outcome = reconciler.wake(namespace, name);
+    const { namespace, name } = parseServiceKey(k);
+    const outcome = reconciler.wake(k);
     return outcome && { namespace, name, ...outcome };
   };
 }

@@ -58,9 +58,11 @@ export type ServiceFacts = {
   deploymentMode: string | undefined;
   /** Ready condition: status and when it last changed. */
   ready: { status: "True" | "False" | "Unknown"; since: number } | undefined;
-  /** KServe's Stopped condition is True. */
+  /** KServe says it acted on the stop (per kind: src/sources/kube/service.ts kserveStopped). */
   stoppedByKServe: boolean;
   gpus: number;
+  /** Why KServe would ignore the stop annotation on this service; it is then left alone. */
+  unsupported?: string | undefined;
 };
 
 export type { Traffic };
@@ -128,6 +130,7 @@ export function decide(input: DecideInput): Decision {
   if ((service.deploymentMode ?? "").toLowerCase() === "modelmesh") {
     return leave("Unsupported", "Unsupported", "ModelMesh mode: KServe ignores serving.kserve.io/stop");
   }
+  if (service.unsupported !== undefined) return leave("Unsupported", "Unsupported", service.unsupported);
 
   const decision = decideManaged(input, schedule, stopSet);
   const full: Decision = { ...base, ...decision };

@@ -4,13 +4,13 @@
 import { isStopSet } from "../api/annotations.ts";
 import type { ServingScheduleSpec } from "../api/servingSchedule.ts";
 import { nextTransition, stateAt, transitionsBetween, type CompiledSchedule } from "../schedule/index.ts";
-import type { Service } from "../sources/kube/service.ts";
+import { kserveStopped, type Service } from "../sources/kube/service.ts";
 import type { ScheduleMoment, ServiceFacts } from "./decide.ts";
 
 const DAY = 86_400_000;
 
-/** The part of an InferenceService the facts are read from: the daemon's Service, or a full object the CLI read. */
-export type IsvcLike = Pick<Service, "metadata" | "status">;
+/** The part of a service the facts are read from: the daemon's Service, or a full object the CLI read (kind absent: an InferenceService). */
+export type IsvcLike = Pick<Service, "metadata" | "status"> & { kind?: string | undefined; unsupported?: string | undefined };
 
 /**
  * What the schedule says at `now`: its state, the start of the current period (the last real
@@ -53,7 +53,6 @@ export function scheduleMoment(
 export function serviceFacts(isvc: IsvcLike, derived: { deploymentMode: string | undefined; gpus: number }): ServiceFacts {
   const conditions = isvc.status?.conditions ?? [];
   const ready = conditions.find((c) => c.type === "Ready");
-  const stopped = conditions.find((c) => c.type === "Stopped");
   const annotations = isvc.metadata.annotations ?? {};
   const status = ready?.status === "True" || ready?.status === "False" ? ready.status : "Unknown";
   return {
@@ -64,15 +63,19 @@ export function serviceFacts(isvc: IsvcLike, derived: { deploymentMode: string |
     deploymentMode: derived.deploymentMode,
     // The idle clock starts at the latest instant the condition's time can mean: a stop is never early.
     ready: ready ? { status, since: latestMs(ready.lastTransitionTime) ?? 0 } : undefined,
-    stoppedByKServe: stopped?.status === "True",
+    stoppedByKServe: kserveStopped(isvc.kind, conditions),
     gpus: derived.gpus,
+    unsupported: isvc.unsupported,
   };
 }
 
-/** When the service entered its current state: the Stopped condition's change when stopped, else Ready's. */
+/**
+ * When the service entered its current state: the Stopped condition's change when stopped, else
+ * Ready's. An LLMInferenceService has no Stopped condition: its Ready turns False (reason Stopped).
+ */
 export function sinceOf(isvc: IsvcLike): number | undefined {
   const conditions = isvc.status?.conditions ?? [];
-  const type = isStopSet(isvc.metadata.annotations) ? "Stopped" : "Ready";
+  const type = isStopSet(isvc.metadata.annotations) && isvc.kind !== "LLMInferenceService" ? "Stopped" : "Ready";
   return toMs(conditions.find((c) => c.type === type)?.lastTransitionTime);
 }
 

@@ -142,7 +142,7 @@ const stoppedByDaemon = (at: number): Record<string, string> => ({
 
 function withPods(initial: number) {
   const counts = new Map<string, number>([["ml/llama", initial]]);
-  return { counts, port: { holding: (ns: string, name: string) => counts.get(`${ns}/${name}`) ?? 0 } };
+  return { counts, port: { holding: (key: string) => counts.get(key) ?? 0 } };
 }
 
 test("reconciler: the release is reported when the last pod is gone, GPU-hours count from then, and the histogram has the wait", async () => {

@@ -1,6 +1,7 @@
 // The reconciler with in-memory ports and a fake clock: what the daemon's shell tests share.
 import type { Cancel, Clock } from "../../../src/daemon/clock.ts";
 import { Reconciler, type ReconcilerOptions, type ReconcilerPorts } from "../../../src/daemon/reconciler.ts";
+import { keyOf } from "../../../src/daemon/ports.ts";
 import type { InvolvedObject } from "../../../src/act/events.ts";
 import type { PatchResult } from "../../../src/act/patcher.ts";
 import type { ServingScheduleStatus } from "../../../src/api/servingSchedule.ts";
@@ -100,7 +101,7 @@ export function harness(opts: {
   options?: Partial<ReconcilerOptions>;
 }) {
   const clock = new FakeClock();
-  const services = new Map(opts.services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  const services = new Map(opts.services.map((s) => [keyOf(s), s]));
   const schedules = new Map(
     (opts.schedules ?? [schedule("office", opts.schedule)]).map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]),
   );
@@ -124,9 +125,9 @@ export function harness(opts: {
     clock,
     log,
     metrics,
-    services: { list: () => [...services.values()], get: (ns, name) => services.get(`${ns}/${name}`) },
+    services: { list: () => [...services.values()], get: (key) => services.get(key) },
     schedules: { list: () => [...schedules.values()], get: (ns, name) => schedules.get(`${ns}/${name}`) },
-    patchAnnotations: async (_ns, name, annotations, resourceVersion): Promise<PatchResult> => {
+    patchAnnotations: async ({ name }, annotations, resourceVersion): Promise<PatchResult> => {
       patches.push({ name, annotations, resourceVersion });
       const kind = answers.shift() ?? "ok";
       if (kind === "conflict") return { kind, message: "the object has been modified" };

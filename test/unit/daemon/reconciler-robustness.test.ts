@@ -103,7 +103,7 @@ test("a failure in one service's handling is that service's problem: logged, cou
     schedule: { uptime: [] },
     overrides: {
       // a port that throws instead of answering: the reconciler must treat it as any other bug
-      patchAnnotations: async (_ns, name) => {
+      patchAnnotations: async ({ name }) => {
         if (name === "bad" && failing) throw new Error("boom");
         patched.push(name);
         return { kind: "ok", resourceVersion: "2", annotations: {} };

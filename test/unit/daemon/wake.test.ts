@@ -53,9 +53,9 @@ test("the wake route is created before the stop patch, for wake-enabled schedule
   const r = routes(order);
   const h = harness({ services: [service("llama")], schedule: NIGHT, overrides: { wakeRoutes: r } });
   const patch = h.ports.patchAnnotations;
-  h.ports.patchAnnotations = (ns, name, a, rv) => {
-    order.push(`patch ${name} ${a[STOP]}`);
-    return patch(ns, name, a, rv);
+  h.ports.patchAnnotations = (target, a, rv) => {
+    order.push(`patch ${target.name} ${a[STOP]}`);
+    return patch(target, a, rv);
   };
   h.reconciler.start();
   await h.clock.advance(10);
@@ -92,7 +92,7 @@ test("a wake request starts a daemon-stopped service once, reason Request, and t
   assert.deepEqual(r.present, new Set(["ml/llama"]), "re-created while daemon-stopped (it was missing)");
   assert.equal(h.patches.length, 0);
 
-  const answers = [h.reconciler.wake("ml", "llama"), h.reconciler.wake("ml", "llama"), h.reconciler.wake("ml", "llama")];
+  const answers = [h.reconciler.wake("ml/llama"), h.reconciler.wake("ml/llama"), h.reconciler.wake("ml/llama")];
   for (const a of answers) assert.equal(a?.state, "Starting");
   assert.equal(answers[0]?.policy?.maxHeldRequests, 7);
   await h.clock.advance(10);
@@ -118,7 +118,7 @@ test("a wake request starts a daemon-stopped service once, reason Request, and t
   );
   h.reconciler.onServiceChanged(h.services.get("ml/llama") as Service);
   await h.clock.advance(10);
-  assert.equal(h.reconciler.wake("ml", "llama")?.state, "Starting");
+  assert.equal(h.reconciler.wake("ml/llama")?.state, "Starting");
   assert.deepEqual(r.present, new Set(["ml/llama"]));
   h.services.set(
     "ml/llama",
@@ -128,7 +128,7 @@ test("a wake request starts a daemon-stopped service once, reason Request, and t
   );
   h.reconciler.onServiceChanged(h.services.get("ml/llama") as Service);
   await h.clock.advance(10);
-  assert.equal(h.reconciler.wake("ml", "llama")?.state, "Ready");
+  assert.equal(h.reconciler.wake("ml/llama")?.state, "Ready");
   assert.deepEqual(r.present, new Set(), "removed after Ready");
   assert.equal(h.patches.length, 1);
   // the status entry says why it runs: reason Request
@@ -146,17 +146,17 @@ test("a person's stop is Refused and has no wake route; neither has a service of
   h.reconciler.start();
   await h.clock.advance(10);
   assert.deepEqual(r.present, new Set(), "a leftover route of a person's stop is removed");
-  const a = h.reconciler.wake("ml", "manual");
+  const a = h.reconciler.wake("ml/manual");
   assert.equal(a?.state, "Refused");
   assert.match(a?.message ?? "", /stopped by a person/);
   await h.clock.advance(10);
   assert.equal(h.patches.length, 0);
-  assert.equal(h.reconciler.wake("ml", "nobody"), undefined);
+  assert.equal(h.reconciler.wake("ml/nobody"), undefined);
 
   const plain = harness({ services: [stoppedByDaemon("plain")], schedule: { uptime: NIGHT.uptime, idle: { after: "30m" } } });
   plain.reconciler.start();
   await plain.clock.advance(10);
-  assert.equal(plain.reconciler.wake("ml", "plain")?.state, "Refused");
+  assert.equal(plain.reconciler.wake("ml/plain")?.state, "Refused");
   await plain.clock.advance(10);
   assert.equal(plain.patches.length, 0);
 });
@@ -171,7 +171,7 @@ test("suspend and dry runs: the wake is Refused and no route is written", async 
     const h = harness({ services: [stoppedByDaemon("llama")], schedule, overrides: { wakeRoutes: r }, options });
     h.reconciler.start();
     await h.clock.advance(10);
-    const a = h.reconciler.wake("ml", "llama");
+    const a = h.reconciler.wake("ml/llama");
     assert.equal(a?.state, "Refused");
     await h.clock.advance(10);
     assert.equal(h.patches.length, 0);
@@ -185,15 +185,15 @@ test("a start not confirmed in time: NotConfirmed, then a Warning with the sched
     services: [stoppedByDaemon("llama")],
     schedule: NIGHT,
     overrides: {
-      unschedulable: async (ns, name) => {
-        asked.push(`${ns}/${name}`);
+      unschedulable: async ({ namespace, name }) => {
+        asked.push(`${namespace}/${name}`);
         return "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.";
       },
     },
   });
   h.reconciler.start();
   await h.clock.advance(10);
-  h.reconciler.wake("ml", "llama");
+  h.reconciler.wake("ml/llama");
   await h.clock.advance(10);
   assert.equal(h.patches.length, 1);
   await h.clock.advance(900_000);

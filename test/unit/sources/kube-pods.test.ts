@@ -27,11 +27,13 @@ function rawPod(name: string, extra: { phase?: string; deleting?: boolean; servi
   };
 }
 
-test("a pod is kept as its name, namespace, service, phase and two flags, nothing else", () => {
+test("a pod is kept as its name, namespace, service, its GPUs, phase and two flags, nothing else", () => {
   const pod = toPredictorPod(rawPod("llama-predictor-1", { deleting: true }));
   assert.deepEqual(pod, {
     metadata: { name: "llama-predictor-1", namespace: "ml", resourceVersion: "7" },
     service: "llama",
+    key: "ml/llama",
+    gpus: 0,
     phase: "Running",
     deleting: true,
     terminated: false,
@@ -71,6 +73,8 @@ test("hostile pods: not objects, missing names, no label, wrong types are refuse
   assert.deepEqual(odd, {
     metadata: { name: "a", namespace: "ml", resourceVersion: undefined },
     service: "x",
+    key: "ml/x",
+    gpus: 0,
     phase: "Pending",
     deleting: false,
     terminated: false,
@@ -86,21 +90,21 @@ test("pods by service: counts pods not yet terminated; deletes, relabels and a r
   assert.equal(book.put(a), "ml/llama");
   book.put(b);
   book.put(b);
-  assert.equal(book.holding("ml", "llama"), 2, "a repeated update is one pod");
+  assert.equal(book.holding("ml/llama"), 2, "a repeated update is one pod");
   book.put(toPredictorPod(rawPod("b", { phase: "Succeeded" })));
-  assert.equal(book.holding("ml", "llama"), 1);
+  assert.equal(book.holding("ml/llama"), 1);
   const moved = toPredictorPod(rawPod("a", { service: "mistral" }));
   assert.deepEqual(book.move(moved, a), ["ml/llama", "ml/mistral"]);
-  assert.equal(book.holding("ml", "llama"), 0);
-  assert.equal(book.holding("ml", "mistral"), 1);
+  assert.equal(book.holding("ml/llama"), 0);
+  assert.equal(book.holding("ml/mistral"), 1);
   assert.deepEqual(book.keys(), ["ml/mistral"], "a service with no pod left costs no memory");
   assert.equal(book.remove(moved), "ml/mistral");
   assert.equal(book.remove(moved), "ml/mistral", "a second delete is harmless");
   assert.deepEqual(book.keys(), []);
   book.put(a);
   assert.deepEqual([...book.reset([b, toPredictorPod(rawPod("c", { service: "mistral" }))])].sort(), ["ml/llama", "ml/mistral"]);
-  assert.equal(book.holding("ml", "llama"), 1);
-  assert.equal(book.holding("other", "llama"), 0, "namespaces are apart");
+  assert.equal(book.holding("ml/llama"), 1);
+  assert.equal(book.holding("other/llama"), 0, "namespaces are apart");
 });
 
 class Scripted implements InformerTransport {
@@ -159,4 +163,36 @@ test("the watch: pods labelled serving.kserve.io/inferenceservice only, one per 
     [undefined],
     "no --namespaces: one cluster-wide watch",
   );
+});
+
+test("an LLMInferenceService's pods: named by app.kubernetes.io/name, keyed apart from an InferenceService of that name, GPUs summed per service", () => {
+  const llmPod = (name: string, gpus: unknown, extra: Record<string, unknown> = {}) => ({
+    metadata: {
+      name,
+      namespace: "ml",
+      labels: { "app.kubernetes.io/part-of": "llminferenceservice", "app.kubernetes.io/name": "llama", ...extra },
+    },
+    spec: { containers: [{ name: "main", resources: { limits: { "nvidia.com/gpu": gpus } } }, { name: "sidecar" }] },
+    status: { phase: "Running" },
+  });
+  const leader = toPredictorPod(llmPod("llama-kserve-mn-0", "8"), "LLMInferenceService");
+  assert.equal(leader.service, "llama");
+  assert.equal(leader.key, "ml/llmisvc/llama");
+  assert.equal(leader.gpus, 8);
+  const book = new PodsByService();
+  book.put(leader);
+  book.put(toPredictorPod(llmPod("llama-kserve-mn-0-1", 8), "LLMInferenceService"));
+  // a quantity that is not a whole GPU count holds none as far as accounting goes (the spec count reports it)
+  book.put(toPredictorPod(llmPod("llama-kserve-odd", "1.5"), "LLMInferenceService"));
+  book.put(toPredictorPod(rawPod("llama-predictor-1"), "InferenceService"));
+  assert.equal(book.holding("ml/llmisvc/llama"), 3);
+  assert.equal(book.gpus("ml/llmisvc/llama"), 16);
+  assert.equal(book.holding("ml/llama"), 1, "the InferenceService named llama is another service");
+  assert.throws(() => toPredictorPod(rawPod("x"), "LLMInferenceService"), /app\.kubernetes\.io\/name/);
+  const hostile = toPredictorPod(
+    { ...llmPod("h", "1"), spec: { containers: [{ resources: { limits: { "nvidia.com/gpu": "9".repeat(400) } } }, 7, null, "x"] } },
+    "LLMInferenceService",
+  );
+  assert.equal(hostile.gpus, 0);
+  assert.equal(toPredictorPod({ ...llmPod("s", 1), spec: "containers" }, "LLMInferenceService").gpus, 0);
 });

@@ -56,10 +56,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* The rules of the daemon's RBAC, one copy for the ClusterRole and each namespaced Role. */}}
 {{- define "kserve-reclaimer.rules" -}}
-# InferenceServices: list+watch (informer), get (re-read before a patch), patch (merge patch of
+# InferenceServices and LLMInferenceServices: list+watch (informer), get (re-read before a patch), patch (merge patch of
 # metadata.annotations only). Never update (could rewrite the spec), create or delete.
 - apiGroups: ["serving.kserve.io"]
-  resources: ["inferenceservices"]
+  resources: ["inferenceservices", "llminferenceservices"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["reclaimer.dev"]
   resources: ["servingschedules"]
