@@ -97,6 +97,10 @@ export const WATCHED_NAMESPACE_PERMISSIONS = [
   "serving.kserve.io/inferenceservices list",
   "serving.kserve.io/inferenceservices patch",
   "serving.kserve.io/inferenceservices watch",
+  "serving.kserve.io/llminferenceservices get",
+  "serving.kserve.io/llminferenceservices list",
+  "serving.kserve.io/llminferenceservices patch",
+  "serving.kserve.io/llminferenceservices watch",
 ];
 
 /** The ClusterRole's: those of a watched namespace, plus ClusterServingSchedules and the labels of Namespaces. */
