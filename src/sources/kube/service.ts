@@ -90,17 +90,8 @@ export function kserveStopped(kind: string | undefined, conditions: readonly Con
   return conditions.some((c) => c.type === "Stopped" && c.status === "True");
 }
 
-type Meta = {
-  name: string;
-  namespace: string;
-  uid?: string | undefined;
-  resourceVersion?: string | undefined;
-  creationTimestamp?: string | undefined;
-  labels?: Record<string, string> | undefined;
-  annotations?: Record<string, string> | undefined;
-};
-
-function keptMetadata(m: Meta): Service["metadata"] {
+/** The metadata kept in the cache: the fields decisions read, without kubectl's last-applied copy. */
+function keptMetadata(m: Service["metadata"]): Service["metadata"] {
   const { name, namespace, uid, resourceVersion, creationTimestamp, labels } = m;
   let annotations = m.annotations;
   if (annotations !== undefined && LAST_APPLIED in annotations) {
