@@ -101,14 +101,14 @@ export const LabelSelector = z
     matchLabels: z
       .record(z.string(), z.string().max(MAX_LABEL_VALUE_LENGTH))
       .optional()
-      .meta({ description: "Labels an InferenceService must all carry, key: value." }),
+      .meta({ description: "Labels a service (InferenceService or LLMInferenceService) must all carry, key: value." }),
     matchExpressions: z
       .array(LabelSelectorRequirement)
       .max(MAX_SELECTOR_TERMS)
       .optional()
-      .meta({ description: "Requirements an InferenceService's labels must all meet." }),
+      .meta({ description: "Requirements a service's labels must all meet." }),
   })
-  .meta({ description: "Selects InferenceServices in the schedule's namespace by label. {} selects all." });
+  .meta({ description: "Selects services in the schedule's namespace by label, of the kinds listed in kinds. {} selects all." });
 
 // Its own schema rather than LabelSelector's: matchLabels is bounded here (a cluster-wide object is
 // read for every namespace), and the descriptions speak of namespaces.
@@ -460,7 +460,7 @@ export const WakePolicy = z
       .max(WAKE_MAX_HELD_REQUESTS)
       .default(100)
       .meta({
-        description: `Requests held at once for one InferenceService while it starts; more are answered 503 at once (1 to ${WAKE_MAX_HELD_REQUESTS}).`,
+        description: `Requests held at once for one service while it starts; more are answered 503 at once (1 to ${WAKE_MAX_HELD_REQUESTS}).`,
       }),
   })
   .meta({ description: "Wake on request: a stopped service starts when a client calls it, and the call is answered once it is Ready." });
@@ -478,9 +478,29 @@ const WAKE_NEEDS_IDLE_RULE = {
   fieldPath: ".wake.onRequest",
 };
 
+/** The kinds of KServe service a schedule can govern; the Service type of src/sources/kube/service.ts names the same two. */
+export const GOVERNED_KINDS = ["InferenceService", "LLMInferenceService"] as const;
+export const GovernedKind = z.enum(GOVERNED_KINDS);
+export type GovernedKind = z.infer<typeof GovernedKind>;
+
+// Both by default: a team that adds an LLMInferenceService to a scheduled namespace expects the
+// namespace's hours to hold for it too; `kinds` narrows a schedule to one kind when they differ.
+const Kinds = z
+  .array(GovernedKind)
+  .min(1)
+  .max(GOVERNED_KINDS.length)
+  .default([...GOVERNED_KINDS])
+  .refine((ks) => new Set(ks).size === ks.length, { message: "must not name a kind twice" })
+  .meta({
+    description:
+      "The kinds of service the schedule governs, of those its selector selects: InferenceService, LLMInferenceService, or both (the default). A service of a kind not listed is not selected, so another schedule may govern it.",
+    "x-kubernetes-list-type": "set",
+  });
+
 export const ServingScheduleSpec = z
   .strictObject({
     selector: LabelSelector.default({}),
+    kinds: Kinds,
     timeZone: z
       .string()
       .max(64)
@@ -507,16 +527,16 @@ export const ServingScheduleSpec = z
     dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),
   })
   .superRefine(wakeNeedsIdle)
-  .meta({ description: "When the selected InferenceServices should run.", "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE] });
+  .meta({ description: "When the selected services (InferenceServices and LLMInferenceServices) should run.", "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE] });
 
 export const ClusterServingScheduleSpec = ServingScheduleSpec.safeExtend({
   namespaceSelector: NamespaceSelector,
   selector: LabelSelector.default({}).meta({
-    description: "Selects InferenceServices by label in every namespace namespaceSelector selects. {} selects all.",
+    description: "Selects services by label, of the kinds listed in kinds, in every namespace namespaceSelector selects. {} selects all.",
   }),
 }).meta({
   description:
-    "When the selected InferenceServices of the selected namespaces should run; a ServingSchedule of a namespace that selects a service overrides this for that service.",
+    "When the selected services of the selected namespaces should run; a ServingSchedule of a namespace that selects a service overrides this for that service.",
   "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE],
 });
 
@@ -533,6 +553,10 @@ export const ServiceState = z.enum(["Running", "Stopped"]);
 
 export const ServiceStatus = z.object({
   name: z.string(),
+  kind: z.enum(["LLMInferenceService"]).optional().meta({
+    description:
+      "LLMInferenceService for one; absent for an InferenceService (as in entries older daemons wrote), so one of each kind may share a name.",
+  }),
   state: ServiceState,
   reason: z.string(),
   since: z.string().optional(),

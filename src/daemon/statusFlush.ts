@@ -9,6 +9,7 @@ import { nextTransition } from "../schedule/index.ts";
 import { CLUSTER_SCOPE, scheduleStatusOf } from "../sources/kube/servingSchedule.ts";
 import type { Cancel } from "./clock.ts";
 import type { GpuLedger } from "./ledger.ts";
+import { parseServiceKey } from "../sources/kube/service.ts";
 import { type ReconcilerPorts, type ServiceRecord, splitKey } from "./ports.ts";
 import type { ScheduleBook } from "./schedules.ts";
 
@@ -78,9 +79,11 @@ export class StatusFlush {
       for (const o of last?.overridden ?? []) if (dirty.has(o)) overridden.set(o, [...(overridden.get(o) ?? []), k]);
       if (!last?.schedule || !dirty.has(last.schedule)) continue;
       const list = reports.get(last.schedule) ?? [];
+      const id = parseServiceKey(k);
       list.push({
         // a cluster schedule's services are in many namespaces: the name alone would be ambiguous
-        name: splitKey(last.schedule)[0] === CLUSTER_SCOPE ? k : splitKey(k)[1],
+        name: splitKey(last.schedule)[0] === CLUSTER_SCOPE ? `${id.namespace}/${id.name}` : id.name,
+        kind: id.kind,
         decision: last.decision,
         gpus: last.gpus,
         since: last.since,

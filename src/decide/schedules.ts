@@ -70,13 +70,15 @@ export function compileEntryAt(obj: ScheduleObject, now: number | undefined): Co
  */
 export function governingOf<E extends ValidSchedule>(
   entries: Iterable<E | InvalidSchedule>,
-  service: { metadata: { namespace: string; labels?: Record<string, string> | undefined } },
+  service: { kind?: string | undefined; metadata: { namespace: string; labels?: Record<string, string> | undefined } },
   namespaceLabels?: Record<string, string>,
 ): { governing: E | undefined; overruled: E[]; overridden: E[] } {
   const own: Candidate<E>[] = [];
   const cluster: Candidate<E>[] = [];
   for (const entry of entries) {
-    if (!entry.ok) continue;
+    // an object that does not say its kind is an InferenceService, the one kind there once was
+    const kind = service.kind ?? "InferenceService";
+    if (!entry.ok || !entry.spec.kinds.some((k) => k === kind)) continue;
     const candidate = {
       namespace: entry.obj.metadata.namespace,
       name: entry.obj.metadata.name,

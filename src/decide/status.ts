@@ -1,11 +1,12 @@
 // What a ServingSchedule's status says, computed from the decisions for its services. Pure: the
 // writer in src/act/ sends it, and skips the write when nothing changed, so at rest nothing is written.
-import type { Condition, ServiceStatus, ServingScheduleStatus } from "../api/servingSchedule.ts";
+import type { Condition, GovernedKind, ServiceStatus, ServingScheduleStatus } from "../api/servingSchedule.ts";
 import type { Transition } from "../schedule/index.ts";
 import type { Decision } from "./decide.ts";
 
 export type ServiceReport = {
   name: string;
+  kind: GovernedKind;
   decision: Decision;
   gpus: number;
   /** When the service entered its current state, as far as the cluster tells. */
@@ -60,11 +61,13 @@ export function releasedAtShown(
 
 export function buildStatus(input: StatusInput): ServingScheduleStatus {
   const iso = (ms: number) => new Date(ms).toISOString();
-  const previousEntries = new Map((input.previous?.services ?? []).map((s) => [s.name, s]));
+  const entryKey = (kind: string | undefined, name: string) => `${kind ?? "InferenceService"} ${name}`;
+  const previousEntries = new Map((input.previous?.services ?? []).map((s) => [entryKey(s.kind, s.name), s]));
   const services: ServiceStatus[] = [...input.services]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0))
     .map((s) => ({
       name: s.name,
+      ...(s.kind === "LLMInferenceService" ? { kind: s.kind } : {}),
       state: s.decision.observed,
       reason: s.decision.skip ?? s.decision.reason,
       ...(s.since !== undefined ? { since: iso(s.since) } : {}),
@@ -72,13 +75,15 @@ export function buildStatus(input: StatusInput): ServingScheduleStatus {
       gpus: s.gpus,
       confirmed: s.decision.confirmed,
       message: s.decision.message,
-      ...releaseFields(s, previousEntries.get(s.name), iso),
+      ...releaseFields(s, previousEntries.get(entryKey(s.kind, s.name)), iso),
     }));
   const running = services.filter((s) => s.state === "Running").length;
   const stopped = services.length - running;
   // GPUs still held by terminating pods are not reclaimed yet
   const gpusReclaimed = input.services.filter((s) => reclaimedBy(s.decision) && s.released !== false).reduce((n, s) => n + s.gpus, 0);
-  const notConfirmed = input.services.filter((s) => s.notConfirmed).map((s) => s.name);
+  const notConfirmed = input.services
+    .filter((s) => s.notConfirmed)
+    .map((s) => (s.kind === "LLMInferenceService" ? `${s.name} (LLMInferenceService)` : s.name));
 
   const conditions: Condition[] = [];
   const cond = (type: string, status: "True" | "False" | "Unknown", reason: string, message: string) =>
