@@ -527,7 +527,10 @@ export const ServingScheduleSpec = z
     dryRun: z.boolean().default(false).meta({ description: "The daemon decides and reports but never patches." }),
   })
   .superRefine(wakeNeedsIdle)
-  .meta({ description: "When the selected services (InferenceServices and LLMInferenceServices) should run.", "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE] });
+  .meta({
+    description: "When the selected services (InferenceServices and LLMInferenceServices) should run.",
+    "x-kubernetes-validations": [WAKE_NEEDS_IDLE_RULE],
+  });
 
 export const ClusterServingScheduleSpec = ServingScheduleSpec.safeExtend({
   namespaceSelector: NamespaceSelector,

@@ -87,7 +87,17 @@ test("ledger: GPU-hours count from the release, not from the stop", () => {
 
 function report(released: boolean | undefined, releasedAt: number | undefined): ServiceReport {
   const decision: Decision = { action: "none", observed: "Stopped", desired: "Stopped", reason: "Schedule", message: "", confirmed: true };
-  return { name: "llama", kind: "InferenceService", decision, gpus: 2, since: T, nextTransition: undefined, notConfirmed: false, released, releasedAt };
+  return {
+    name: "llama",
+    kind: "InferenceService",
+    decision,
+    gpus: 2,
+    since: T,
+    nextTransition: undefined,
+    notConfirmed: false,
+    released,
+    releasedAt,
+  };
 }
 
 const statusOf = (services: ServiceReport[], previous?: Parameters<typeof buildStatus>[0]["previous"]) =>
