@@ -38,6 +38,7 @@ type Spec = Record<string, unknown>;
 /** A spec that sets every field (and is valid for `validate` too), so each bounded field has a place. */
 const BASE: Spec = {
   selector: { matchLabels: { app: "llm" }, matchExpressions: [{ key: "tier", operator: "In", values: ["gpu"] }] },
+  kinds: ["InferenceService", "LLMInferenceService"],
   timeZone: "UTC",
   uptime: [{ days: "Mon-Fri", from: "08:00", to: "20:00" }, { cron: { start: "0 8 * * 6", stop: "0 12 * * 6" } }],
   exceptions: [{ from: "2026-12-24", to: "2026-12-27", state: "Stopped", reason: "Christmas" }],
