@@ -75,9 +75,9 @@ export function governingOf<E extends ValidSchedule>(
 ): { governing: E | undefined; overruled: E[]; overridden: E[] } {
   const own: Candidate<E>[] = [];
   const cluster: Candidate<E>[] = [];
+  // an object that does not say its kind is an InferenceService, the one kind there once was
+  const kind = service.kind ?? "InferenceService";
   for (const entry of entries) {
-    // an object that does not say its kind is an InferenceService, the one kind there once was
-    const kind = service.kind ?? "InferenceService";
     if (!entry.ok || !entry.spec.kinds.some((k) => k === kind)) continue;
     const candidate = {
       namespace: entry.obj.metadata.namespace,
